@@ -1,0 +1,1 @@
+"""Organisations and the users who belong to them."""

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from casemgmt.access.roles import Role
+from casemgmt.core.time import utcnow
+from casemgmt.extensions import db
+
+
+class Organisation(db.Model):
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    org_type: Mapped[str] = mapped_column(String(40))
+    country: Mapped[str] = mapped_column(String(2))
+    contact: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Organisation {self.id} {self.name}>"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    language: Mapped[str | None] = mapped_column(String(8))
+    # TOTP secret, AES-GCM under a key derived for user secrets (see auth.totp); null when not enrolled.
+    totp_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_pending: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The last accepted TOTP time step: a code for this step or an earlier one is never accepted again.
+    totp_last_step: Mapped[int | None]
+    # Throttling state lives here, not in process memory, so it holds across gunicorn workers and servers.
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    failure_window_start: Mapped[datetime | None]
+    locked_until: Mapped[datetime | None]
+    password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
+
+    # Set by the session loader: Flask-Login stores this token, not the user id, in the cookie.
+    session_token = None
+
+    @property
+    def role_enum(self) -> Role:
+        return Role(self.role)
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def has_totp(self) -> bool:
+        return self.totp_secret is not None
+
+    def get_id(self) -> str:
+        if not self.session_token:
+            raise RuntimeError("log users in through auth.sessions.start_session()")
+        return self.session_token
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.username}>"
+
+
+class UserSession(db.Model):
+    """A login session. The cookie holds a random token; only its SHA-256 is stored, so a database read does not
+    hand out live sessions. Deleting rows ends sessions on every worker at once."""
+
+    __tablename__ = "user_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)

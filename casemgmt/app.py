@@ -1,0 +1,97 @@
+"""create_app(): the table of contents of the application."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+
+from flask import Flask
+
+from casemgmt import errors, headers, i18n, navigation
+from casemgmt.access import guard
+from casemgmt.crypto.keyring import EXTENSION_KEY, KeyRing
+from casemgmt.database import configure_engine
+from casemgmt.extensions import babel, bootstrap, csrf, db, login_manager, migrate
+from casemgmt.settings import Settings, load_settings
+
+
+def create_app(overrides: Mapping[str, object] | None = None, settings: Settings | None = None) -> Flask:
+    settings = settings or load_settings(overrides=overrides)
+    app = Flask(__name__, instance_path=str(settings.instance_path), instance_relative_config=False)
+    _configure(app, settings)
+    _init_extensions(app, settings)
+    _register_blueprints(app)
+    guard.init_app(app)
+    headers.init_app(app)
+    errors.init_app(app)
+    navigation.init_app(app)
+    _register_cli(app)
+    return app
+
+
+def _configure(app: Flask, settings: Settings) -> None:
+    production = settings.is_production
+    app.config.update(
+        SETTINGS=settings,
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        TESTING=settings.env == "testing",
+        DEBUG=False,
+        SESSION_COOKIE_NAME="casemgmt_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_SECURE=production,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_absolute_hours),
+        # 4 MiB is plenty for forms; document uploads (journey issue) set their own cap.
+        MAX_CONTENT_LENGTH=4 * 1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session, which has its own timeouts
+        WTF_CSRF_SSL_STRICT=production,
+        BOOTSTRAP_SERVE_LOCAL=True,
+        BABEL_DEFAULT_LOCALE="en",
+        BABEL_TRANSLATION_DIRECTORIES="translations",
+    )
+    if not app.debug:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _init_extensions(app: Flask, settings: Settings) -> None:
+    app.extensions[EXTENSION_KEY] = KeyRing(settings.root_keys)
+    db.init_app(app)
+    configure_engine(app)
+    migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True, compare_type=True)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.session_protection = None  # sessions are server-side rows; see auth.sessions
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    bootstrap.init_app(app)
+    # Import the models so that the metadata (and Flask-Migrate's autogenerate) sees every table.
+    from casemgmt import models  # noqa: F401
+    from casemgmt.auth import sessions  # noqa: F401  (registers the user loader)
+
+
+def _migrations_dir():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _register_blueprints(app: Flask) -> None:
+    from casemgmt.admin.views import bp as admin_bp
+    from casemgmt.audit.views import bp as audit_bp
+    from casemgmt.auth.views import bp as auth_bp
+    from casemgmt.cases.views import bp as cases_bp
+    from casemgmt.health import bp as health_bp
+    from casemgmt.home import bp as home_bp
+
+    for bp in (auth_bp, home_bp, cases_bp, admin_bp, audit_bp, health_bp, i18n.bp):
+        app.register_blueprint(bp)
+
+
+def _register_cli(app: Flask) -> None:
+    from casemgmt.commands import register
+
+    register(app)

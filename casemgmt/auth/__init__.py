@@ -1,0 +1,1 @@
+"""Login, sessions, two-factor login and passphrases."""

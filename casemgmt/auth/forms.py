@@ -1,0 +1,37 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
+
+from casemgmt.auth.passwords import MAX_LENGTH
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)],
+                           render_kw={"autocomplete": "username", "autofocus": True})
+    password = PasswordField(_l("Passphrase"), validators=[DataRequired(), Length(max=MAX_LENGTH)],
+                             render_kw={"autocomplete": "current-password"})
+    code = StringField(_l("One-time code (if you use two-factor login)"),
+                       validators=[Optional(), Regexp(r"^\s*\d{3}\s?\d{3}\s*$", message=_l("Six digits."))],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
+    next = HiddenField()
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField(_l("Current passphrase"), validators=[DataRequired()],
+                            render_kw={"autocomplete": "current-password"})
+    new = PasswordField(_l("New passphrase"), validators=[DataRequired(), Length(max=MAX_LENGTH)],
+                        render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField(_l("Repeat the new passphrase"),
+                            validators=[DataRequired(), EqualTo("new", message=_l("The two passphrases differ."))],
+                            render_kw={"autocomplete": "new-password"})
+
+
+class TotpConfirmForm(FlaskForm):
+    code = StringField(_l("Code shown by your authenticator app"),
+                       validators=[DataRequired(), Regexp(r"^\s*\d{3}\s?\d{3}\s*$", message=_l("Six digits."))],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
+
+
+class TotpDisableForm(FlaskForm):
+    password = PasswordField(_l("Current passphrase"), validators=[DataRequired()])

@@ -1,0 +1,1 @@
+"""The case record: the person (encrypted), the trafficking profile (HTCDS codes), stage and history."""

@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from casemgmt.core.time import utcnow
+from casemgmt.crypto import EncryptedBytes, Sealed
+from casemgmt.extensions import db
+
+# Reference codes avoid characters that are easy to mix up when read over a phone line.
+_REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+def new_reference() -> str:
+    return "C-" + "".join(secrets.choice(_REF_ALPHABET) for _ in range(8))
+
+
+class Case(db.Model):
+    __tablename__ = "cases"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    reference: Mapped[str] = mapped_column(String(16), unique=True, default=new_reference)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    stage: Mapped[str] = mapped_column(String(16), default="intake")
+    status: Mapped[str] = mapped_column(String(16), default="Active")
+    trafficking_status: Mapped[str | None] = mapped_column(String(40))
+    status_decided_by: Mapped[str | None] = mapped_column(String(40))
+    recruitment_method: Mapped[str | None] = mapped_column(String(40))
+    relationship_to_trafficker: Mapped[str | None] = mapped_column(String(16))
+    unaccompanied_minor: Mapped[bool] = mapped_column(default=False)
+    pregnant: Mapped[bool] = mapped_column(default=False)
+    elderly: Mapped[bool] = mapped_column(default=False)
+    ill: Mapped[bool] = mapped_column(default=False)
+    narrative: Mapped[Sealed | None] = mapped_column(EncryptedBytes)
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    erased_at: Mapped[datetime | None]
+
+    person: Mapped[Person] = relationship(back_populates="case", uselist=False, cascade="all, delete-orphan")
+    codes: Mapped[list[CaseCode]] = relationship(
+        cascade="all, delete-orphan", order_by="CaseCode.kind, CaseCode.code"
+    )
+    assigned_to = relationship("User", foreign_keys=[assigned_to_id])
+    organisation = relationship("Organisation")
+
+    # The version counter makes every UPDATE conditional on the version the editor started from: two saves of the
+    # same case cannot both succeed, on any number of workers (SQLAlchemy raises StaleDataError for the second).
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        Index("ix_cases_org_stage_created", "organisation_id", "stage", "created_at"),
+        Index("ix_cases_org_status", "organisation_id", "status"),
+        Index("ix_cases_assigned_created", "assigned_to_id", "created_at"),
+        Index("ix_cases_created_by", "created_by_id"),
+    )
+
+    @property
+    def encryption_case_id(self) -> str:
+        return self.id
+
+    def code_list(self, kind: str) -> list[str]:
+        return [c.code for c in self.codes if c.kind == kind]
+
+
+class CaseCode(db.Model):
+    """Multi-valued HTCDS categories (exploitation types, means of control, countries, languages) as rows, so
+    reports can count them with plain SQL and an index instead of parsing lists."""
+
+    __tablename__ = "case_codes"
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24), primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+    __table_args__ = (Index("ix_case_codes_kind_code", "kind", "code"),)
+
+
+CODE_KINDS = ("exploitation", "control", "recruitment_country", "exploitation_country")
+
+
+class Person(db.Model):
+    """The assisted person. Identifying fields are encrypted under the case's data key; the plaintext columns are
+    the coarse categories reports need. Blind-index columns allow exact search without decrypting the table."""
+
+    __tablename__ = "persons"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
+    given_name: Mapped[Sealed | None] = mapped_column(EncryptedBytes)
+    family_name: Mapped[Sealed | None] = mapped_column(EncryptedBytes)
+    aliases: Mapped[Sealed | None] = mapped_column(EncryptedBytes)
+    date_of_birth: Mapped[Sealed | None] = mapped_column(EncryptedBytes)
+    phone: Mapped[Sealed | None] = mapped_column(EncryptedBytes)
+    address: Mapped[Sealed | None] = mapped_column(EncryptedBytes)
+    document_type: Mapped[Sealed | None] = mapped_column(EncryptedBytes)
+    document_number: Mapped[Sealed | None] = mapped_column(EncryptedBytes)
+    gender: Mapped[str | None] = mapped_column(String(24))
+    citizenship: Mapped[str | None] = mapped_column(String(2))
+    languages: Mapped[str | None] = mapped_column(String(64))
+    age_band: Mapped[str | None] = mapped_column(String(8))
+    name_bidx: Mapped[int | None] = mapped_column(index=True)
+    name_year_bidx: Mapped[int | None] = mapped_column(index=True)
+    dob_bidx: Mapped[int | None] = mapped_column(index=True)
+    document_bidx: Mapped[int | None] = mapped_column(index=True)
+    phone_bidx: Mapped[int | None] = mapped_column(index=True)
+
+    case: Mapped[Case] = relationship(back_populates="person")
+
+    @property
+    def encryption_case_id(self) -> str:
+        return self.case_id
+
+
+class StageChange(db.Model):
+    __tablename__ = "stage_changes"
+
+    # A UUID known before INSERT, because the encrypted reason binds the row id (see crypto.fields).
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    from_stage: Mapped[str | None] = mapped_column(String(16))
+    to_stage: Mapped[str] = mapped_column(String(16))
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The reason is free text about the person's situation, so it is encrypted like the narrative.
+    reason: Mapped[Sealed | None] = mapped_column(EncryptedBytes)
+
+    changed_by = relationship("User")
+
+    __table_args__ = (Index("ix_stage_changes_case_changed", "case_id", "changed_at"),)
+
+    @property
+    def encryption_case_id(self) -> str:
+        return self.case_id

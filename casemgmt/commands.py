@@ -1,0 +1,244 @@
+"""CLI commands. Each calls the same operations (and so the same policies) as the pages, as the system actor."""
+
+from __future__ import annotations
+
+import base64
+import sys
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from casemgmt.accounts import operations as accounts
+from casemgmt.accounts.models import Organisation, User
+from casemgmt.audit import record_event
+from casemgmt.audit.events import SYSTEM
+from casemgmt.audit.verify import verify_chain
+from casemgmt.cases import operations as cases
+from casemgmt.cases.models import Case
+from casemgmt.crypto import rotation
+from casemgmt.extensions import db
+from casemgmt.settings import append_root_key, key_ring_path, new_root_key
+
+
+def _fail(message: str) -> None:
+    raise click.ClickException(message)
+
+
+def _user(username: str) -> User:
+    user = db.session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None:
+        _fail(f"no user named {username!r}")
+    return user
+
+
+def _password_option(prompt: str):
+    return click.option("--password", prompt=prompt, hide_input=True, confirmation_prompt=True,
+                        help="Asked for interactively when not given; avoid passing it on a shared machine.")
+
+
+@click.group("orgs", help="Manage organisations.")
+def orgs_cli():
+    pass
+
+
+@orgs_cli.command("create")
+@click.argument("name")
+@click.option("--type", "org_type", default="NGO", show_default=True, help="HTCDS organisation type.")
+@click.option("--country", required=True, help="ISO 3166 alpha-2 country code, e.g. PE.")
+def orgs_create(name, org_type, country):
+    try:
+        org = accounts.create_organisation(SYSTEM, name, org_type, country)
+    except accounts.AccountError as exc:
+        _fail(str(exc))
+    db.session.commit()
+    click.echo(f"organisation {org.id}: {org.name}")
+
+
+@orgs_cli.command("list")
+def orgs_list():
+    for org in db.session.scalars(select(Organisation).order_by(Organisation.id)):
+        click.echo(f"{org.id}\t{org.name}\t{org.org_type}\t{org.country}")
+
+
+@click.group("users", help="Manage user accounts.")
+def users_cli():
+    pass
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--org", "org_name", required=True, help="Organisation name or id.")
+@click.option("--role", required=True,
+              type=click.Choice(["hotline_operator", "caseworker", "mission_staff", "supervisor", "administrator"]))
+@click.option("--name", "display_name", default=None, help="Full name shown in the application.")
+@_password_option("Passphrase for the new user")
+def users_create(username, org_name, role, display_name, password):
+    org = db.session.scalar(
+        select(Organisation).where(
+            (Organisation.name == org_name) | (Organisation.id == (int(org_name) if org_name.isdigit() else -1))
+        )
+    )
+    if org is None:
+        _fail(f"no organisation {org_name!r}; create it with `casemgmt orgs create`")
+    try:
+        user = accounts.create_user(SYSTEM, username, display_name or username, org.id, role, password)
+    except accounts.AccountError as exc:
+        _fail(str(exc))
+    db.session.commit()
+    click.echo(f"user {user.username} created ({role}, {org.name})")
+
+
+@users_cli.command("disable")
+@click.argument("username")
+def users_disable(username):
+    accounts.set_active(SYSTEM, _user(username), False)
+    db.session.commit()
+    click.echo(f"user {username} disabled; their sessions have ended")
+
+
+@users_cli.command("enable")
+@click.argument("username")
+def users_enable(username):
+    accounts.set_active(SYSTEM, _user(username), True)
+    db.session.commit()
+    click.echo(f"user {username} enabled")
+
+
+@users_cli.command("set-role")
+@click.argument("username")
+@click.argument("role",
+                type=click.Choice(["hotline_operator", "caseworker", "mission_staff", "supervisor", "administrator"]))
+def users_set_role(username, role):
+    try:
+        accounts.set_role(SYSTEM, _user(username), role)
+    except accounts.AccountError as exc:
+        _fail(str(exc))
+    db.session.commit()
+    click.echo(f"user {username} is now {role}")
+
+
+@users_cli.command("reset-password")
+@click.argument("username")
+@_password_option("New passphrase")
+def users_reset_password(username, password):
+    try:
+        accounts.reset_password(SYSTEM, _user(username), password)
+    except accounts.AccountError as exc:
+        _fail(str(exc))
+    db.session.commit()
+    click.echo(f"passphrase of {username} reset; their sessions have ended")
+
+
+@users_cli.command("reset-2fa")
+@click.argument("username")
+def users_reset_2fa(username):
+    accounts.reset_two_factor(SYSTEM, _user(username))
+    db.session.commit()
+    click.echo(f"two-factor login of {username} reset")
+
+
+@users_cli.command("list")
+def users_list():
+    for user in db.session.scalars(select(User).order_by(User.username)):
+        state = "active" if user.active else "disabled"
+        click.echo(f"{user.username}\t{user.role}\t{user.organisation.name}\t{state}")
+
+
+@click.group("keys", help="Encryption keys: generate, add a version, rotate.")
+def keys_cli():
+    pass
+
+
+@keys_cli.command("generate")
+@click.option("--version", default=1, show_default=True)
+def keys_generate(version):
+    """Print a new root key entry for CASEMGMT_ROOT_KEYS (production); nothing is stored."""
+    click.echo(f"{version}:{base64.b64encode(new_root_key()).decode()}")
+
+
+@keys_cli.command("add")
+def keys_add():
+    """Add a new KEK version to the instance key ring file (embedded installs). Then run `keys rotate`."""
+    settings = current_app.config["SETTINGS"]
+    if not key_ring_path(settings.instance_path).exists():
+        _fail("the key ring is not in the instance folder; add a version to CASEMGMT_ROOT_KEYS instead")
+    version = append_root_key(settings.instance_path)
+    click.echo(f"key version {version} added to {key_ring_path(settings.instance_path)}; run `casemgmt keys rotate`")
+
+
+@keys_cli.command("status")
+def keys_status():
+    from casemgmt.crypto.keyring import keyring
+
+    ring = keyring()
+    click.echo(f"key versions in the ring: {', '.join(map(str, ring.versions))} (current {ring.current_version})")
+    for version, count in sorted(rotation.versions_in_use().items()):
+        click.echo(f"data keys wrapped under version {version}: {count}")
+
+
+@keys_cli.command("rotate")
+@click.option("--batch-size", default=500, show_default=True)
+def keys_rotate(batch_size):
+    """Re-wrap every data key under the current KEK. Safe to interrupt; run again to resume."""
+    from casemgmt.crypto.keyring import keyring
+
+    total = rotation.pending_count()
+    version = keyring().current_version
+    if total == 0:
+        click.echo(f"every data key is already under key version {version}")
+        return
+    record_event("keys.rotate.start", actor=SYSTEM, details={"pending": total, "to_version": version})
+    db.session.commit()
+    with click.progressbar(length=total, label=f"re-wrapping data keys under version {version}") as bar:
+        done = rotation.rotate(batch_size=batch_size, on_batch=bar.update)
+    record_event("keys.rotate.finish", actor=SYSTEM, details={"rewrapped": done, "to_version": version})
+    db.session.commit()
+    click.echo(f"re-wrapped {done} data keys; old key versions can be retired once no data key uses them")
+
+
+@click.group("cases", help="Case maintenance.")
+def cases_cli():
+    pass
+
+
+@cases_cli.command("erase")
+@click.argument("reference")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def cases_erase(reference, yes):
+    """Crypto-shred a case: its data key and blind indexes are deleted; statistics remain."""
+    case = db.session.scalar(select(Case).where((Case.reference == reference) | (Case.id == reference)))
+    if case is None:
+        _fail(f"no case {reference!r}")
+    if not yes:
+        click.confirm(f"Erase case {case.reference}? Its personal data becomes unreadable for good", abort=True)
+    try:
+        cases.erase_case(SYSTEM, case)
+    except cases.CaseError as exc:
+        _fail(str(exc))
+    db.session.commit()
+    click.echo(f"case {case.reference} erased")
+
+
+@click.group("audit", help="The audit trail.")
+def audit_cli():
+    pass
+
+
+@audit_cli.command("verify")
+def audit_verify():
+    """Check the hash chain; exits 1 and names each edited, inserted or deleted event."""
+    checked, problems = verify_chain()
+    for problem in problems:
+        click.echo(f"{problem.kind.upper()}: {problem.message}", err=True)
+    if problems:
+        click.echo(f"audit chain BROKEN: {len(problems)} problem(s) in {checked} events", err=True)
+        sys.exit(1)
+    click.echo(f"audit chain intact: {checked} events verified")
+
+
+def register(app: Flask) -> None:
+    from casemgmt.demo import demo_command
+
+    for group in (orgs_cli, users_cli, keys_cli, cases_cli, audit_cli, demo_command):
+        app.cli.add_command(group)

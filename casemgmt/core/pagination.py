@@ -1,0 +1,49 @@
+"""One pagination helper for every list page, so the page/offset arithmetic lives in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import request
+from sqlalchemy import Select, func, select
+
+from casemgmt.extensions import db
+
+
+@dataclass
+class Page:
+    items: list
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def requested_page() -> int:
+    try:
+        return max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+def paginate(query: Select, per_page: int, page: int | None = None, scalars: bool = True) -> Page:
+    """Count with one query and fetch one page with another, whatever the table size."""
+    page = page or requested_page()
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    last = max(1, -(-total // per_page))
+    page = min(page, last)
+    bounded = query.limit(per_page).offset((page - 1) * per_page)
+    result = db.session.execute(bounded)
+    items = list(result.scalars() if scalars else result)
+    return Page(items=items, page=page, per_page=per_page, total=total)

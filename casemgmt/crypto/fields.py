@@ -1,0 +1,163 @@
+"""Encrypted columns and the two verbs that cross the boundary: seal() and unseal().
+
+A model declares an encrypted field in one line::
+
+    given_name: Mapped[Sealed | None] = mapped_column(EncryptedBytes)
+
+The column holds only `Sealed` ciphertext; assigning a str raises, so plaintext cannot reach the database by mistake.
+Decryption is an explicit call, made only where a policy has allowed it, which keeps list pages and reports from
+decrypting whole tables.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+from flask import g
+from sqlalchemy import LargeBinary, delete, select
+from sqlalchemy.types import TypeDecorator
+
+from casemgmt.crypto import aead
+from casemgmt.crypto.keyring import keyring
+from casemgmt.crypto.models import DataKey
+from casemgmt.extensions import db
+
+DATA_KEY_BYTES = 32
+
+
+class Sealed:
+    """Ciphertext as stored. Its repr never shows content, so it cannot leak into logs."""
+
+    __slots__ = ("blob",)
+
+    def __init__(self, blob: bytes):
+        self.blob = bytes(blob)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sealed) and other.blob == self.blob
+
+    def __hash__(self) -> int:
+        return hash(self.blob)
+
+    def __repr__(self) -> str:
+        return f"<Sealed {len(self.blob)} bytes>"
+
+
+class EncryptedBytes(TypeDecorator):
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if isinstance(value, Sealed):
+            return value.blob
+        raise TypeError("encrypted columns accept only values made by casemgmt.crypto.seal()")
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else Sealed(value)
+
+
+def _cache() -> dict[tuple[str, int], bytes]:
+    # Per request (or CLI app context) only: the application keeps no key state between requests.
+    if "_casemgmt_data_keys" not in g:
+        g._casemgmt_data_keys = {}
+    return g._casemgmt_data_keys
+
+
+def _wrap_context(case_id: str, key_id: int, kek_version: int) -> tuple[str | int, ...]:
+    return ("data_keys", "wrapped", case_id, key_id, kek_version)
+
+
+def wrap(case_id: str, key_id: int, raw: bytes, kek_version: int) -> bytes:
+    return aead.encrypt(keyring().kek(kek_version), kek_version, raw, _wrap_context(case_id, key_id, kek_version))
+
+
+def unwrap(row: DataKey) -> bytes:
+    return aead.decrypt(
+        keyring().kek(row.kek_version), row.wrapped, _wrap_context(row.case_id, row.key_id, row.kek_version)
+    )
+
+
+def create_data_key(case_id: str) -> int:
+    """Add a fresh data key for a case to the session and return its key id."""
+    existing = db.session.scalar(select(db.func.max(DataKey.key_id)).where(DataKey.case_id == case_id))
+    key_id = (existing or 0) + 1
+    raw = os.urandom(DATA_KEY_BYTES)
+    version = keyring().current_version
+    db.session.add(
+        DataKey(case_id=case_id, key_id=key_id, kek_version=version, wrapped=wrap(case_id, key_id, raw, version))
+    )
+    _cache()[(case_id, key_id)] = raw
+    return key_id
+
+
+def _current_key_id(case_id: str) -> int:
+    cached = [kid for (cid, kid) in _cache() if cid == case_id]
+    if cached:
+        return max(cached)
+    key_id = db.session.scalar(select(db.func.max(DataKey.key_id)).where(DataKey.case_id == case_id))
+    if key_id is None:
+        raise aead.DecryptionError("no data key")
+    return key_id
+
+
+def _data_key(case_id: str, key_id: int) -> bytes:
+    cache = _cache()
+    if (case_id, key_id) not in cache:
+        row = db.session.get(DataKey, (case_id, key_id))
+        if row is None:
+            raise aead.DecryptionError("data key erased")
+        cache[(case_id, key_id)] = unwrap(row)
+    return cache[(case_id, key_id)]
+
+
+def _context(obj, column: str) -> tuple[str, str, str, str]:
+    return (obj.__tablename__, column, str(obj.id), str(obj.encryption_case_id))
+
+
+def seal(obj, column: str, value: str | None) -> None:
+    """Encrypt `value` into `obj.<column>`, bound to the object's table, column, row and case."""
+    if value is None or value == "":
+        setattr(obj, column, None)
+        return
+    if obj.id is None:
+        obj.id = str(uuid.uuid4())
+    case_id = str(obj.encryption_case_id)
+    key_id = _current_key_id(case_id)
+    blob = aead.encrypt(_data_key(case_id, key_id), key_id, value.encode(), _context(obj, column))
+    setattr(obj, column, Sealed(blob))
+
+
+def unseal(obj, column: str) -> str | None:
+    sealed: Sealed | None = getattr(obj, column)
+    if sealed is None:
+        return None
+    try:
+        key_id = aead.key_id_of(sealed.blob)
+        key = _data_key(str(obj.encryption_case_id), key_id)
+        return aead.decrypt(key, sealed.blob, _context(obj, column)).decode()
+    except aead.DecryptionError as exc:
+        raise DecryptionError.at(obj, column) from exc
+
+
+class DecryptionError(aead.DecryptionError):
+    """Raised by unseal(); carries where it happened (ids only) so the failure can be audited."""
+
+    @classmethod
+    def at(cls, obj, column: str) -> DecryptionError:
+        err = cls(f"{obj.__tablename__}.{column}")
+        err.table = obj.__tablename__
+        err.column = column
+        err.row_id = str(obj.id)
+        err.case_id = str(obj.encryption_case_id)
+        return err
+
+
+def shred(case_id: str) -> int:
+    """Delete every data key of a case (crypto-shredding). Returns how many keys were deleted."""
+    result = db.session.execute(delete(DataKey).where(DataKey.case_id == case_id))
+    for key in [k for k in _cache() if k[0] == case_id]:
+        del _cache()[key]
+    return result.rowcount or 0

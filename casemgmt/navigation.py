@@ -1,0 +1,56 @@
+"""Template globals: the menu the user's policies allow, and the language options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from casemgmt.access import Action, allowed
+from casemgmt.i18n import LANGUAGE_NAMES, available
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: object
+    action: Action
+
+
+NAV = (
+    NavItem("cases.index", _l("Cases"), Action.CASE_LIST),
+    NavItem("cases.create", _l("New case"), Action.CASE_CREATE),
+    NavItem("cases.search", _l("Search"), Action.CASE_SEARCH),
+    NavItem("audit.index", _l("Audit trail"), Action.AUDIT_VIEW),
+    NavItem("admin.users", _l("Users"), Action.USERS_MANAGE),
+    NavItem("admin.organisations", _l("Organisations"), Action.ORGS_MANAGE),
+    NavItem("admin.keys", _l("Keys"), Action.KEYS_MANAGE),
+)
+
+
+def nav_items() -> list[NavItem]:
+    if not current_user.is_authenticated:
+        return []
+    return [item for item in NAV if allowed(current_user, item.action)]
+
+
+def language_options() -> list[tuple[str, str]]:
+    return [(code, LANGUAGE_NAMES.get(code, code)) for code in available()]
+
+
+def current_locale() -> str:
+    return str(get_locale() or "en")
+
+
+def init_app(app: Flask) -> None:
+    from flask_babel import format_date, format_datetime
+
+    from casemgmt import htcds
+
+    app.jinja_env.globals.update(nav_items=nav_items, language_options=language_options,
+                                 current_locale=current_locale, country_name=htcds.country_name,
+                                 org_type_label=htcds.ORGANISATION_TYPES.label,
+                                 format_date=format_date, format_datetime=format_datetime)

@@ -1,0 +1,216 @@
+"""Typed settings, read once from the environment and the instance folder, checked at start-up.
+
+Nothing here is read at import time: `load_settings()` is called by `create_app()`. In development the secret key
+and the root key ring are generated into the instance folder on first run (mode 0600); in production the app refuses
+to start without them, because a made-up fallback secret is the classic way such systems leak.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PREFIX = "CASEMGMT_"
+ENVIRONMENTS = ("development", "testing", "production")
+MIN_SECRET_KEY_BYTES = 32
+ROOT_KEY_BYTES = 32
+
+
+class SettingsError(RuntimeError):
+    """The configuration cannot be used; the message tells the operator what to fix."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str
+    instance_path: Path
+    database_url: str
+    secret_key: str
+    # KEK version -> 32 bytes of root key material. The highest version wraps new data keys.
+    root_keys: Mapping[int, bytes]
+    require_2fa: bool
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    login_max_failures: int = 5
+    login_failure_window_seconds: int = 60
+    login_lock_minutes: int = 15
+    expected_cases: int = 100_000
+    page_size: int = 25
+    languages: tuple[str, ...] = ("en", "es")
+    # Argon2id cost. The defaults follow OWASP's 2023 guidance (m=19 MiB, t=2, p=1); tests lower them.
+    argon2_time_cost: int = 2
+    argon2_memory_kib: int = 19_456
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def current_kek_version(self) -> int:
+        return max(self.root_keys)
+
+
+def _env_bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{PREFIX}REQUIRE_2FA must be true or false, not {value!r}")
+
+
+def _env_int(environ: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
+    raw = environ.get(PREFIX + name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{PREFIX}{name} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{PREFIX}{name} must be at least {minimum}")
+    return value
+
+
+def parse_key_ring(text: str, source: str) -> dict[int, bytes]:
+    """Parse `version:base64key` entries separated by commas or new lines."""
+    ring: dict[int, bytes] = {}
+    for raw in text.replace(",", "\n").splitlines():
+        entry = raw.strip()
+        if not entry or entry.startswith("#"):
+            continue
+        version_text, sep, key_text = entry.partition(":")
+        if not sep or not version_text.strip().isdigit():
+            raise SettingsError(f"{source}: each key must be written as VERSION:BASE64KEY")
+        try:
+            key = base64.b64decode(key_text.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            raise SettingsError(f"{source}: key version {version_text.strip()} is not valid base64") from None
+        if len(key) != ROOT_KEY_BYTES:
+            raise SettingsError(
+                f"{source}: key version {version_text.strip()} must be {ROOT_KEY_BYTES} random bytes, "
+                f"got {len(key)}"
+            )
+        if len(set(key)) < 8:
+            raise SettingsError(f"{source}: key version {version_text.strip()} is not random enough")
+        ring[int(version_text)] = key
+    return ring
+
+
+def format_key_ring(ring: Mapping[int, bytes]) -> str:
+    return "".join(f"{v}:{base64.b64encode(k).decode()}\n" for v, k in sorted(ring.items()))
+
+
+def new_root_key() -> bytes:
+    return secrets.token_bytes(ROOT_KEY_BYTES)
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Create a file readable by its owner only, without a window where it is world-readable."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+
+
+def key_ring_path(instance_path: Path) -> Path:
+    return instance_path / "keyring"
+
+
+def append_root_key(instance_path: Path) -> int:
+    """Add a new KEK version to the instance key ring file and return its number."""
+    path = key_ring_path(instance_path)
+    ring = parse_key_ring(path.read_text(), str(path)) if path.exists() else {}
+    version = max(ring, default=0) + 1
+    ring[version] = new_root_key()
+    tmp = path.with_suffix(".new")
+    if tmp.exists():
+        tmp.unlink()
+    _write_private(tmp, format_key_ring(ring))
+    os.replace(tmp, path)
+    return version
+
+
+def _secret_key(environ: Mapping[str, str], instance_path: Path, env: str) -> str:
+    value = environ.get(PREFIX + "SECRET_KEY", "")
+    path = instance_path / "secret_key"
+    if not value and path.exists():
+        value = path.read_text().strip()
+    if not value and env != "production":
+        value = secrets.token_urlsafe(48)
+        _write_private(path, value + "\n")
+    if not value:
+        raise SettingsError(
+            f"{PREFIX}SECRET_KEY is not set. Generate one with "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(48))'` and set it in the environment."
+        )
+    if len(value) < MIN_SECRET_KEY_BYTES or len(set(value)) < 10:
+        raise SettingsError(f"{PREFIX}SECRET_KEY is too weak: use at least {MIN_SECRET_KEY_BYTES} random characters")
+    return value
+
+
+def _root_keys(environ: Mapping[str, str], instance_path: Path, env: str) -> dict[int, bytes]:
+    text = environ.get(PREFIX + "ROOT_KEYS", "")
+    source = PREFIX + "ROOT_KEYS"
+    key_file = environ.get(PREFIX + "ROOT_KEYS_FILE", "")
+    default_file = key_ring_path(instance_path)
+    if not text and key_file:
+        text, source = Path(key_file).read_text(), key_file
+    if not text and default_file.exists():
+        text, source = default_file.read_text(), str(default_file)
+    if not text and env != "production":
+        append_root_key(instance_path)
+        text, source = default_file.read_text(), str(default_file)
+    if not text:
+        raise SettingsError(
+            f"No encryption key material: set {PREFIX}ROOT_KEYS (e.g. '1:<32 random bytes in base64>') or "
+            f"{PREFIX}ROOT_KEYS_FILE. Generate a key with `casemgmt keys generate`."
+        )
+    ring = parse_key_ring(text, source)
+    if not ring:
+        raise SettingsError(f"{source} holds no keys")
+    return ring
+
+
+def load_settings(environ: Mapping[str, str] | None = None, overrides: Mapping[str, object] | None = None) -> Settings:
+    environ = dict(os.environ if environ is None else environ)
+    for name, value in (overrides or {}).items():
+        environ[PREFIX + name] = str(value)
+    env = environ.get(PREFIX + "ENV", "development")
+    if env not in ENVIRONMENTS:
+        raise SettingsError(f"{PREFIX}ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}")
+    instance_path = Path(environ.get(PREFIX + "INSTANCE_PATH") or Path.cwd() / "instance").resolve()
+    instance_path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    database_url = environ.get(PREFIX + "DATABASE_URL") or f"sqlite:///{instance_path / 'casemgmt.db'}"
+    if database_url.startswith("postgresql://"):
+        # psycopg 3 is the driver we test; the bare scheme would pick psycopg2.
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+    if env == "production" and database_url.startswith("sqlite") and not _env_bool(
+        environ.get(PREFIX + "ALLOW_SQLITE_IN_PRODUCTION"), False
+    ):
+        raise SettingsError(f"Production needs PostgreSQL: set {PREFIX}DATABASE_URL")
+    languages = tuple(x.strip() for x in environ.get(PREFIX + "LANGUAGES", "en,es").split(",") if x.strip())
+    return Settings(
+        env=env,
+        instance_path=instance_path,
+        database_url=database_url,
+        secret_key=_secret_key(environ, instance_path, env),
+        root_keys=_root_keys(environ, instance_path, env),
+        require_2fa=_env_bool(environ.get(PREFIX + "REQUIRE_2FA"), env == "production"),
+        session_idle_minutes=_env_int(environ, "SESSION_IDLE_MINUTES", 30),
+        session_absolute_hours=_env_int(environ, "SESSION_ABSOLUTE_HOURS", 12),
+        login_max_failures=_env_int(environ, "LOGIN_MAX_FAILURES", 5),
+        login_lock_minutes=_env_int(environ, "LOGIN_LOCK_MINUTES", 15),
+        expected_cases=_env_int(environ, "EXPECTED_CASES", 100_000, minimum=16),
+        page_size=_env_int(environ, "PAGE_SIZE", 25),
+        languages=languages or ("en",),
+        argon2_time_cost=_env_int(environ, "ARGON2_TIME_COST", 2),
+        argon2_memory_kib=_env_int(environ, "ARGON2_MEMORY_KIB", 19_456, minimum=8),
+    )

@@ -1,0 +1,186 @@
+"""Fixtures: a real app on real databases (SQLite and PostgreSQL), real encryption, real CSRF.
+
+Every test that uses `app` (directly or through `client`, `web`, `ctx`) runs once per backend. The backends come
+from CASEMGMT_TEST_BACKENDS (default "sqlite,postgresql"). PostgreSQL is reached at CASEMGMT_TEST_POSTGRES_URL
+(default postgresql+psycopg://postgres@127.0.0.1:5432/postgres); each pytest worker creates its own database there.
+Outside CI a missing PostgreSQL server skips those tests with a message; in CI (CI=true) it fails them.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import secrets
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from casemgmt import create_app
+from casemgmt.extensions import db
+from tests import factories
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+PG_ADMIN_URL = os.environ.get("CASEMGMT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+BACKENDS = [b.strip() for b in os.environ.get("CASEMGMT_TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip()]
+
+
+def test_root_keys() -> str:
+    return "1:" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+test_root_keys.__test__ = False  # not a test
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def postgres_database(suffix: str) -> str:
+    """Create (or re-create) a private database and return its URL; skip or fail when the server is away."""
+    admin_url = make_url(PG_ADMIN_URL)
+    name = f"casemgmt_test_{_worker()}_{suffix}"
+    try:
+        engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        engine.dispose()
+    except Exception as exc:
+        message = f"PostgreSQL is not reachable at {admin_url.render_as_string(hide_password=True)}: {exc}"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return admin_url.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres_database(url: str) -> None:
+    name = make_url(url).database
+    engine = create_engine(make_url(PG_ADMIN_URL), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+def make_test_app(tmp_path, database_url: str | None, **overrides):
+    settings = {
+        "ENV": "testing",
+        "INSTANCE_PATH": str(tmp_path),
+        "ROOT_KEYS": test_root_keys(),
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        # Cheap hashing keeps the suite fast; production cost is tested in tests/auth/test_passwords.py.
+        "ARGON2_TIME_COST": 1,
+        "ARGON2_MEMORY_KIB": 8,
+        "REQUIRE_2FA": "false",
+        # A small expected size gives short blind indexes, so tests see real collisions.
+        "EXPECTED_CASES": 1000,
+    }
+    if database_url:
+        settings["DATABASE_URL"] = database_url
+    settings.update(overrides)
+    return create_app(overrides=settings)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def app(backend, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp(f"instance-{backend}")
+    url = postgres_database("app") if backend == "postgresql" else None
+    application = make_test_app(tmp, url)
+    with application.app_context():
+        db.create_all()
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    if url:
+        drop_postgres_database(url)
+
+
+def _wipe(application) -> None:
+    with application.app_context():
+        db.session.remove()
+        tables = list(reversed(db.metadata.sorted_tables))
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                names = ", ".join(f'"{t.name}"' for t in tables)
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    conn.execute(table.delete())
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(request):
+    """Each test starts from empty tables, whichever backend it runs on."""
+    yield
+    if "app" in request.fixturenames:
+        _wipe(request.getfixturevalue("app"))
+
+
+@pytest.fixture
+def ctx(app):
+    """An app context plus a request context, as operations expect inside a request."""
+    with app.test_request_context():
+        yield
+        db.session.rollback()
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+class Web:
+    """A test client that behaves like a browser user: it logs in through the form and sends CSRF tokens."""
+
+    def __init__(self, client):
+        self.client = client
+        self._token: str | None = None
+
+    def token(self, page: str = "/login") -> str:
+        html = self.client.get(page).get_data(as_text=True)
+        match = CSRF_INPUT.search(html)
+        assert match, f"no CSRF token on {page}"
+        self._token = match.group(1)
+        return self._token
+
+    def login(self, username: str, password: str = factories.PASSWORD, code: str = "", follow: bool = False):
+        token = self.token("/login")
+        response = self.client.post(
+            "/login", data={"username": username, "password": password, "code": code, "csrf_token": token},
+            follow_redirects=follow,
+        )
+        self._token = None  # login starts a new session, and with it a new CSRF token
+        return response
+
+    def get(self, url: str, **kwargs):
+        return self.client.get(url, **kwargs)
+
+    def post(self, url: str, data: dict | None = None, token_page: str = "/account", **kwargs):
+        payload = dict(data or {})
+        payload.setdefault("csrf_token", self._token or self.token(token_page))
+        return self.client.post(url, data=payload, **kwargs)
+
+    def logout(self):
+        return self.post("/logout")
+
+
+@pytest.fixture
+def web(client):
+    return Web(client)
+
+
+@pytest.fixture
+def world(ctx):
+    """Two NGOs and an IOM mission with one user of each role (see tests/factories.py)."""
+    return factories.world()

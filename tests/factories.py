@@ -1,0 +1,105 @@
+"""Builders for test data, going through the real operations so encryption and audit are exercised."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from casemgmt.accounts import operations as accounts
+from casemgmt.accounts.models import Organisation, User
+from casemgmt.audit.events import SYSTEM
+from casemgmt.cases import operations as cases
+from casemgmt.cases.models import Case
+from casemgmt.extensions import db
+
+PASSWORD = "violet-harbor-copper-lantern-58"
+
+_counter = {"n": 0}
+
+
+def _next() -> int:
+    _counter["n"] += 1
+    return _counter["n"]
+
+
+def organisation(name: str | None = None, org_type: str = "NGO", country: str = "PE") -> Organisation:
+    org = accounts.create_organisation(SYSTEM, name or f"Org {_next()}", org_type, country)
+    db.session.commit()
+    return org
+
+
+def user(org: Organisation, role: str, username: str | None = None, password: str = PASSWORD) -> User:
+    username = username or f"{role.split('_')[0]}{_next()}"
+    created = accounts.create_user(SYSTEM, username, username.title(), org.id, role, password)
+    db.session.commit()
+    return created
+
+
+def case_values(**overrides) -> dict:
+    values = {
+        "given_name": "María José",
+        "family_name": "Quispe Mamani",
+        "aliases": "Majo",
+        "date_of_birth": date(1999, 4, 12),
+        "phone": "+51 987 654 321",
+        "address": "Jr. Puno 123, Lima",
+        "document_type": "Passport",
+        "document_number": "PE-1234567",
+        "gender": "Feminine",
+        "citizenship": "PE",
+        "languages": ["es", "qu"],
+        "trafficking_status": "PossibleVictimOfTrafficking",
+        "status_decided_by": "NGO",
+        "exploitation": ["ForcedLabour"],
+        "control": ["DebtBondage", "WithholdsDocuments"],
+        "recruitment_method": "ThroughFriendsOrSocialEvents",
+        "relationship_to_trafficker": "Acquainted",
+        "recruitment_country": ["PE"],
+        "exploitation_country": ["CL"],
+        "unaccompanied_minor": False,
+        "pregnant": False,
+        "elderly": False,
+        "ill": False,
+        "narrative": "Recruited with a false job offer in a textile workshop.",
+        "status": "Active",
+    }
+    values.update(overrides)
+    return values
+
+
+def case(actor: User, **overrides) -> Case:
+    created = cases.create_case(actor, case_values(**overrides))
+    db.session.commit()
+    return created
+
+
+@dataclass
+class World:
+    ngo: Organisation
+    ngo2: Organisation
+    mission_org: Organisation
+    admin: User
+    hotline: User
+    caseworker: User
+    caseworker_b: User  # a second caseworker of the first NGO
+    supervisor: User
+    caseworker2: User  # the second NGO's caseworker
+    supervisor2: User
+    mission: User
+
+
+def world() -> World:
+    ngo = organisation("Casa Esperanza", "NGO", "PE")
+    ngo2 = organisation("Camino Seguro", "NGO", "CO")
+    mission_org = organisation("IOM Haiti", "Intergovernmental", "HT")
+    return World(
+        ngo=ngo, ngo2=ngo2, mission_org=mission_org,
+        admin=user(ngo, "administrator", "admin"),
+        hotline=user(ngo, "hotline_operator", "hotline"),
+        caseworker=user(ngo, "caseworker", "caseworker"),
+        caseworker_b=user(ngo, "caseworker", "caseworkerb"),
+        supervisor=user(ngo, "supervisor", "supervisor"),
+        caseworker2=user(ngo2, "caseworker", "caseworker2"),
+        supervisor2=user(ngo2, "supervisor", "supervisor2"),
+        mission=user(mission_org, "mission_staff", "mission"),
+    )

@@ -13,6 +13,7 @@ from casemgmt.audit import record_event
 from casemgmt.audit.models import AuditEvent
 from casemgmt.cases import identity
 from casemgmt.cases.models import Case, Person
+from casemgmt.crypto.fields import preload_keys
 from casemgmt.extensions import db
 
 # A blind index value is shared by about C = R / 2**L records by design; more candidates than this means the
@@ -49,6 +50,7 @@ def case_list_query(actor, filters: CaseFilters) -> Select:
 def names_for(actor, cases: list[Case]) -> dict[str, str]:
     """Decrypt the names on one page of cases, for the cases whose identity the user may see."""
     names = {}
+    preload_keys([c.id for c in cases if c.person is not None])
     for case in cases:
         if case.person is not None and allowed(actor, Action.CASE_VIEW_IDENTITY, case):
             names[case.id] = identity.display_name(
@@ -79,6 +81,7 @@ def search_cases(actor, kind: str, term: str) -> list[tuple[Case, str]]:
             .order_by(Case.created_at.desc())
             .limit(MAX_CANDIDATES)
         ).all()
+        preload_keys([c.id for c in candidates])
         for case in candidates:
             revealed = identity.read_identity(case.person)
             if identity.matches(kind, term, revealed):

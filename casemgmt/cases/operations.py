@@ -7,6 +7,7 @@ from datetime import date
 
 from flask_babel import gettext
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import NotFound
 
@@ -217,7 +218,10 @@ def open_case_metadata(actor, case_id: str) -> Case:
 
 def stage_history(case: Case, reveal_reasons: bool) -> list[dict]:
     rows = db.session.scalars(
-        select(StageChange).where(StageChange.case_id == case.id).order_by(StageChange.changed_at)
+        select(StageChange)
+        .where(StageChange.case_id == case.id)
+        .options(selectinload(StageChange.changed_by))
+        .order_by(StageChange.changed_at)
     ).all()
     return [
         {

@@ -14,11 +14,12 @@ from casemgmt.accounts.models import Organisation, User
 from casemgmt.audit import record_event
 from casemgmt.audit.events import SYSTEM
 from casemgmt.audit.verify import verify_chain
+from casemgmt.auth import totp
 from casemgmt.cases import operations as cases
 from casemgmt.cases.models import Case
-from casemgmt.crypto import rotation
+from casemgmt.crypto import aead, rotation
 from casemgmt.extensions import db
-from casemgmt.settings import append_root_key, key_ring_path, new_root_key
+from casemgmt.settings import append_root_key, key_ring_path, new_root_key, parse_key_ring
 
 
 def _fail(message: str) -> None:
@@ -161,7 +162,11 @@ def keys_generate(version):
 def keys_add():
     """Add a new KEK version to the instance key ring file (embedded installs). Then run `keys rotate`."""
     settings = current_app.config["SETTINGS"]
-    if not key_ring_path(settings.instance_path).exists():
+    path = key_ring_path(settings.instance_path)
+    # A ring from CASEMGMT_ROOT_KEYS(_FILE) wins over the instance file, so a version added to a left-over file would
+    # never be used: only add to the file the running ring was read from.
+    on_file = parse_key_ring(path.read_text(), str(path)) if path.exists() else {}
+    if not on_file or any(on_file.get(v) != key for v, key in settings.root_keys.items()):
         _fail("the key ring is not in the instance folder; add a version to CASEMGMT_ROOT_KEYS instead")
     version = append_root_key(settings.instance_path)
     click.echo(f"key version {version} added to {key_ring_path(settings.instance_path)}; run `casemgmt keys rotate`")
@@ -175,6 +180,14 @@ def keys_status():
     click.echo(f"key versions in the ring: {', '.join(map(str, ring.versions))} (current {ring.current_version})")
     for version, count in sorted(rotation.versions_in_use().items()):
         click.echo(f"data keys wrapped under version {version}: {count}")
+    # `keys rotate` re-wraps data keys only: two-factor secrets stay under the version current when they were set.
+    sealed: dict[int, int] = {}
+    for blobs in db.session.execute(select(User.totp_secret, User.totp_pending)):
+        for version in (aead.key_id_of(blob) for blob in blobs if blob):
+            sealed[version] = sealed.get(version, 0) + 1
+    for version, count in sorted(sealed.items()):
+        click.echo(f"two-factor secrets sealed under version {version}: {count}")
+    click.echo(f"version {ring.versions[0]} also derives the blind-index and audit-chain keys: keep it in the ring")
 
 
 @keys_cli.command("rotate")
@@ -183,18 +196,32 @@ def keys_rotate(batch_size):
     """Re-wrap every data key under the current KEK. Safe to interrupt; run again to resume."""
     from casemgmt.crypto.keyring import keyring
 
-    total = rotation.pending_count()
     version = keyring().current_version
+    # Two-factor secrets are few: re-seal them in one transaction before the data keys.
+    resealed = totp.reseal_secrets()
+    if resealed:
+        record_event("keys.reseal_2fa", actor=SYSTEM, details={"resealed": resealed, "to_version": version})
+    db.session.commit()
+    total = rotation.pending_count()
     if total == 0:
-        click.echo(f"every data key is already under key version {version}")
+        click.echo(f"every data key is already under key version {version} ({resealed} two-factor secrets re-sealed)")
         return
     record_event("keys.rotate.start", actor=SYSTEM, details={"pending": total, "to_version": version})
     db.session.commit()
     with click.progressbar(length=total, label=f"re-wrapping data keys under version {version}") as bar:
-        done = rotation.rotate(batch_size=batch_size, on_batch=bar.update)
+        try:
+            done = rotation.rotate(batch_size=batch_size, on_batch=bar.update)
+        except KeyError as exc:  # a data key under a version that was taken out of the ring too early
+            db.session.rollback()
+            _fail(f"{exc.args[0]}: put it back (see `casemgmt keys status`) and run the rotation again")
     record_event("keys.rotate.finish", actor=SYSTEM, details={"rewrapped": done, "to_version": version})
     db.session.commit()
-    click.echo(f"re-wrapped {done} data keys; old key versions can be retired once no data key uses them")
+    # Not "retire old versions now": the oldest one keys the blind indexes and the audit chain;
+    # `keys status` shows what still uses each version.
+    click.echo(
+        f"re-wrapped {done} data keys and re-sealed {resealed} two-factor secrets; "
+        "check `casemgmt keys status` before retiring an old key version"
+    )
 
 
 @click.group("cases", help="Case maintenance.")

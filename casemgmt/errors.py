@@ -10,7 +10,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from casemgmt.audit import record_event
-from casemgmt.crypto import DecryptionError
+from casemgmt.crypto.aead import DecryptionError  # the base class: a tampered TOTP secret raises it too
 from casemgmt.extensions import db
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,10 @@ def handle_http(exc: HTTPException):
     reference = _reference()
     if exc.code is None or exc.code >= 500:
         log.error("HTTP %s, reference %s", exc.code, reference)
-    return _render(exc.code or 500, reference)
+    body, status = _render(exc.code or 500, reference)
+    # A 405 must say which methods are allowed (RFC 9110 15.5.6); the friendly page would drop the header.
+    allow = [(name, value) for name, value in exc.get_headers() if name.lower() == "allow"]
+    return body, status, allow
 
 
 def handle_csrf(exc: CSRFError):

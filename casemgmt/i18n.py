@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, request, session, url_for
+from flask import Blueprint, current_app, has_request_context, redirect, request, session, url_for
 from flask_login import current_user
 
 from casemgmt.core.redirects import safe_next
@@ -18,6 +18,8 @@ def available() -> tuple[str, ...]:
 
 
 def select_locale() -> str:
+    if not has_request_context():
+        return "en"  # CLI commands speak to operators in English
     chosen = session.get("language")
     if chosen in available():
         return chosen

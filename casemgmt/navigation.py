@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from casemgmt.access import Action, allowed
+from casemgmt.access.roles import Role
 from casemgmt.i18n import LANGUAGE_NAMES, available
 
 
@@ -45,12 +46,20 @@ def current_locale() -> str:
     return str(get_locale() or "en")
 
 
+def role_label(code: str | None) -> str:
+    """A role's translated name; audit events also carry roles such as 'system' that are not user roles."""
+    try:
+        return str(Role(code).label)
+    except ValueError:
+        return code or ""
+
+
 def init_app(app: Flask) -> None:
     from flask_babel import format_date, format_datetime
 
     from casemgmt import htcds
 
     app.jinja_env.globals.update(nav_items=nav_items, language_options=language_options,
-                                 current_locale=current_locale, country_name=htcds.country_name,
+                                 current_locale=current_locale, role_label=role_label, country_name=htcds.country_name,
                                  org_type_label=htcds.ORGANISATION_TYPES.label,
                                  format_date=format_date, format_datetime=format_datetime)

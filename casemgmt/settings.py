@@ -56,7 +56,7 @@ class Settings:
         return max(self.root_keys)
 
 
-def _env_bool(value: str | None, default: bool) -> bool:
+def _env_bool(value: str | None, default: bool, name: str) -> bool:
     if value is None or value == "":
         return default
     lowered = value.strip().lower()
@@ -64,7 +64,7 @@ def _env_bool(value: str | None, default: bool) -> bool:
         return True
     if lowered in ("0", "false", "no", "off"):
         return False
-    raise SettingsError(f"{PREFIX}REQUIRE_2FA must be true or false, not {value!r}")
+    raise SettingsError(f"{PREFIX}{name} must be true or false, not {value!r}")
 
 
 def _env_int(environ: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
@@ -101,6 +101,9 @@ def parse_key_ring(text: str, source: str) -> dict[int, bytes]:
             )
         if len(set(key)) < 8:
             raise SettingsError(f"{source}: key version {version_text.strip()} is not random enough")
+        if int(version_text) in ring:
+            # Silently keeping one of the two would make whatever the other one encrypted unreadable.
+            raise SettingsError(f"{source}: key version {int(version_text)} is given more than once")
         ring[int(version_text)] = key
     return ring
 
@@ -162,7 +165,10 @@ def _root_keys(environ: Mapping[str, str], instance_path: Path, env: str) -> dic
     key_file = environ.get(PREFIX + "ROOT_KEYS_FILE", "")
     default_file = key_ring_path(instance_path)
     if not text and key_file:
-        text, source = Path(key_file).read_text(), key_file
+        try:
+            text, source = Path(key_file).read_text(), key_file
+        except OSError as exc:
+            raise SettingsError(f"{PREFIX}ROOT_KEYS_FILE {key_file} cannot be read: {exc.strerror}") from None
     if not text and default_file.exists():
         text, source = default_file.read_text(), str(default_file)
     if not text and env != "production":
@@ -193,7 +199,7 @@ def load_settings(environ: Mapping[str, str] | None = None, overrides: Mapping[s
         # psycopg 3 is the driver we test; the bare scheme would pick psycopg2.
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
     if env == "production" and database_url.startswith("sqlite") and not _env_bool(
-        environ.get(PREFIX + "ALLOW_SQLITE_IN_PRODUCTION"), False
+        environ.get(PREFIX + "ALLOW_SQLITE_IN_PRODUCTION"), False, "ALLOW_SQLITE_IN_PRODUCTION"
     ):
         raise SettingsError(f"Production needs PostgreSQL: set {PREFIX}DATABASE_URL")
     languages = tuple(x.strip() for x in environ.get(PREFIX + "LANGUAGES", "en,es").split(",") if x.strip())
@@ -203,10 +209,11 @@ def load_settings(environ: Mapping[str, str] | None = None, overrides: Mapping[s
         database_url=database_url,
         secret_key=_secret_key(environ, instance_path, env),
         root_keys=_root_keys(environ, instance_path, env),
-        require_2fa=_env_bool(environ.get(PREFIX + "REQUIRE_2FA"), env == "production"),
+        require_2fa=_env_bool(environ.get(PREFIX + "REQUIRE_2FA"), env == "production", "REQUIRE_2FA"),
         session_idle_minutes=_env_int(environ, "SESSION_IDLE_MINUTES", 30),
         session_absolute_hours=_env_int(environ, "SESSION_ABSOLUTE_HOURS", 12),
         login_max_failures=_env_int(environ, "LOGIN_MAX_FAILURES", 5),
+        login_failure_window_seconds=_env_int(environ, "LOGIN_FAILURE_WINDOW_SECONDS", 60),
         login_lock_minutes=_env_int(environ, "LOGIN_LOCK_MINUTES", 15),
         expected_cases=_env_int(environ, "EXPECTED_CASES", 100_000, minimum=16),
         page_size=_env_int(environ, "PAGE_SIZE", 25),

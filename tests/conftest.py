@@ -9,11 +9,13 @@ Outside CI a missing PostgreSQL server skips those tests with a message; in CI (
 from __future__ import annotations
 
 import base64
+import contextvars
 import os
 import re
 import secrets
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -40,7 +42,8 @@ def _worker() -> str:
 def postgres_database(suffix: str) -> str:
     """Create (or re-create) a private database and return its URL; skip or fail when the server is away."""
     admin_url = make_url(PG_ADMIN_URL)
-    name = f"casemgmt_test_{_worker()}_{suffix}"
+    # The process id keeps two test runs on one server (two checkouts, a helper and CI) out of each other's way.
+    name = f"casemgmt_test_{_worker()}_{os.getpid()}_{suffix}"
     try:
         engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
         with engine.connect() as conn:
@@ -132,9 +135,26 @@ def ctx(app):
         db.session.remove()
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose requests never reuse the test's own app context.
+
+    Flask reuses an app context that is already pushed for the same app, and `ctx` keeps one pushed. Without
+    isolation every request would share `g` with the test and with each other: Flask-Login's cached current user
+    would survive a logout or a foreign cookie, and Flask-WTF's cached CSRF token would outlive its session. Running
+    each request in an empty contextvars.Context gives it its own contexts, as in production.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+def new_client(application) -> IsolatedClient:
+    return IsolatedClient(application, application.response_class, use_cookies=True)
+
+
 @pytest.fixture
 def client(app):
-    return app.test_client()
+    return new_client(app)
 
 
 CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -168,7 +188,8 @@ class Web:
 
     def post(self, url: str, data: dict | None = None, token_page: str = "/account", **kwargs):
         payload = dict(data or {})
-        payload.setdefault("csrf_token", self._token or self.token(token_page))
+        if "csrf_token" not in payload:
+            payload["csrf_token"] = self._token or self.token(token_page)
         return self.client.post(url, data=payload, **kwargs)
 
     def logout(self):

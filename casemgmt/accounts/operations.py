@@ -13,6 +13,7 @@ from casemgmt.accounts.models import Organisation, User
 from casemgmt.audit import record_event
 from casemgmt.auth import passwords, totp
 from casemgmt.auth.sessions import end_all_sessions, end_other_sessions
+from casemgmt.core.time import utcnow
 from casemgmt.extensions import db
 from casemgmt.htcds import ORGANISATION_TYPES, country_codes
 
@@ -116,6 +117,7 @@ def reset_password(actor, user: User, password: str) -> None:
     authorize(actor, Action.USERS_MANAGE, user)
     _check_passphrase(password, user.username, user.display_name)
     user.password_hash = passwords.hash_password(password)
+    user.password_changed_at = utcnow()
     user.failed_logins, user.failure_window_start, user.locked_until = 0, None, None
     end_all_sessions(user.id)
     record_event("user.reset_password", object_type="user", object_id=user.id, actor=actor)
@@ -137,6 +139,7 @@ def change_own_password(user: User, current: str, new: str) -> None:
         raise AccountError(_gettext("Choose a passphrase different from the current one."))
     _check_passphrase(new, user.username, user.display_name)
     user.password_hash = passwords.hash_password(new)
+    user.password_changed_at = utcnow()
     ended = end_other_sessions(user)
     record_event("account.change_password", object_type="user", object_id=user.id, details={"ended_sessions": ended})
 

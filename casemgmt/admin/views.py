@@ -9,7 +9,7 @@ from casemgmt.accounts import operations as accounts
 from casemgmt.accounts.models import Organisation, User
 from casemgmt.admin.forms import OrganisationForm, ReauthForm, ResetPasswordForm, RoleForm, UserCreateForm
 from casemgmt.audit import record_event
-from casemgmt.auth.passwords import verify_password
+from casemgmt.auth.login import recheck_passphrase
 from casemgmt.core.pagination import paginate
 from casemgmt.crypto import rotation
 from casemgmt.crypto.keyring import keyring
@@ -19,7 +19,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 def _reauthenticated(form) -> bool:
-    if verify_password(current_user.password_hash, form.admin_password.data or ""):
+    if recheck_passphrase(current_user._get_current_object(), form.admin_password.data or ""):
         return True
     record_event("reauth.failure", object_type="user", object_id=current_user.id, outcome="failure")
     db.session.commit()

@@ -10,6 +10,8 @@ from datetime import datetime
 from flask import has_request_context
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from casemgmt.audit.models import AuditEvent, AuditHead
 from casemgmt.core.time import utcnow
@@ -59,10 +61,17 @@ def _actor(actor):
 
 
 def _head() -> AuditHead:
-    head = db.session.execute(select(AuditHead).where(AuditHead.id == HEAD_ID).with_for_update()).scalar_one_or_none()
+    locked = select(AuditHead).where(AuditHead.id == HEAD_ID).with_for_update()
+    head = db.session.execute(locked).scalar_one_or_none()
     if head is None:
-        head = AuditHead(id=HEAD_ID, last_seq=0, last_hash=GENESIS_HASH)
-        db.session.add(head)
+        # The very first event: concurrent writers all find no head, and if each added one, all but the first
+        # would fail on a duplicate key. INSERT ... ON CONFLICT DO NOTHING waits for the winner's commit instead;
+        # then every writer locks the same row and numbers its event after the winner's.
+        insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        db.session.execute(
+            insert(AuditHead).values(id=HEAD_ID, last_seq=0, last_hash=GENESIS_HASH).on_conflict_do_nothing()
+        )
+        head = db.session.execute(locked).scalar_one()
     return head
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import case, select, update
+from sqlalchemy import case, or_, select, update
 
 from casemgmt.accounts.models import User
 from casemgmt.audit import record_event
@@ -41,6 +41,30 @@ def _register_failure(user: User) -> None:
         record_event("login.locked", object_type="user", object_id=user.id, actor=user, outcome="denied")
 
 
+def recheck_passphrase(user: User, password: str) -> bool:
+    """Re-authentication of a logged-in user before a sensitive change, throttled like a login: a stolen session
+    must not become a way to guess the passphrase at full speed. Failures count towards the same lock."""
+    if user.locked_until is not None and user.locked_until > utcnow():
+        record_event("login.throttled", object_type="user", object_id=user.id, actor=user, outcome="denied")
+        return False
+    if passwords.verify_password(user.password_hash, password or ""):
+        return True
+    _register_failure(user)
+    return False
+
+
+def _claim_step(user: User, step: int) -> bool:
+    """Record the accepted time step with one conditional UPDATE. Two logins racing with the same code both pass the
+    check in Python; only one of them matches here, so a code is never accepted twice (ASVS 2.8.4)."""
+    claimed = db.session.execute(
+        update(User)
+        .where(User.id == user.id, or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    return claimed.rowcount == 1
+
+
 def authenticate(username: str, password: str, code: str | None) -> User:
     user = db.session.scalar(select(User).where(User.username == (username or "").strip().lower()))
     if user is None:
@@ -58,6 +82,8 @@ def authenticate(username: str, password: str, code: str | None) -> User:
         secret = totp.open_secret(user.id, "totp_secret", user.totp_secret)
         step = totp.matching_step(secret, code or "", user.totp_last_step)
     password_ok = passwords.verify_password(user.password_hash, password or "")
+    if user.active and password_ok and step is not None and not _claim_step(user, step):
+        step = None
     if not user.active or not password_ok or (user.has_totp and step is None):
         reason = "inactive" if not user.active else ("password" if not password_ok else "one_time_code")
         _register_failure(user)

@@ -27,8 +27,14 @@ def _hash(token: str) -> str:
 
 
 def start_session(user: User) -> None:
-    """Begin a fresh session: clears the old cookie contents so the session identifier changes at login."""
+    """Begin a fresh session: clears the old cookie contents so the session identifier changes at login.
+
+    Only the language chosen on the login page is carried over; it is not security-relevant and is checked against
+    the configured languages whenever it is used."""
+    language = session.get("language")
     session.clear()
+    if isinstance(language, str):
+        session["language"] = language
     token = secrets.token_urlsafe(32)
     db.session.add(UserSession(token_hash=_hash(token), user_id=user.id))
     user.session_token = token

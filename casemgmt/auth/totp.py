@@ -57,3 +57,21 @@ def matching_step(secret: str, code: str, last_step: int | None, now: float | No
         if pyotp.utils.strings_equal(totp.at(step * STEP_SECONDS), code):
             return step
     return None
+
+
+def reseal_secrets() -> int:
+    """Re-seal every stored TOTP secret under the current key version (part of `casemgmt keys rotate`)."""
+    from sqlalchemy import select
+
+    from casemgmt.accounts.models import User
+    from casemgmt.extensions import db
+
+    current = keyring().current_version
+    done = 0
+    for user in db.session.scalars(select(User).where(User.totp_secret.is_not(None) | User.totp_pending.is_not(None))):
+        for column in ("totp_secret", "totp_pending"):
+            blob = getattr(user, column)
+            if blob is not None and aead.key_id_of(blob) != current:
+                setattr(user, column, seal_secret(user.id, column, open_secret(user.id, column, blob)))
+                done += 1
+    return done

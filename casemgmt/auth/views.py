@@ -10,7 +10,7 @@ from casemgmt.audit import record_event
 from casemgmt.auth import totp
 from casemgmt.auth.forms import ChangePasswordForm, LoginForm, TotpConfirmForm, TotpDisableForm
 from casemgmt.auth.login import LoginFailed, authenticate
-from casemgmt.auth.sessions import end_session, start_session
+from casemgmt.auth.sessions import end_other_sessions, end_session, start_session
 from casemgmt.core.redirects import safe_next
 from casemgmt.extensions import db
 
@@ -40,7 +40,9 @@ def login():
 @bp.post("/logout")
 @requires(Action.ACCOUNT_SELF)
 def logout():
-    record_event("logout", object_type="user", object_id=current_user.id)
+    # Logging out ends the user's sessions everywhere: a phone left logged in at a shelter is closed too.
+    ended = end_other_sessions(current_user)
+    record_event("logout", object_type="user", object_id=current_user.id, details={"ended_other_sessions": ended})
     end_session(current_user)
     db.session.commit()
     flash(_("You have logged out."), "info")
@@ -74,6 +76,11 @@ def change_password():
 @bp.route("/account/two-factor", methods=["GET", "POST"])
 @requires(Action.ACCOUNT_SELF)
 def totp_enrol():
+    if current_user.has_totp:
+        # Replacing the second factor must not be possible with a session alone (ASVS 3.7.1): turning it off needs
+        # the passphrase, and an administrator can reset it.
+        flash(_("Two-factor login is on."), "info")
+        return redirect(url_for("auth.account"))
     form = TotpConfirmForm()
     if form.validate_on_submit():
         try:

@@ -79,7 +79,10 @@ def view(case_id):
     history = operations.stage_history(case, reveal_reasons=show_identity)
     db.session.commit()  # the view event
     stage_form = StageForm()
-    stage_form.to_stage.choices = [(s, htcds.STAGES.label(s)) for s in stages.allowed_next(case.stage)]
+    # No stage is preselected: one click must never close a case by accident.
+    stage_form.to_stage.choices = [("", _("— choose —"))] + [
+        (s, htcds.STAGES.label(s)) for s in stages.allowed_next(case.stage)
+    ]
     return render_template(
         "cases/view.html", case=case, data=data, history=history, stage_form=stage_form, htcds=htcds,
         can_edit=allowed(current_user, Action.CASE_EDIT, case),

@@ -90,17 +90,26 @@ def create_data_key(case_id: str) -> int:
         DataKey(case_id=case_id, key_id=key_id, kek_version=version, wrapped=wrap(case_id, key_id, raw, version))
     )
     _cache()[(case_id, key_id)] = raw
+    _newest()[case_id] = key_id
     return key_id
+
+
+def _newest() -> dict[str, int]:
+    # The newest key id per case, kept apart from the key cache: the cache also holds older keys loaded to decrypt
+    # old values, and the highest id among those is not necessarily the case's newest key.
+    if "_casemgmt_newest_key" not in g:
+        g._casemgmt_newest_key = {}
+    return g._casemgmt_newest_key
 
 
 def _current_key_id(case_id: str) -> int:
-    cached = [kid for (cid, kid) in _cache() if cid == case_id]
-    if cached:
-        return max(cached)
-    key_id = db.session.scalar(select(db.func.max(DataKey.key_id)).where(DataKey.case_id == case_id))
-    if key_id is None:
-        raise aead.DecryptionError("no data key")
-    return key_id
+    newest = _newest()
+    if case_id not in newest:
+        key_id = db.session.scalar(select(db.func.max(DataKey.key_id)).where(DataKey.case_id == case_id))
+        if key_id is None:
+            raise aead.DecryptionError("no data key")
+        newest[case_id] = key_id
+    return newest[case_id]
 
 
 def _data_key(case_id: str, key_id: int) -> bytes:
@@ -170,4 +179,5 @@ def shred(case_id: str) -> int:
     result = db.session.execute(delete(DataKey).where(DataKey.case_id == case_id))
     for key in [k for k in _cache() if k[0] == case_id]:
         del _cache()[key]
+    _newest().pop(case_id, None)
     return result.rowcount or 0

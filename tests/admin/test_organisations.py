@@ -1,0 +1,92 @@
+"""The organisations page: administrators create organisations; type, country and name are validated."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from casemgmt.accounts import operations as accounts
+from casemgmt.accounts.models import Organisation
+from casemgmt.audit.events import SYSTEM
+from casemgmt.extensions import db
+from tests.auth.support import events, new_web
+
+
+@pytest.fixture
+def admin(app, world):
+    web = new_web(app)
+    assert web.login("admin").status_code == 302
+    return web
+
+
+def _names() -> list[str]:
+    db.session.expire_all()
+    return sorted(db.session.scalars(select(Organisation.name)))
+
+
+def _create(admin, **overrides):
+    data = {"name": "Red de Apoyo", "org_type": "LegalService", "country": "EC", "contact": "apoyo@example.org"}
+    data.update(overrides)
+    return admin.post("/admin/organisations", data, token_page="/admin/organisations")
+
+
+def test_organisations_page_lists_them(admin, world):
+    html = admin.get("/admin/organisations").get_data(as_text=True)
+    for name in ("Casa Esperanza", "Camino Seguro", "IOM Haiti"):
+        assert name in html
+
+
+def test_create_an_organisation(admin, world):
+    response = _create(admin)
+    assert response.status_code == 302
+    org = db.session.scalar(select(Organisation).where(Organisation.name == "Red de Apoyo"))
+    assert (org.org_type, org.country, org.contact) == ("LegalService", "EC", "apoyo@example.org")
+    assert "Red de Apoyo" in admin.get("/admin/organisations").get_data(as_text=True)
+    created = events("organisation.create")[-1]
+    assert created.object_id == str(org.id) and created.actor_id == world.admin.id
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({"org_type": "Cartel"}, "Not a valid choice"),
+    ({"org_type": ""}, "This field is required."),
+    ({"country": "XX"}, "Not a valid choice"),
+    ({"country": "419"}, "Not a valid choice"),
+    ({"country": ""}, "This field is required."),
+    ({"name": ""}, "This field is required."),
+    ({"name": "   "}, "This field is required."),
+    ({"name": "Casa Esperanza"}, "An organisation with this name already exists."),
+    ({"name": "  casa ESPERANZA "}, "An organisation with this name already exists."),
+    ({"name": "x" * 201}, "200 characters"),
+])
+def test_invalid_organisations_are_refused(admin, world, overrides, message):
+    before = _names()
+    response = _create(admin, **overrides)
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert _names() == before
+
+
+def test_operation_validates_without_the_form(ctx, world):
+    for args, message in [
+        (("", "NGO", "PE"), "needs a name"),
+        (("Valid", "Cartel", "PE"), "Unknown organisation type"),
+        (("Valid", "NGO", "ZZ"), "Unknown country code"),
+        (("CASA ESPERANZA", "NGO", "PE"), "already exists"),
+    ]:
+        with pytest.raises(accounts.AccountError, match=message):
+            accounts.create_organisation(SYSTEM, *args)
+        db.session.rollback()
+    org = accounts.create_organisation(SYSTEM, " Trimmed ", "NGO", "pe", "  ")
+    assert (org.name, org.country, org.contact) == ("Trimmed", "PE", None)
+
+
+@pytest.mark.parametrize("username", ["caseworker", "supervisor"])
+def test_non_admins_cannot_create_organisations(app, world, username):
+    web = new_web(app)
+    web.login(username)
+    response = web.post("/admin/organisations", {"name": "Sneaky", "org_type": "NGO", "country": "PE"})
+    assert response.status_code == 403
+    assert "Sneaky" not in _names()
+    with pytest.raises(Exception) as info:
+        accounts.create_organisation(getattr(world, username), "Sneaky", "NGO", "PE")
+    assert getattr(info.value, "code", None) == 403

@@ -1,0 +1,239 @@
+"""A real browser (Debian's Chromium, driven by Playwright) against a real HTTP server running the app.
+
+This checks what the test client cannot: that the pages work in a browser under the Content-Security-Policy
+(no inline script or style gets blocked), that the CSS loads, and that the forms, links and redirects hang together.
+Playwright's own browser download does not work here, so the test uses /usr/bin/chromium (apt package chromium).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from casemgmt.extensions import db
+from tests import factories
+from tests.conftest import IN_CI, make_test_app
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = os.environ.get("CASEMGMT_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+TIMEOUT_MS = 15_000
+
+# Collects CSP violations reported by the page itself, in addition to the console messages Chromium prints.
+CSP_LISTENER = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__cspViolations.push(e.violatedDirective + " blocked " + (e.blockedURI || "inline"));
+});
+"""
+
+
+def _require_chromium() -> None:
+    if not os.path.exists(CHROMIUM):
+        message = f"Chromium is not installed at {CHROMIUM}: run `apt-get install -y chromium` (see .ci/run)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture
+def server(tmp_path):
+    """The app on a SQLite file, served by a real threaded WSGI server on a free loopback port."""
+    app = make_test_app(tmp_path, f"sqlite:///{tmp_path / 'browser.db'}")
+    with app.app_context():
+        db.create_all()
+        world = factories.world()
+        names = {"caseworker": world.caseworker.username, "supervisor": world.supervisor.username}
+        db.session.remove()
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, name="browser-test-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}", names
+    finally:
+        httpd.shutdown()
+        thread.join(timeout=10)
+        httpd.server_close()
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def browser():
+    _require_chromium()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+class Session:
+    """One browser context (one user's cookies) with its console watched for CSP violations."""
+
+    def __init__(self, browser, base_url: str, label: str, viewport: dict | None = None):
+        self.base_url = base_url
+        self.label = label
+        self.context = browser.new_context(base_url=base_url, viewport=viewport or {"width": 1280, "height": 900},
+                                           locale="en-GB")
+        self.context.add_init_script(CSP_LISTENER)
+        self.context.set_default_timeout(TIMEOUT_MS)
+        self.page = self.context.new_page()
+        self.console: list[str] = []
+        self.page.on("console", lambda msg: self.console.append(f"{msg.type}: {msg.text}"))
+        self.page.on("pageerror", lambda exc: self.console.append(f"pageerror: {exc}"))
+        self.failed_assets: list[str] = []
+        self.page.on("response", self._check_asset)
+
+    def _check_asset(self, response) -> None:
+        if response.request.resource_type in ("stylesheet", "script", "font", "image") and response.status >= 400:
+            self.failed_assets.append(f"{response.status} {response.url}")
+
+    def login(self, username: str, password: str = factories.PASSWORD) -> None:
+        page = self.page
+        page.goto("/login")
+        page.get_by_label("Username", exact=True).fill(username)
+        page.get_by_label("Passphrase", exact=True).fill(password)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url(re.compile(r"/cases/?$"))
+
+    def unexplained_errors(self) -> list[str]:
+        """Console errors other than those of an asset that failed to load (test_the_menu_opens_on_a_phone
+        reports those: a 404 page served for a script is also refused for its MIME type, a second message)."""
+        failed_urls = {entry.split(" ", 1)[1] for entry in self.failed_assets}
+        return [
+            m for m in self.console
+            if m.startswith(("error:", "pageerror:"))
+            and "Failed to load resource" not in m
+            and not any(url in m for url in failed_urls)
+        ]
+
+    def csp_violations(self) -> list[str]:
+        reported = [m for m in self.console if "content security policy" in m.lower()]
+        with contextlib.suppress(Exception):  # a page that is gone has nothing more to report
+            reported += self.page.evaluate("window.__cspViolations || []")
+        return reported
+
+    def screenshot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / name
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def _assert_styled(page) -> None:
+    """Bootstrap's CSS is applied: the navbar is Bootstrap's dark grey and the body uses its font stack."""
+    navbar_bg = page.eval_on_selector("nav.navbar", "e => getComputedStyle(e).backgroundColor")
+    assert navbar_bg == "rgb(33, 37, 41)", f"navbar background {navbar_bg}: is Bootstrap's CSS loaded?"
+    font = page.eval_on_selector("body", "e => getComputedStyle(e).fontFamily")
+    assert "system-ui" in font or "Segoe UI" in font, f"body font {font}: is Bootstrap's CSS loaded?"
+
+
+def test_caseworker_creates_finds_and_supervisor_audits_a_case(server, browser, request):
+    base_url, names = server
+    caseworker = Session(browser, base_url, "caseworker")
+    supervisor = None
+    try:
+        caseworker.login("caseworker")
+        page = caseworker.page
+
+        # Create a case through the New case form.
+        nav = page.get_by_role("navigation", name="Main")
+        nav.get_by_role("link", name="New case").click()
+        page.wait_for_url("**/cases/new")
+        page.get_by_label("Given name(s)", exact=True).fill("Ximena Luz")
+        page.get_by_label("Family name(s)", exact=True).fill("Huarcaya Ccori")
+        page.get_by_label("Date of birth", exact=True).fill("2003-07-19")
+        page.get_by_label("Phone", exact=True).fill("+51 984 111 222")
+        page.get_by_label("Gender", exact=True).select_option("Feminine")
+        page.get_by_label("Citizenship", exact=True).select_option("PE")
+        page.get_by_label("Trafficking status", exact=True).select_option("PossibleVictimOfTrafficking")
+        page.get_by_label("Case status", exact=True).select_option("Active")
+        page.get_by_label("Narrative", exact=True).fill("Met at the bus terminal; offered work in a restaurant.")
+        page.get_by_role("button", name="Save").click()
+        page.wait_for_url(re.compile(r"/cases/[0-9a-f-]{36}$"))
+        case_url = page.url
+        assert page.locator(".alert-success").is_visible()
+        assert page.locator("h1 .person-name").inner_text().strip() == "Ximena Luz Huarcaya Ccori"
+        assert "+51 984 111 222" in page.locator("main").inner_text()
+        _assert_styled(page)
+        shot = caseworker.screenshot("case-page.png")
+        assert shot.stat().st_size > 10_000
+
+        # Find it again through Search, by full name (written differently), and open it.
+        nav.get_by_role("link", name="Search", exact=True).click()
+        page.wait_for_url("**/cases/search")
+        page.get_by_label("Search by", exact=True).select_option("name")
+        page.get_by_label("Search for", exact=True).fill("  ximena luz   HUARCAYA ccori ")
+        page.get_by_role("button", name="Search", exact=True).click()
+        results = page.locator(".search-results li")
+        results.first.wait_for()
+        assert results.count() == 1
+        assert "Ximena Luz Huarcaya Ccori" in results.first.inner_text()
+        assert "ximena" not in page.url.lower()  # the search term travels in the POST body, never in a URL
+        results.first.get_by_role("link").click()
+        page.wait_for_url(case_url)
+        assert "Ximena Luz Huarcaya Ccori" in page.locator("h1").inner_text()
+
+        # The supervisor, in a separate browser context, sees who opened the record.
+        supervisor = Session(browser, base_url, "supervisor")
+        supervisor.login("supervisor")
+        spage = supervisor.page
+        spage.goto(case_url)
+        spage.get_by_role("link", name="Who has seen this record").click()
+        spage.wait_for_url("**/access-log")
+        # The audit trail names actors by username (actor_name), which stays true after a display-name change.
+        who = [w.strip() for w in spage.locator("table tbody tr td:nth-child(2)").all_inner_texts()]
+        assert names["caseworker"] in who, who
+        assert names["supervisor"] in who, who  # the supervisor's own view of the case is there too
+        _assert_styled(spage)
+        supervisor.screenshot("access-log.png")
+
+        for session in (caseworker, supervisor):
+            violations = session.csp_violations()
+            assert not violations, f"Content-Security-Policy violations for {session.label}: {violations}"
+            errors = session.unexplained_errors()
+            assert not errors, f"browser console errors for {session.label}: {errors}"
+    except BaseException:
+        for session in (caseworker, supervisor):
+            if session is not None:
+                with contextlib.suppress(Exception):  # the original failure matters more
+                    session.screenshot(f"FAILED-{request.node.name}-{session.label}.png")
+        raise
+    finally:
+        for session in (caseworker, supervisor):
+            if session is not None:
+                session.close()
+
+
+def test_the_menu_opens_on_a_phone(server, browser):
+    """Below the md breakpoint the menu is collapsed behind the toggler, which needs Bootstrap's JavaScript."""
+    base_url, _names = server
+    phone = Session(browser, base_url, "phone", viewport={"width": 390, "height": 844})
+    try:
+        phone.login("caseworker")
+        page = phone.page
+        search_link = page.get_by_role("navigation", name="Main").get_by_role("link", name="Search", exact=True)
+        assert not search_link.is_visible()
+        page.get_by_role("button", name="Menu").click()
+        search_link.wait_for(state="visible", timeout=5_000)
+        assert not phone.failed_assets, f"assets that did not load: {phone.failed_assets}"
+        assert not phone.csp_violations()
+    finally:
+        phone.close()

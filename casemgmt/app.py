@@ -39,7 +39,9 @@ def _configure(app: Flask, settings: Settings) -> None:
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         TESTING=settings.env == "testing",
         DEBUG=False,
-        SESSION_COOKIE_NAME="casemgmt_session",
+        # In production the __Host- prefix makes browsers refuse the cookie unless it is Secure, host-only and for
+        # path /, so a sibling subdomain cannot plant or overwrite it.
+        SESSION_COOKIE_NAME="__Host-casemgmt_session" if production else "casemgmt_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         SESSION_COOKIE_SECURE=production,

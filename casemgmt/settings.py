@@ -215,7 +215,8 @@ def load_settings(environ: Mapping[str, str] | None = None, overrides: Mapping[s
         login_max_failures=_env_int(environ, "LOGIN_MAX_FAILURES", 5),
         login_failure_window_seconds=_env_int(environ, "LOGIN_FAILURE_WINDOW_SECONDS", 60),
         login_lock_minutes=_env_int(environ, "LOGIN_LOCK_MINUTES", 15),
-        expected_cases=_env_int(environ, "EXPECTED_CASES", 100_000, minimum=16),
+        # Below 512 rows the 8-bit minimum index would give fewer than two coincidences per value.
+        expected_cases=_env_int(environ, "EXPECTED_CASES", 100_000, minimum=512),
         page_size=_env_int(environ, "PAGE_SIZE", 25),
         languages=languages or ("en",),
         argon2_time_cost=_env_int(environ, "ARGON2_TIME_COST", 2),

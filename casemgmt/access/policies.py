@@ -202,5 +202,5 @@ def authorize(user, action: Action, obj=None) -> None:
     other_org = obj is not None and hasattr(obj, "organisation_id") and not _is_system(user) and (
         obj.organisation_id != getattr(user, "organisation_id", None) or getattr(obj, "erased_at", None)
     )
-    record_denial(action, obj)
+    record_denial(action, obj, actor=None if getattr(user, "role", None) == "system" else user)
     raise NotFound() if other_org else Forbidden()

@@ -12,6 +12,7 @@ from casemgmt.access.roles import Role
 from casemgmt.accounts.models import Organisation, User
 from casemgmt.audit import record_event
 from casemgmt.auth import passwords, totp
+from casemgmt.auth.login import recheck_passphrase
 from casemgmt.auth.sessions import end_all_sessions, end_other_sessions
 from casemgmt.core.time import utcnow
 from casemgmt.extensions import db
@@ -133,7 +134,7 @@ def reset_two_factor(actor, user: User) -> None:
 
 def change_own_password(user: User, current: str, new: str) -> None:
     authorize(user, Action.ACCOUNT_SELF)
-    if not passwords.verify_password(user.password_hash, current):
+    if not recheck_passphrase(user, current):
         raise AccountError(_gettext("Your current passphrase is not correct."))
     if current == new:
         raise AccountError(_gettext("Choose a passphrase different from the current one."))
@@ -157,8 +158,12 @@ def pending_totp_secret(user: User) -> str | None:
     return totp.open_secret(user.id, "totp_pending", user.totp_pending)
 
 
-def confirm_totp_enrolment(user: User, code: str) -> None:
+def confirm_totp_enrolment(user: User, code: str, password: str) -> None:
+    """Turn two-factor login on. The passphrase is asked again so that a stolen session cannot attach the thief's
+    authenticator and lock the real user out."""
     authorize(user, Action.ACCOUNT_SELF)
+    if not recheck_passphrase(user, password):
+        raise AccountError(_gettext("Your current passphrase is not correct."))
     secret = pending_totp_secret(user)
     if secret is None:
         raise AccountError(_gettext("Start the set-up again."))
@@ -176,7 +181,7 @@ def disable_own_totp(user: User, password: str, required: bool) -> None:
     authorize(user, Action.ACCOUNT_SELF)
     if required:
         raise AccountError(_gettext("Two-factor login is required for your role."))
-    if not passwords.verify_password(user.password_hash, password):
+    if not recheck_passphrase(user, password):
         raise AccountError(_gettext("Your current passphrase is not correct."))
     user.totp_secret = None
     user.totp_last_step = None

@@ -28,6 +28,8 @@ class ChangePasswordForm(FlaskForm):
 
 
 class TotpConfirmForm(FlaskForm):
+    password = PasswordField(_l("Current passphrase"), validators=[DataRequired()],
+                             render_kw={"autocomplete": "current-password"})
     code = StringField(_l("Code shown by your authenticator app"),
                        validators=[DataRequired(), Regexp(r"^\s*\d{3}\s?\d{3}\s*$", message=_l("Six digits."))],
                        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})

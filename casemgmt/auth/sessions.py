@@ -26,6 +26,19 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _sweep_expired(user_id: int) -> None:
+    """Sessions abandoned without logging out are deleted when seen; this also clears the user's unseen ones."""
+    settings = current_app.config["SETTINGS"]
+    now = utcnow()
+    db.session.execute(
+        delete(UserSession).where(
+            UserSession.user_id == user_id,
+            (UserSession.last_seen_at < now - timedelta(minutes=settings.session_idle_minutes))
+            | (UserSession.created_at < now - timedelta(hours=settings.session_absolute_hours)),
+        )
+    )
+
+
 def start_session(user: User) -> None:
     """Begin a fresh session: clears the old cookie contents so the session identifier changes at login.
 
@@ -35,6 +48,7 @@ def start_session(user: User) -> None:
     session.clear()
     if isinstance(language, str):
         session["language"] = language
+    _sweep_expired(user.id)
     token = secrets.token_urlsafe(32)
     db.session.add(UserSession(token_hash=_hash(token), user_id=user.id))
     user.session_token = token

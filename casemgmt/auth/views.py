@@ -65,6 +65,7 @@ def change_password():
         try:
             accounts.change_own_password(current_user, form.current.data, form.new.data)
         except accounts.AccountError as exc:
+            db.session.commit()  # keeps a failed passphrase re-check counted towards the lock
             form.new.errors.append(str(exc))
         else:
             db.session.commit()
@@ -84,8 +85,9 @@ def totp_enrol():
     form = TotpConfirmForm()
     if form.validate_on_submit():
         try:
-            accounts.confirm_totp_enrolment(current_user, form.code.data)
+            accounts.confirm_totp_enrolment(current_user, form.code.data, form.password.data)
         except accounts.AccountError as exc:
+            db.session.commit()  # keeps a failed passphrase re-check counted towards the lock
             form.code.errors.append(str(exc))
         else:
             db.session.commit()
@@ -109,6 +111,7 @@ def totp_disable():
         try:
             accounts.disable_own_totp(current_user, form.password.data, required)
         except accounts.AccountError as exc:
+            db.session.commit()  # keeps a failed passphrase re-check counted towards the lock
             flash(str(exc), "danger")
         else:
             db.session.commit()

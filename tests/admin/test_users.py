@@ -174,7 +174,7 @@ def test_reset_passphrase_refusals(admin, world, password, admin_password, messa
 
 def test_reset_two_factor(admin, world):
     secret = accounts.begin_totp_enrolment(world.supervisor)
-    accounts.confirm_totp_enrolment(world.supervisor, pyotp.TOTP(secret).now())
+    accounts.confirm_totp_enrolment(world.supervisor, pyotp.TOTP(secret).now(), factories.PASSWORD)
     db.session.commit()
     assert user_row("supervisor").has_totp
     html = _act(admin, world.supervisor.id, "two-factor", admin_password=WRONG)

@@ -24,6 +24,7 @@ from tests.conftest import (
     new_client,
     postgres_database,
 )
+from tests.factories import PASSWORD
 
 GENERIC_LOGIN_ERROR = "The username, passphrase or code is not correct, or the account is locked for a while."
 COOKIE = "casemgmt_session"
@@ -103,7 +104,7 @@ def enrol_through_pages(web: Web) -> str:
     # Web.post would fetch a token page otherwise, and a second visit to this page starts a new enrolment.
     web._token = csrf_token_of(html)
     wait_clear_of_step_boundary()
-    confirmed = web.post("/account/two-factor", {"code": pyotp.TOTP(secret).now()})
+    confirmed = web.post("/account/two-factor", {"code": pyotp.TOTP(secret).now(), "password": PASSWORD})
     assert confirmed.status_code == 302, confirmed.get_data(as_text=True)
     return secret
 

@@ -61,7 +61,7 @@ def test_authenticated_user_visiting_login_is_sent_home(app, web, world):
 
 def _enrol(user) -> str:
     secret = accounts.begin_totp_enrolment(user)
-    accounts.confirm_totp_enrolment(user, pyotp.TOTP(secret).now())
+    accounts.confirm_totp_enrolment(user, pyotp.TOTP(secret).now(), factories.PASSWORD)
     # Forget the accepted step, so the login below may use the code of the current step again.
     user.totp_last_step = None
     db.session.commit()

@@ -213,8 +213,8 @@ def test_administrator_actions_end_the_users_sessions(app, web, world, path, dat
     assert logged_in(colleague.client)
 
 
-def _set_cookie_header(response) -> str:
-    headers = [h for h in response.headers.getlist("Set-Cookie") if h.startswith(COOKIE + "=")]
+def _set_cookie_header(response, name: str = COOKIE) -> str:
+    headers = [h for h in response.headers.getlist("Set-Cookie") if h.startswith(name + "=")]
     assert headers, "no session cookie set"
     return headers[-1]
 
@@ -242,6 +242,18 @@ def test_production_session_cookie_is_also_secure(tmp_path):
                                    data={"username": "worker", "password": factories.PASSWORD,
                                          "csrf_token": csrf_token_of(page.get_data(as_text=True))})
         assert response.status_code == 302, response.get_data(as_text=True)
-        header = _set_cookie_header(response)
-        for flag in ("Secure", "HttpOnly", "SameSite=Strict"):
+        # The __Host- prefix: browsers accept it only Secure, host-only (no Domain) and for path /.
+        header = _set_cookie_header(response, "__Host-" + COOKIE)
+        for flag in ("Secure", "HttpOnly", "SameSite=Strict", "Path=/"):
             assert flag in header
+        assert "Domain=" not in header
+
+
+def test_login_sweeps_the_users_abandoned_sessions(app, web, world):
+    abandoned = new_web(app)
+    abandoned.login("caseworker")
+    _age(world.caseworker.id, idle=timedelta(minutes=31))
+    web.login("caseworker")
+    rows = session_rows(world.caseworker.id)
+    assert len(rows) == 1
+    assert utcnow() - rows[0].last_seen_at < timedelta(minutes=1)

@@ -123,7 +123,7 @@ def test_an_enrolled_user_cannot_replace_the_second_factor_with_a_session_alone(
     response = web.get("/account/two-factor")
     assert response.status_code == 302 and response.headers["Location"] == "/account"
     attacker_secret = pyotp.random_base32()
-    web.post("/account/two-factor", {"code": pyotp.TOTP(attacker_secret).now()})
+    web.post("/account/two-factor", {"code": pyotp.TOTP(attacker_secret).now(), "password": factories.PASSWORD})
     after = user_row("supervisor")
     assert after.totp_secret == before.totp_secret and after.totp_pending is None
     assert totp.open_secret(after.id, "totp_secret", after.totp_secret) == secret
@@ -134,7 +134,8 @@ def test_confirming_with_a_wrong_code_leaves_it_off(app, web, world):
     html = web.get("/account/two-factor").get_data(as_text=True)
     secret = SECRET_ON_PAGE.search(html).group(1)
     wrong = code_at_step_offset(secret, 5)
-    response = web.post("/account/two-factor", {"code": wrong, "csrf_token": csrf_token_of(html)})
+    response = web.post("/account/two-factor",
+                        {"code": wrong, "password": factories.PASSWORD, "csrf_token": csrf_token_of(html)})
     assert response.status_code == 200
     assert "That code is not valid." in response.get_data(as_text=True)
     # The page keeps showing the same pending key, so the user can try again with the app they just set up.
@@ -185,7 +186,7 @@ def test_concurrent_logins_with_one_code_accept_it_only_once(app, world):
     """Two workers check the same code at the same moment: the step is claimed atomically, so only one wins."""
     secret = accounts.begin_totp_enrolment(world.supervisor)
     wait_clear_of_step_boundary(5)
-    accounts.confirm_totp_enrolment(world.supervisor, pyotp.TOTP(secret).now())
+    accounts.confirm_totp_enrolment(world.supervisor, pyotp.TOTP(secret).now(), factories.PASSWORD)
     world.supervisor.totp_last_step = None
     db.session.commit()
     code = pyotp.TOTP(secret).now()
@@ -309,3 +310,17 @@ def test_required_two_factor_cannot_be_turned_off(strict_app):
     with strict_app.app_context():
         user = db.session.scalar(select(User).where(User.username == "supervisor"))
         assert user.has_totp
+
+
+def test_turning_two_factor_on_needs_the_passphrase_and_failures_count(app, web, world):
+    """A stolen session alone cannot attach the thief's authenticator to the account."""
+    web.login("caseworker")
+    html = web.get("/account/two-factor").get_data(as_text=True)
+    secret = SECRET_ON_PAGE.search(html).group(1)
+    response = web.post("/account/two-factor", {"code": pyotp.TOTP(secret).now(), "password": "not-my-passphrase-9",
+                                                "csrf_token": csrf_token_of(html)})
+    assert response.status_code == 200
+    assert "Your current passphrase is not correct." in response.get_data(as_text=True)
+    row = user_row("caseworker")
+    assert row.totp_secret is None
+    assert row.failed_logins == 1

@@ -177,7 +177,7 @@ def test_keys_status_counts_two_factor_secrets_per_version(app):
     with request(app):
         supervisor = user("supervisor")
         secret = accounts.begin_totp_enrolment(supervisor)
-        accounts.confirm_totp_enrolment(supervisor, pyotp.TOTP(secret).now())
+        accounts.confirm_totp_enrolment(supervisor, pyotp.TOTP(secret).now(), factories.PASSWORD)
         db.session.commit()
         assert totp.open_secret(supervisor.id, "totp_secret", supervisor.totp_secret) == secret
     assert "two-factor secrets sealed under version 1: 1" in run_cli(app, ["keys", "status"]).output.splitlines()
@@ -192,7 +192,7 @@ def test_rotation_reseals_two_factor_secrets_under_the_new_version(backend, tmp_
             org = factories.organisation("Reseal NGO")
             boss = factories.user(org, "supervisor", "resealboss")
             secret = accounts.begin_totp_enrolment(boss)
-            accounts.confirm_totp_enrolment(boss, pyotp.TOTP(secret).now())
+            accounts.confirm_totp_enrolment(boss, pyotp.TOTP(secret).now(), factories.PASSWORD)
             db.session.commit()
         new = database.app(ring(v1=v1, v2=v2), "v12")
         result = run_cli(new, ["keys", "rotate"])

@@ -91,6 +91,24 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in (auth_bp, home_bp, cases_bp, admin_bp, audit_bp, health_bp, i18n.bp):
         app.register_blueprint(bp)
+    _register_features(app)
+
+
+def _register_features(app: Flask) -> None:
+    """Each journey feature may bring a blueprint (views.bp) and stage guards (guards.py); see core/journey.py."""
+    import importlib
+    import importlib.util
+
+    from casemgmt.core.journey import FEATURES
+
+    for feature in FEATURES:
+        for part in ("guards", "views"):
+            name = f"casemgmt.{feature}.{part}"
+            if importlib.util.find_spec(name) is None:
+                continue
+            module = importlib.import_module(name)
+            if part == "views":
+                app.register_blueprint(module.bp)
 
 
 def _register_cli(app: Flask) -> None:

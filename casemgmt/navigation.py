@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Flask
+from flask import Flask, current_app
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -30,6 +30,27 @@ NAV = (
     NavItem("admin.organisations", _l("Organisations"), Action.ORGS_MANAGE),
     NavItem("admin.keys", _l("Keys"), Action.KEYS_MANAGE),
 )
+
+
+# The case page's sub-navigation: one landing page per journey feature, at /cases/<case_id>/<slug>.
+CASE_NAV = (
+    NavItem("journey.timeline", _l("Timeline"), Action.TIMELINE_VIEW),
+    NavItem("intake.case_contacts", _l("Contacts and screening"), Action.CASE_VIEW),
+    NavItem("consent.case_index", _l("Consent"), Action.CONSENT_VIEW),
+    NavItem("shelter.case_index", _l("Shelter"), Action.PLACEMENT_MANAGE),
+    NavItem("counseling.case_index", _l("Counseling"), Action.COUNSELING_VIEW),
+    NavItem("returns.case_index", _l("Return"), Action.RETURN_VIEW),
+    NavItem("reintegration.case_index", _l("Reintegration"), Action.REINTEGRATION_MANAGE),
+    NavItem("referrals.case_index", _l("Referrals"), Action.CASE_VIEW),
+    NavItem("tasks.case_index", _l("Tasks"), Action.TASK_MANAGE),
+    NavItem("documents.case_index", _l("Documents"), Action.DOCUMENT_DOWNLOAD),
+)
+
+
+def case_nav_items(case) -> list[NavItem]:
+    """The journey pages this user may open for this case (features not installed are left out)."""
+    views = current_app.view_functions
+    return [item for item in CASE_NAV if item.endpoint in views and allowed(current_user, item.action, case)]
 
 
 def nav_items() -> list[NavItem]:
@@ -59,7 +80,8 @@ def init_app(app: Flask) -> None:
 
     from casemgmt import htcds
 
-    app.jinja_env.globals.update(nav_items=nav_items, language_options=language_options,
-                                 current_locale=current_locale, role_label=role_label, country_name=htcds.country_name,
-                                 org_type_label=htcds.ORGANISATION_TYPES.label,
-                                 format_date=format_date, format_datetime=format_datetime)
+    app.jinja_env.globals.update(
+        nav_items=nav_items, case_nav_items=case_nav_items, language_options=language_options,
+        current_locale=current_locale, role_label=role_label, country_name=htcds.country_name,
+        org_type_label=htcds.ORGANISATION_TYPES.label, format_date=format_date, format_datetime=format_datetime,
+    )

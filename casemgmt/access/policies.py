@@ -11,6 +11,9 @@ Scopes (which cases a user may open):
 - mission staff: cases of their organisation (referred-in cases arrive with the referrals issue);
 - hotline operator: cases they created;
 - administrator: none. Administrators manage users, organisations and keys, never case contents.
+Referred-in access: an accepted, unrevoked referral lets the receiving organisation's mission staff and supervisors
+(and the caseworker who accepted it) open the case with "referral" access: identity, consent, documents, the return
+and reintegration; never counseling notes, never edits to the core record.
 A case of another organisation answers 404 (its existence is not disclosed); a case of the user's own organisation
 outside their scope answers 403.
 """
@@ -46,9 +49,39 @@ class Action(StrEnum):
     KEYS_MANAGE = "keys.manage"
     ACCOUNT_SELF = "account.self"
     HOME = "home"
+    # The assisted person's journey
+    CONTACT_LOG = "contact.log"
+    CONTACT_VIEW = "contact.view"
+    SCREENING_RECORD = "screening.record"
+    CONSENT_RECORD = "consent.record"
+    CONSENT_VIEW = "consent.view"
+    FACILITY_MANAGE = "facility.manage"
+    FACILITY_VIEW = "facility.view"
+    PLACEMENT_MANAGE = "placement.manage"
+    COUNSELING_RECORD = "counseling.record"
+    COUNSELING_VIEW = "counseling.view"
+    COUNSELING_READ_NOTES = "counseling.read_notes"
+    RETURN_VIEW = "return.view"
+    RETURN_MANAGE = "return.manage"
+    RETURN_APPROVE = "return.approve"
+    REINTEGRATION_MANAGE = "reintegration.manage"
+    TASK_MANAGE = "task.manage"
+    REFERRAL_CREATE = "referral.create"
+    REFERRAL_RESPOND = "referral.respond"
+    REFERRAL_REVOKE = "referral.revoke"
+    REFERRAL_LIST = "referral.list"
+    TRANSFER_REQUEST = "transfer.request"
+    TRANSFER_APPROVE = "transfer.approve"
+    DOCUMENT_UPLOAD = "document.upload"
+    DOCUMENT_DOWNLOAD = "document.download"
+    CLOSURE_APPROVE = "closure.approve"
+    TIMELINE_VIEW = "timeline.view"
 
 
 CASE_ROLES = frozenset({Role.HOTLINE, Role.CASEWORKER, Role.MISSION, Role.SUPERVISOR})
+# Roles that work on a case: the journey's pages (shelter, counseling, return...) are theirs.
+CASE_WORKERS = frozenset({Role.CASEWORKER, Role.MISSION, Role.SUPERVISOR})
+REFERRAL_ROLES = frozenset({Role.CASEWORKER, Role.MISSION, Role.SUPERVISOR})
 
 
 def _role(user) -> str:
@@ -76,16 +109,56 @@ def _in_case_scope(user, case) -> bool:
     return False
 
 
+def _referral_filter(user) -> ColumnElement[bool]:
+    """Accepted referrals that give this user access to a case of another organisation."""
+    from casemgmt.referrals.models import Referral
+
+    condition = (Referral.to_organisation_id == user.organisation_id) & (Referral.status == "accepted")
+    if _role(user) == Role.CASEWORKER:
+        condition = condition & (Referral.responded_by_id == user.id)
+    return condition
+
+
+def _referred_in(user, case) -> bool:
+    if _role(user) not in REFERRAL_ROLES or case.erased_at is not None:
+        return False
+    from sqlalchemy import select
+
+    from casemgmt.extensions import db
+    from casemgmt.referrals.models import Referral
+
+    found = db.session.scalar(
+        select(Referral.id).where(Referral.case_id == case.id, _referral_filter(user)).limit(1)
+    )
+    return found is not None
+
+
+def case_access(user, case) -> str | None:
+    """"full" (the user's own organisation, in their scope), "referral" (referred in), or None."""
+    if case is None:
+        return None
+    if _in_case_scope(user, case):
+        return "full"
+    if _referred_in(user, case):
+        return "referral"
+    return None
+
+
 def case_scope_filter(user) -> ColumnElement[bool]:
-    """The same scope as _in_case_scope, as a SQL condition for list and search queries."""
+    """The same scope as case_access() (full or referral), as a SQL condition for list and search queries."""
+    from sqlalchemy import select
+
     from casemgmt.cases.models import Case
+    from casemgmt.referrals.models import Referral
 
     role = _role(user)
     own_org = (Case.organisation_id == user.organisation_id) & Case.erased_at.is_(None)
+    if role in REFERRAL_ROLES:
+        referred = Case.id.in_(select(Referral.case_id).where(_referral_filter(user))) & Case.erased_at.is_(None)
     if role in (Role.SUPERVISOR, Role.MISSION):
-        return own_org
+        return own_org | referred
     if role == Role.CASEWORKER:
-        return own_org & or_(Case.assigned_to_id == user.id, Case.created_by_id == user.id)
+        return (own_org & or_(Case.assigned_to_id == user.id, Case.created_by_id == user.id)) | referred
     if role == Role.HOTLINE:
         return own_org & (Case.created_by_id == user.id)
     return false()
@@ -100,7 +173,7 @@ def can_create_case(user, obj=None) -> bool:
 
 
 def can_view_case(user, case=None) -> bool:
-    return _role(user) in CASE_ROLES and (case is None or _in_case_scope(user, case))
+    return _role(user) in CASE_ROLES and (case is None or case_access(user, case) is not None)
 
 
 def can_view_identity(user, case=None) -> bool:
@@ -165,6 +238,175 @@ def can_manage_own_account(user, obj=None) -> bool:
     return bool(getattr(user, "is_authenticated", False)) and not _is_system(user)
 
 
+def _case_of(obj):
+    """The case an object belongs to (the object itself when it is a case)."""
+    if obj is None:
+        return None
+    if obj.__class__.__name__ == "Case":
+        return obj
+    return getattr(obj, "case", None)
+
+
+def _works_on(user, obj, allow_referral: bool) -> bool:
+    """A case worker with full access to the object's case (or referral access, where allowed)."""
+    if _role(user) not in CASE_WORKERS:
+        return False
+    if obj is None:
+        return True
+    access = case_access(user, _case_of(obj))
+    return access == "full" or (allow_referral and access == "referral")
+
+
+def can_log_contact(user, obj=None) -> bool:
+    return _role(user) in CASE_ROLES
+
+
+def can_view_contact(user, contact=None) -> bool:
+    # Contacts belong to the organisation that took them; hotline operators and case workers of it may read them.
+    if _role(user) not in CASE_ROLES:
+        return False
+    return contact is None or contact.organisation_id == user.organisation_id
+
+
+def can_record_screening(user, case=None) -> bool:
+    if _role(user) == Role.HOTLINE:
+        return case is None or (case_access(user, case) == "full" and case.stage == "intake")
+    return _works_on(user, case, allow_referral=False)
+
+
+def can_record_consent(user, obj=None) -> bool:
+    if _role(user) == Role.HOTLINE:
+        return obj is None or case_access(user, _case_of(obj)) == "full"
+    return _works_on(user, obj, allow_referral=True)
+
+
+def can_view_consent(user, obj=None) -> bool:
+    return can_record_consent(user, obj)
+
+
+def can_manage_facility(user, facility=None) -> bool:
+    return _role(user) == Role.SUPERVISOR and (facility is None or facility.organisation_id == user.organisation_id)
+
+
+def can_view_facility(user, facility=None) -> bool:
+    # Who is in a shelter is itself sensitive: staff of the facility's organisation only.
+    if _role(user) not in (Role.CASEWORKER, Role.SUPERVISOR):
+        return False
+    return facility is None or facility.organisation_id == user.organisation_id
+
+
+def can_manage_placement(user, obj=None) -> bool:
+    return _role(user) in (Role.CASEWORKER, Role.SUPERVISOR) and _works_on(user, obj, allow_referral=False)
+
+
+def can_record_counseling(user, obj=None) -> bool:
+    return _role(user) in (Role.CASEWORKER, Role.SUPERVISOR) and _works_on(user, obj, allow_referral=False)
+
+
+def can_view_counseling(user, obj=None) -> bool:
+    """That sessions took place (type, date, provider), not their notes."""
+    return _works_on(user, obj, allow_referral=False)
+
+
+def can_read_counseling_notes(user, session=None) -> bool:
+    """Need to know: the author, the case's assigned caseworker, and supervisors of the case's organisation."""
+    role = _role(user)
+    if role not in (Role.CASEWORKER, Role.SUPERVISOR):
+        return False
+    if session is None:
+        return True
+    case = _case_of(session)
+    if case is None or case_access(user, case) != "full":
+        return False
+    if role == Role.SUPERVISOR:
+        return True
+    return user.id in (getattr(session, "author_id", None), case.assigned_to_id)
+
+
+def can_view_return(user, obj=None) -> bool:
+    return _works_on(user, obj, allow_referral=True)
+
+
+def can_manage_return(user, obj=None) -> bool:
+    # Sending and receiving organisations both work on the return plan.
+    return _works_on(user, obj, allow_referral=True)
+
+
+def can_approve_return(user, obj=None) -> bool:
+    if _role(user) != Role.SUPERVISOR:
+        return False
+    return obj is None or case_access(user, _case_of(obj)) is not None
+
+
+def can_manage_reintegration(user, obj=None) -> bool:
+    return _works_on(user, obj, allow_referral=True)
+
+
+def can_manage_task(user, obj=None) -> bool:
+    if _role(user) not in CASE_ROLES:
+        return False
+    if obj is None:
+        return True
+    if getattr(obj, "assignee_id", None) == user.id:
+        return True
+    case = _case_of(obj)
+    if case is None:
+        return getattr(obj, "organisation_id", None) == user.organisation_id
+    return case_access(user, case) is not None
+
+
+def can_create_referral(user, case=None) -> bool:
+    return _role(user) in (Role.CASEWORKER, Role.SUPERVISOR, Role.MISSION) and _works_on(
+        user, case, allow_referral=False
+    )
+
+
+def can_respond_referral(user, referral=None) -> bool:
+    if _role(user) not in REFERRAL_ROLES:
+        return False
+    return referral is None or referral.to_organisation_id == user.organisation_id
+
+
+def can_revoke_referral(user, referral=None) -> bool:
+    if _role(user) not in (Role.CASEWORKER, Role.SUPERVISOR, Role.MISSION):
+        return False
+    return referral is None or (
+        referral.from_organisation_id == user.organisation_id and case_access(user, _case_of(referral)) == "full"
+    )
+
+
+def can_list_referrals(user, obj=None) -> bool:
+    return _role(user) in REFERRAL_ROLES
+
+
+def can_request_transfer(user, case=None) -> bool:
+    return _works_on(user, case, allow_referral=False)
+
+
+def can_approve_transfer(user, obj=None) -> bool:
+    if _role(user) != Role.SUPERVISOR:
+        return False
+    return obj is None or case_access(user, _case_of(obj)) == "full"
+
+
+def can_upload_document(user, obj=None) -> bool:
+    return _works_on(user, obj, allow_referral=True)
+
+
+def can_download_document(user, document=None) -> bool:
+    return _works_on(user, document, allow_referral=True)
+
+
+def can_approve_closure(user, obj=None) -> bool:
+    if _role(user) != Role.SUPERVISOR:
+        return False
+    return obj is None or case_access(user, _case_of(obj)) == "full"
+
+
+def can_view_timeline(user, case=None) -> bool:
+    return can_view_case(user, case)
+
+
 POLICIES: dict[Action, Callable[..., bool]] = {
     Action.CASE_LIST: can_list_cases,
     Action.CASE_CREATE: can_create_case,
@@ -182,6 +424,32 @@ POLICIES: dict[Action, Callable[..., bool]] = {
     Action.KEYS_MANAGE: can_manage_keys,
     Action.ACCOUNT_SELF: can_manage_own_account,
     Action.HOME: can_manage_own_account,
+    Action.CONTACT_LOG: can_log_contact,
+    Action.CONTACT_VIEW: can_view_contact,
+    Action.SCREENING_RECORD: can_record_screening,
+    Action.CONSENT_RECORD: can_record_consent,
+    Action.CONSENT_VIEW: can_view_consent,
+    Action.FACILITY_MANAGE: can_manage_facility,
+    Action.FACILITY_VIEW: can_view_facility,
+    Action.PLACEMENT_MANAGE: can_manage_placement,
+    Action.COUNSELING_RECORD: can_record_counseling,
+    Action.COUNSELING_VIEW: can_view_counseling,
+    Action.COUNSELING_READ_NOTES: can_read_counseling_notes,
+    Action.RETURN_VIEW: can_view_return,
+    Action.RETURN_MANAGE: can_manage_return,
+    Action.RETURN_APPROVE: can_approve_return,
+    Action.REINTEGRATION_MANAGE: can_manage_reintegration,
+    Action.TASK_MANAGE: can_manage_task,
+    Action.REFERRAL_CREATE: can_create_referral,
+    Action.REFERRAL_RESPOND: can_respond_referral,
+    Action.REFERRAL_REVOKE: can_revoke_referral,
+    Action.REFERRAL_LIST: can_list_referrals,
+    Action.TRANSFER_REQUEST: can_request_transfer,
+    Action.TRANSFER_APPROVE: can_approve_transfer,
+    Action.DOCUMENT_UPLOAD: can_upload_document,
+    Action.DOCUMENT_DOWNLOAD: can_download_document,
+    Action.CLOSURE_APPROVE: can_approve_closure,
+    Action.TIMELINE_VIEW: can_view_timeline,
 }
 
 
@@ -199,8 +467,15 @@ def authorize(user, action: Action, obj=None) -> None:
         return
     from casemgmt.audit.denials import record_denial
 
-    other_org = obj is not None and hasattr(obj, "organisation_id") and not _is_system(user) and (
-        obj.organisation_id != getattr(user, "organisation_id", None) or getattr(obj, "erased_at", None)
-    )
+    # Objects of a case the user cannot open at all answer 404, so their existence is not disclosed.
+    case = _case_of(obj)
+    if _is_system(user) or obj is None:
+        other_org = False
+    elif case is not None:
+        other_org = case_access(user, case) is None and (
+            case.organisation_id != getattr(user, "organisation_id", None) or case.erased_at is not None
+        )
+    else:
+        other_org = hasattr(obj, "organisation_id") and obj.organisation_id != getattr(user, "organisation_id", None)
     record_denial(action, obj, actor=None if getattr(user, "role", None) == "system" else user)
     raise NotFound() if other_org else Forbidden()

@@ -164,6 +164,9 @@ def change_stage(actor, case: Case, to_stage: str, reason: str | None) -> StageC
     reason = (reason or "").strip()
     if stages.needs_reason(case.stage, to_stage) and not reason:
         raise CaseError(gettext("Say why: closing or reopening a case needs a reason."))
+    refused = stages.refusal(case, to_stage)
+    if refused:
+        raise CaseError(refused)
     change = StageChange(
         id=new_uuid(), case_id=case.id, from_stage=case.stage, to_stage=to_stage, changed_by_id=actor.id
     )

@@ -1,0 +1,1 @@
+"""intake: part of the assisted person's journey (see core/journey.py)."""

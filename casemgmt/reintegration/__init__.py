@@ -1,0 +1,1 @@
+"""reintegration: part of the assisted person's journey (see core/journey.py)."""

@@ -1,0 +1,1 @@
+"""returns: part of the assisted person's journey (see core/journey.py)."""

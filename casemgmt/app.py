@@ -46,8 +46,8 @@ def _configure(app: Flask, settings: Settings) -> None:
         SESSION_COOKIE_SAMESITE="Strict",
         SESSION_COOKIE_SECURE=production,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_absolute_hours),
-        # 4 MiB is plenty for forms; document uploads (journey issue) set their own cap.
-        MAX_CONTENT_LENGTH=4 * 1024 * 1024,
+        # Document uploads are the largest requests; the upload view enforces the exact file limit itself.
+        MAX_CONTENT_LENGTH=settings.document_max_bytes + 1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session, which has its own timeouts
         WTF_CSRF_SSL_STRICT=production,
         BOOTSTRAP_SERVE_LOCAL=True,

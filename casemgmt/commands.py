@@ -197,8 +197,15 @@ def keys_rotate(batch_size):
     from casemgmt.crypto.keyring import keyring
 
     version = keyring().current_version
-    # Two-factor secrets are few: re-seal them in one transaction before the data keys.
+    # Two-factor secrets and the own keys of contacts not yet on a case are few: re-seal them in one transaction
+    # before the data keys.
+    from casemgmt.intake.sealing import rewrap_own_keys
+
     resealed = totp.reseal_secrets()
+    rewrapped_contacts = rewrap_own_keys()
+    if rewrapped_contacts:
+        record_event("keys.rewrap_contacts", actor=SYSTEM, details={"rewrapped": rewrapped_contacts,
+                                                                    "to_version": version})
     if resealed:
         record_event("keys.reseal_2fa", actor=SYSTEM, details={"resealed": resealed, "to_version": version})
     db.session.commit()
@@ -244,7 +251,12 @@ def cases_erase(reference, yes):
     except cases.CaseError as exc:
         _fail(str(exc))
     db.session.commit()
-    click.echo(f"case {case.reference} erased")
+    # Files go only after the erasure is committed: a failed commit must not leave a live case without its files.
+    # Crypto-shredding has already made them unreadable; deleting them frees the space.
+    from casemgmt.documents.storage import erase_case_files
+
+    files = erase_case_files(case.id)
+    click.echo(f"case {case.reference} erased ({files} document files deleted)")
 
 
 @click.group("audit", help="The audit trail.")

@@ -6,8 +6,12 @@ through the same operations, encryption and audit trail as real data.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import random
 import secrets
+from collections.abc import Callable
+from contextlib import contextmanager
 from datetime import date, timedelta
 
 import click
@@ -21,6 +25,7 @@ from casemgmt.accounts.models import Organisation, User
 from casemgmt.audit.events import SYSTEM
 from casemgmt.cases import operations as cases
 from casemgmt.cases import stages
+from casemgmt.core.journey import FEATURES
 from casemgmt.extensions import db
 from casemgmt.htcds import CONTROL_METHODS, EXPLOITATION_TYPES, RECRUITMENT_METHODS
 
@@ -38,6 +43,9 @@ USERS = (
     ("supervisor", "Sofía Supervisora", 0, "supervisor"),
     ("caseworker2", "Camilo Trabajador", 1, "caseworker"),
     ("mission", "Marie-Claire Mission", 2, "mission_staff"),
+    # Supervisors of the other two organisations approve their own returns and closures.
+    ("supervisor2", "Santiago Supervisor", 1, "supervisor"),
+    ("missionlead", "Jean-Baptiste Lead", 2, "supervisor"),
 )
 
 LOCALES = {"PE": "es_MX", "CO": "es_CO", "VE": "es_MX", "EC": "es_MX", "HT": "fr_FR", "BO": "es_MX"}
@@ -94,6 +102,30 @@ def _person(rng: random.Random, fakers: dict[str, Faker]) -> dict:
     }
 
 
+@contextmanager
+def _guards_suspended():
+    """The demo writes a case's stage history first and then, through each feature's populate(), the records the
+    stage guards ask for (consent, an approved return plan, an approved closure). Real users go the other way round;
+    the guards are restored as soon as the history is written."""
+    saved = {stage: list(checks) for stage, checks in stages.GUARDS.items()}
+    stages.GUARDS.clear()
+    try:
+        yield
+    finally:
+        stages.GUARDS.clear()
+        stages.GUARDS.update(saved)
+
+
+def _feature_populators() -> list[Callable]:
+    """Each journey feature's demo.populate(case, people, rng), in the order of core.journey.FEATURES."""
+    found = []
+    for feature in FEATURES:
+        name = f"casemgmt.{feature}.demo"
+        if importlib.util.find_spec(name) is not None:
+            found.append(importlib.import_module(name).populate)
+    return found
+
+
 def build_demo(password: str | None, n_cases: int, seed: int) -> dict[str, str]:
     rng = random.Random(seed)
     Faker.seed(seed)
@@ -112,6 +144,7 @@ def build_demo(password: str | None, n_cases: int, seed: int) -> dict[str, str]:
         (users["caseworker"], users["supervisor"]), (users["hotline"], users["supervisor"]),
         (users["caseworker2"], users["caseworker2"]), (users["mission"], users["mission"]),
     ]
+    populators = _feature_populators()
     for i in range(n_cases):
         creator, mover = writers[i % len(writers)] if i % 5 else writers[0]
         values = _person(rng, fakers)
@@ -120,10 +153,13 @@ def build_demo(password: str | None, n_cases: int, seed: int) -> dict[str, str]:
         case = cases.create_case(creator, values)
         path = rng.choice(STAGE_PATHS)
         actor = users["caseworker"] if creator.role == "hotline_operator" else mover
-        for stage in path[1:]:
-            reason = "Assistance completed; follow-up not needed." if stage == "closed" else None
-            if stage in stages.TRANSITIONS[case.stage]:
-                cases.change_stage(actor, case, stage, reason)
+        with _guards_suspended():
+            for stage in path[1:]:
+                reason = "Assistance completed; follow-up not needed." if stage == "closed" else None
+                if stage in stages.TRANSITIONS[case.stage]:
+                    cases.change_stage(actor, case, stage, reason)
+        for populate in populators:
+            populate(case, users, rng)
         db.session.commit()
     return credentials
 

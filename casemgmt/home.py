@@ -1,19 +1,60 @@
-"""The landing page after login. The journey issue turns it into each user's work list."""
+"""The landing page after login: each user's work. Administrators manage accounts, so they go to the users page.
+
+Every installed journey feature contributes what waits for the user (its worklist.items(user), see core/journey.py);
+the page adds the user's own open cases. Each feature answers with one or two bounded queries, so the page costs the
+same whatever the size of the caseload.
+"""
 
 from flask import Blueprint, redirect, render_template, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from casemgmt import htcds
 from casemgmt.access import Action, allowed
 from casemgmt.access.guard import requires
+from casemgmt.access.roles import Role
+from casemgmt.journey import queries as journey
 
 bp = Blueprint("home", __name__)
+
+SECTION_TITLES = {
+    "crisis": _l("Crisis contacts waiting"),
+    "approvals": _l("Approvals waiting for me"),
+    "referrals": _l("Referrals waiting for my organisation"),
+    "tasks": _l("My tasks due and overdue"),
+    "my_cases": _l("My cases"),
+}
+
+# The sections each role always sees (saying "nothing waiting" when empty); any other section appears when a
+# feature has something in it for the user.
+ROLE_SECTIONS = {
+    Role.HOTLINE: ("crisis", "tasks", "my_cases"),
+    Role.CASEWORKER: ("crisis", "referrals", "tasks", "my_cases"),
+    Role.MISSION: ("referrals", "tasks", "my_cases"),
+    Role.SUPERVISOR: ("crisis", "approvals", "referrals", "tasks", "my_cases"),
+}
 
 
 @bp.get("/")
 @requires(Action.HOME)
 def index():
-    if allowed(current_user, Action.CASE_LIST):
-        return redirect(url_for("cases.index"))
-    if allowed(current_user, Action.USERS_MANAGE):
-        return redirect(url_for("admin.users"))
-    return render_template("home.html")
+    if not allowed(current_user, Action.CASE_LIST):
+        if allowed(current_user, Action.USERS_MANAGE):
+            return redirect(url_for("admin.users"))
+        return render_template("home.html", sections=[], my_cases=None)
+    work = journey.work_for(current_user)
+    always = ROLE_SECTIONS.get(current_user.role, ())
+    sections = [
+        {"name": name, "title": SECTION_TITLES.get(name, name), "items": items}
+        for name, items in work.items()
+        if items or name in always
+    ]
+    cases, total = journey.my_cases(current_user)
+    # A hotline operator's cases are the ones they opened, which is their whole case list.
+    all_mine = url_for("cases.index") if current_user.role == Role.HOTLINE else url_for(
+        "cases.index", assignee=current_user.id)
+    return render_template(
+        "home.html", sections=sections, my_cases=cases, my_cases_total=total, all_my_cases_url=all_mine,
+        stages=htcds.STAGES,
+        statuses=htcds.CASE_STATUS, can_list_tasks=allowed(current_user, Action.TASK_MANAGE),
+    )

@@ -22,9 +22,14 @@ class NavItem:
 
 
 NAV = (
+    NavItem("intake.queue", _l("Intake"), Action.CONTACT_VIEW),
+    NavItem("intake.new_contact", _l("New contact"), Action.CONTACT_LOG),
     NavItem("cases.index", _l("Cases"), Action.CASE_LIST),
     NavItem("cases.create", _l("New case"), Action.CASE_CREATE),
     NavItem("cases.search", _l("Search"), Action.CASE_SEARCH),
+    NavItem("referrals.inbox", _l("Referrals"), Action.REFERRAL_LIST),
+    NavItem("tasks.index", _l("Tasks"), Action.TASK_MANAGE),
+    NavItem("shelter.facilities", _l("Facilities"), Action.FACILITY_VIEW),
     NavItem("audit.index", _l("Audit trail"), Action.AUDIT_VIEW),
     NavItem("admin.users", _l("Users"), Action.USERS_MANAGE),
     NavItem("admin.organisations", _l("Organisations"), Action.ORGS_MANAGE),
@@ -56,7 +61,8 @@ def case_nav_items(case) -> list[NavItem]:
 def nav_items() -> list[NavItem]:
     if not current_user.is_authenticated:
         return []
-    return [item for item in NAV if allowed(current_user, item.action)]
+    views = current_app.view_functions
+    return [item for item in NAV if item.endpoint in views and allowed(current_user, item.action)]
 
 
 def language_options() -> list[tuple[str, str]]:

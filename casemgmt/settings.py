@@ -41,6 +41,8 @@ class Settings:
     login_lock_minutes: int = 15
     expected_cases: int = 100_000
     page_size: int = 25
+    # Identity-document scans and signed forms; the request cap is this plus room for the multipart envelope.
+    document_max_bytes: int = 10 * 1024 * 1024
     languages: tuple[str, ...] = ("en", "es")
     # Argon2id cost. The defaults follow OWASP's 2023 guidance (m=19 MiB, t=2, p=1); tests lower them.
     argon2_time_cost: int = 2
@@ -218,6 +220,7 @@ def load_settings(environ: Mapping[str, str] | None = None, overrides: Mapping[s
         # Below 512 rows the 8-bit minimum index would give fewer than two coincidences per value.
         expected_cases=_env_int(environ, "EXPECTED_CASES", 100_000, minimum=512),
         page_size=_env_int(environ, "PAGE_SIZE", 25),
+        document_max_bytes=_env_int(environ, "DOCUMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024),
         languages=languages or ("en",),
         argon2_time_cost=_env_int(environ, "ARGON2_TIME_COST", 2),
         argon2_memory_kib=_env_int(environ, "ARGON2_MEMORY_KIB", 19_456, minimum=8),

@@ -209,7 +209,8 @@ def can_search_cases(user, obj=None) -> bool:
 
 
 def can_see_access_log(user, case=None) -> bool:
-    return _role(user) == Role.SUPERVISOR and (case is None or _in_case_scope(user, case))
+    # Both sides of a referral see who looked at the record they share.
+    return _role(user) == Role.SUPERVISOR and (case is None or case_access(user, case) is not None)
 
 
 def can_erase_case(user, case=None) -> bool:
@@ -257,8 +258,8 @@ def _works_on(user, obj, allow_referral: bool) -> bool:
     return access == "full" or (allow_referral and access == "referral")
 
 
-def can_log_contact(user, obj=None) -> bool:
-    return _role(user) in CASE_ROLES
+def can_log_contact(user, contact=None) -> bool:
+    return _role(user) in CASE_ROLES and (contact is None or contact.organisation_id == user.organisation_id)
 
 
 def can_view_contact(user, contact=None) -> bool:
@@ -333,9 +334,10 @@ def can_manage_return(user, obj=None) -> bool:
 
 
 def can_approve_return(user, obj=None) -> bool:
+    # The sending organisation, which holds the person's consent and assessments, approves the departure.
     if _role(user) != Role.SUPERVISOR:
         return False
-    return obj is None or case_access(user, _case_of(obj)) is not None
+    return obj is None or case_access(user, _case_of(obj)) == "full"
 
 
 def can_manage_reintegration(user, obj=None) -> bool:
@@ -368,11 +370,10 @@ def can_respond_referral(user, referral=None) -> bool:
 
 
 def can_revoke_referral(user, referral=None) -> bool:
+    # The owning organisation manages all sharing of its case, including referrals made before a transfer.
     if _role(user) not in (Role.CASEWORKER, Role.SUPERVISOR, Role.MISSION):
         return False
-    return referral is None or (
-        referral.from_organisation_id == user.organisation_id and case_access(user, _case_of(referral)) == "full"
-    )
+    return referral is None or case_access(user, _case_of(referral)) == "full"
 
 
 def can_list_referrals(user, obj=None) -> bool:

@@ -157,13 +157,19 @@ def update_case(actor, case: Case, values: dict, base_version: int) -> list[str]
     return changed
 
 
-def change_stage(actor, case: Case, to_stage: str, reason: str | None) -> StageChange:
+def change_stage(actor, case: Case, to_stage: str, reason: str | None, status: str | None = None) -> StageChange:
+    """Move a case to another stage, recording who, when and why. `status` chooses the closed status
+    ("Closed" or "ClosedReferred") when the journey's closure approval closes a case."""
     authorize(actor, Action.CASE_CHANGE_STAGE, case)
     if to_stage not in stages.TRANSITIONS.get(case.stage, ()):
         raise CaseError(gettext("A case cannot move from this stage to that one."))
+    if status is not None and (to_stage != "closed" or status not in ("Closed", "ClosedReferred")):
+        raise ValueError(f"status {status!r} does not go with stage {to_stage!r}")
     reason = (reason or "").strip()
     if stages.needs_reason(case.stage, to_stage) and not reason:
-        raise CaseError(gettext("Say why: closing or reopening a case needs a reason."))
+        if "closed" in (case.stage, to_stage):
+            raise CaseError(gettext("Say why: closing or reopening a case needs a reason."))
+        raise CaseError(gettext("Say why: leaving a return for another stage needs a reason."))
     refused = stages.refusal(case, to_stage)
     if refused:
         raise CaseError(refused)
@@ -175,13 +181,16 @@ def change_stage(actor, case: Case, to_stage: str, reason: str | None) -> StageC
     from_stage = case.stage
     case.stage = to_stage
     if to_stage == "closed":
-        case.status = "Closed"
+        case.status = status or "Closed"
     elif from_stage == "closed":
         case.status = "Active"
     case.updated_at = utcnow()
     case.updated_by_id = actor.id
+    details = {"from": from_stage, "to": to_stage, "reason_given": bool(reason)}
+    if to_stage == "closed" or from_stage == "closed":
+        details["status"] = case.status
     record_event("case.stage_change", object_type="case", object_id=case.id, case_id=case.id, actor=actor,
-                 details={"from": from_stage, "to": to_stage})
+                 details=details)
     return change
 
 

@@ -20,7 +20,14 @@ from casemgmt.extensions import db
 # term is not selective (or the index is undersized), and decrypting them all would be the scan we avoid.
 MAX_CANDIDATES = 500
 
-VIEW_ACTIONS = ("case.view", "case.update", "case.create", "case.stage_change", "case.erase", "case.export")
+# What the "who has seen this record" page lists: views, changes and everything that shared or moved the record.
+VIEW_ACTIONS = (
+    "case.view", "case.update", "case.create", "case.stage_change", "case.erase", "case.export",
+    "case.timeline_view", "counseling.read_notes",
+    "referral.create", "referral.accept", "referral.decline", "referral.revoke", "referral.consent_override",
+    "transfer.request", "transfer.approve", "transfer.reject", "transfer.cancel",
+    "document.upload", "document.download",
+)
 
 
 @dataclass

@@ -1,4 +1,14 @@
-"""Which stage may follow which. The journey issue adds guards (consent, approvals); this is the skeleton."""
+"""Which stage may follow which, which moves must say why, and the guards features add (consent, approvals).
+
+The journey is a state machine, not a straight line (see DOMAIN.md):
+- some people need no shelter: intake may go straight to counseling, to a return, or to closure;
+- some are not returning (they stay in the destination country): shelter and counseling lead to closure without a
+  return; closure always needs a supervisor's approval (the journey's closure guard);
+- reintegration happens in the country of origin, so it only follows a return;
+- a return can be abandoned (the person changes their mind, the risk assessment says no): back to shelter or
+  counseling, saying why;
+- a closed case can be reopened, saying why.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +16,16 @@ from collections.abc import Callable
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "intake": frozenset({"shelter", "counseling", "return", "closed"}),
-    "shelter": frozenset({"counseling", "return", "reintegration", "closed"}),
-    "counseling": frozenset({"shelter", "return", "reintegration", "closed"}),
+    "shelter": frozenset({"counseling", "return", "closed"}),
+    "counseling": frozenset({"shelter", "return", "closed"}),
     "return": frozenset({"shelter", "counseling", "reintegration", "closed"}),
     "reintegration": frozenset({"counseling", "closed"}),
     # Reopening: a person can come back after closure.
     "closed": frozenset({"intake", "counseling"}),
 }
 
-# Moves that must say why: closing a case, and reopening one.
-REASON_REQUIRED = frozenset({("*", "closed"), ("closed", "*")})
+# Moves that must say why: closing a case, reopening one, and abandoning a return. "*" matches any stage.
+REASON_REQUIRED = frozenset({("*", "closed"), ("closed", "*"), ("return", "shelter"), ("return", "counseling")})
 
 
 # Guards registered by the journey's features: check(case) returns a translated reason to refuse, or None.
@@ -41,4 +51,4 @@ def allowed_next(stage: str) -> list[str]:
 
 
 def needs_reason(from_stage: str, to_stage: str) -> bool:
-    return ("*", to_stage) in REASON_REQUIRED or (from_stage, "*") in REASON_REQUIRED
+    return bool({("*", to_stage), (from_stage, "*"), (from_stage, to_stage)} & REASON_REQUIRED)

@@ -54,6 +54,7 @@ class ConsentRecord(db.Model):
 
     case = relationship("Case")
     obtained_by = relationship("User", foreign_keys=[obtained_by_id])
+    withdrawn_by = relationship("User", foreign_keys=[withdrawn_by_id])
 
     __table_args__ = (Index("ix_consent_records_case", "case_id", "obtained_on"),)
 

@@ -1,10 +1,16 @@
-"""has_consent(): the one question other features ask before sharing, returning or reporting."""
+"""has_consent(): the one question other features ask before sharing, returning or reporting; and the reads of
+the consent page."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from werkzeug.exceptions import NotFound
 
+from casemgmt.access import Action, authorize
+from casemgmt.cases.models import Case
 from casemgmt.consent.models import PURPOSES, ConsentRecord
+from casemgmt.crypto import unseal
 from casemgmt.extensions import db
 
 _COLUMN = {
@@ -29,3 +35,52 @@ def has_consent(case_id: str, purpose: str) -> bool:
         .limit(1)
     )
     return found is not None
+
+
+def case_for(actor, case_id: str, action: Action) -> Case:
+    """The case of a consent page; a missing case or another organisation's case answers 404."""
+    case = db.session.get(Case, case_id) if case_id and len(case_id) <= 36 else None
+    if case is None:
+        raise NotFound()
+    authorize(actor, action, case)
+    return case
+
+
+def record_for(actor, case_id: str, record_id: str) -> ConsentRecord:
+    """A consent record of this case that the actor may change; anything else answers 404."""
+    record = db.session.get(ConsentRecord, record_id) if record_id and len(record_id) <= 36 else None
+    if record is None or record.case_id != case_id:
+        raise NotFound()
+    authorize(actor, Action.CONSENT_RECORD, record)
+    return record
+
+
+def records_of(case_id: str) -> list[ConsentRecord]:
+    """Every consent record of a case, newest first, with who obtained and withdrew it (one query)."""
+    return list(db.session.scalars(
+        select(ConsentRecord)
+        .where(ConsentRecord.case_id == case_id)
+        .options(selectinload(ConsentRecord.obtained_by), selectinload(ConsentRecord.withdrawn_by))
+        .order_by(ConsentRecord.obtained_on.desc(), ConsentRecord.created_at.desc())
+    ))
+
+
+def revealed(records: list[ConsentRecord]) -> dict[str, dict[str, str | None]]:
+    """The encrypted text of records the caller has already been allowed to read, by record id."""
+    return {
+        r.id: {c: unseal(r, c) for c in ("interpreter_name", "notes", "withdrawal_reason")} for r in records
+    }
+
+
+def interview_consents(case_id: str) -> list[ConsentRecord]:
+    """Active records that cover the interview: what a screening may rely on."""
+    return list(db.session.scalars(
+        select(ConsentRecord)
+        .where(
+            ConsentRecord.case_id == case_id,
+            ConsentRecord.withdrawn_at.is_(None),
+            ConsentRecord.point_interview.is_(True),
+        )
+        .options(selectinload(ConsentRecord.obtained_by))
+        .order_by(ConsentRecord.obtained_on.desc(), ConsentRecord.created_at.desc())
+    ))

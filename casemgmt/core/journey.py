@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+# Order matters for the demo: referrals come before returns and reintegration, which the mission works on.
 FEATURES = (
-    "intake", "consent", "shelter", "counseling", "returns", "reintegration", "referrals", "tasks", "documents",
+    "intake", "consent", "referrals", "shelter", "counseling", "returns", "reintegration", "tasks", "documents",
     "journey",
 )
 

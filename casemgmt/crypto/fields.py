@@ -161,6 +161,19 @@ def unseal(obj, column: str) -> str | None:
         raise DecryptionError.at(obj, column) from exc
 
 
+def seal_bytes(case_id: str, context: tuple[str | int, ...], data: bytes) -> bytes:
+    """Encrypt bytes kept outside the database (document files) under the case's current data key, bound to
+    `context` (e.g. ("documents", "content", document_id, case_id)). Erasing the case's keys makes them unreadable."""
+    key_id = _current_key_id(case_id)
+    return aead.encrypt(_data_key(case_id, key_id), key_id, data, context)
+
+
+def open_bytes(case_id: str, context: tuple[str | int, ...], blob: bytes) -> bytes:
+    """Decrypt what seal_bytes() made; raises aead.DecryptionError when tampered, moved or erased."""
+    key_id = aead.key_id_of(blob)
+    return aead.decrypt(_data_key(case_id, key_id), blob, context)
+
+
 class DecryptionError(aead.DecryptionError):
     """Raised by unseal(); carries where it happened (ids only) so the failure can be audited."""
 

@@ -8,43 +8,17 @@ Playwright's own browser download does not work here, so the test uses /usr/bin/
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-import threading
-from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from casemgmt.extensions import db
 from tests import factories
-from tests.conftest import IN_CI, make_test_app
+from tests.browser.support import Session, chromium, serve
+from tests.browser.support import assert_styled as _assert_styled
+from tests.conftest import make_test_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-CHROMIUM = os.environ.get("CASEMGMT_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-TIMEOUT_MS = 15_000
-
-# Collects CSP violations reported by the page itself, in addition to the console messages Chromium prints.
-CSP_LISTENER = """
-window.__cspViolations = [];
-document.addEventListener("securitypolicyviolation", function (e) {
-  window.__cspViolations.push(e.violatedDirective + " blocked " + (e.blockedURI || "inline"));
-});
-"""
-
-
-def _require_chromium() -> None:
-    if not os.path.exists(CHROMIUM):
-        message = f"Chromium is not installed at {CHROMIUM}: run `apt-get install -y chromium` (see .ci/run)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
 
 
 @pytest.fixture
@@ -56,93 +30,14 @@ def server(tmp_path):
         world = factories.world()
         names = {"caseworker": world.caseworker.username, "supervisor": world.supervisor.username}
         db.session.remove()
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, name="browser-test-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_port}", names
-    finally:
-        httpd.shutdown()
-        thread.join(timeout=10)
-        httpd.server_close()
-        with app.app_context():
-            db.engine.dispose()
+    with serve(app) as base_url:
+        yield base_url, names
 
 
 @pytest.fixture
 def browser():
-    _require_chromium()
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-class Session:
-    """One browser context (one user's cookies) with its console watched for CSP violations."""
-
-    def __init__(self, browser, base_url: str, label: str, viewport: dict | None = None):
-        self.base_url = base_url
-        self.label = label
-        self.context = browser.new_context(base_url=base_url, viewport=viewport or {"width": 1280, "height": 900},
-                                           locale="en-GB")
-        self.context.add_init_script(CSP_LISTENER)
-        self.context.set_default_timeout(TIMEOUT_MS)
-        self.page = self.context.new_page()
-        self.console: list[str] = []
-        self.page.on("console", lambda msg: self.console.append(f"{msg.type}: {msg.text}"))
-        self.page.on("pageerror", lambda exc: self.console.append(f"pageerror: {exc}"))
-        self.failed_assets: list[str] = []
-        self.page.on("response", self._check_asset)
-
-    def _check_asset(self, response) -> None:
-        if response.request.resource_type in ("stylesheet", "script", "font", "image") and response.status >= 400:
-            self.failed_assets.append(f"{response.status} {response.url}")
-
-    def login(self, username: str, password: str = factories.PASSWORD) -> None:
-        page = self.page
-        page.goto("/login")
-        page.get_by_label("Username", exact=True).fill(username)
-        page.get_by_label("Passphrase", exact=True).fill(password)
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_url(re.compile(r"/cases/?$"))
-
-    def unexplained_errors(self) -> list[str]:
-        """Console errors other than those of an asset that failed to load (test_the_menu_opens_on_a_phone
-        reports those: a 404 page served for a script is also refused for its MIME type, a second message)."""
-        failed_urls = {entry.split(" ", 1)[1] for entry in self.failed_assets}
-        return [
-            m for m in self.console
-            if m.startswith(("error:", "pageerror:"))
-            and "Failed to load resource" not in m
-            and not any(url in m for url in failed_urls)
-        ]
-
-    def csp_violations(self) -> list[str]:
-        reported = [m for m in self.console if "content security policy" in m.lower()]
-        with contextlib.suppress(Exception):  # a page that is gone has nothing more to report
-            reported += self.page.evaluate("window.__cspViolations || []")
-        return reported
-
-    def screenshot(self, name: str) -> Path:
-        ARTIFACTS.mkdir(exist_ok=True)
-        path = ARTIFACTS / name
-        self.page.screenshot(path=str(path), full_page=True)
-        return path
-
-    def close(self) -> None:
-        self.context.close()
-
-
-def _assert_styled(page) -> None:
-    """Bootstrap's CSS is applied: the navbar is Bootstrap's dark grey and the body uses its font stack."""
-    navbar_bg = page.eval_on_selector("nav.navbar", "e => getComputedStyle(e).backgroundColor")
-    assert navbar_bg == "rgb(33, 37, 41)", f"navbar background {navbar_bg}: is Bootstrap's CSS loaded?"
-    font = page.eval_on_selector("body", "e => getComputedStyle(e).fontFamily")
-    assert "system-ui" in font or "Segoe UI" in font, f"body font {font}: is Bootstrap's CSS loaded?"
+    with chromium() as launched:
+        yield launched
 
 
 def test_caseworker_creates_finds_and_supervisor_audits_a_case(server, browser, request):

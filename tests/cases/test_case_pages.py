@@ -11,6 +11,7 @@ from casemgmt.audit.models import AuditEvent
 from casemgmt.cases import operations
 from casemgmt.cases.models import Case, StageChange
 from casemgmt.extensions import db
+from casemgmt.journey import operations as closures
 from tests import factories
 
 
@@ -124,8 +125,17 @@ def test_stage_changes_follow_the_allowed_transitions(app, web, w):
     assert "closing or reopening a case needs a reason" in no_reason.get_data(as_text=True)
     ok = web.post(f"/cases/{case_id}/stage", {"to_stage": "shelter"}, follow_redirects=True)
     assert "Stage changed to Shelter." in ok.get_data(as_text=True)
-    closed = web.post(f"/cases/{case_id}/stage", {"to_stage": "closed", "reason": "Returned home safely."},
-                      follow_redirects=True)
+    # Closing needs a supervisor's approval: the plain stage form is refused, the approved request closes it.
+    refused = web.post(f"/cases/{case_id}/stage", {"to_stage": "closed", "reason": "Returned home safely."},
+                       follow_redirects=True)
+    assert "Closing a case needs a supervisor" in refused.get_data(as_text=True)
+    with app.app_context():
+        case = db.session.get(Case, case_id)
+        request = closures.request_closure(w.caseworker, case, "completed", "Returned home safely.")
+        db.session.commit()
+        closures.approve_closure(w.supervisor, request)
+        db.session.commit()
+    closed = web.get(f"/cases/{case_id}")
     assert "Returned home safely." in closed.get_data(as_text=True)
     with app.app_context():
         case = db.session.get(Case, case_id)

@@ -143,7 +143,7 @@ def test_cli_erase_with_yes(app, world):
     result = run_cli(app, ["cases", "erase", reference, "--yes"])
 
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == f"case {reference} erased"
+    assert result.output.strip() == f"case {reference} erased (0 document files deleted)"
     _assert_erased(case_id, before)
     (event,) = _erase_events(case_id)
     assert (event.actor_name, event.actor_role, event.actor_id) == ("system", "system", None)

@@ -25,6 +25,9 @@ EXPECTED_USERS = {
     "supervisor": ("supervisor", "NGO", 0),
     "caseworker2": ("caseworker", "NGO", 1),
     "mission": ("mission_staff", "Intergovernmental", None),
+    # Supervisors of the second NGO and the mission, so their returns and closures can be approved in the demo.
+    "supervisor2": ("supervisor", "NGO", 1),
+    "missionlead": ("supervisor", "Intergovernmental", None),
 }
 
 

@@ -1,0 +1,91 @@
+"""Recording and withdrawing informed consent. Each verb checks its policy, validates, writes its audit event (field
+names, never values) and leaves the commit to the caller."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import gettext
+
+from casemgmt import htcds
+from casemgmt.access import Action, authorize
+from casemgmt.audit import record_event
+from casemgmt.cases.models import Case, new_uuid
+from casemgmt.consent.models import SEVEN_POINTS, ConsentRecord
+from casemgmt.core.time import utcnow
+from casemgmt.crypto import seal
+from casemgmt.extensions import db
+
+PURPOSE_FIELDS = ("consents_to_share", "consents_to_return", "consents_to_police_report")
+FLAGS = ("interpreter_used", "is_child_assent", *SEVEN_POINTS, *PURPOSE_FIELDS)
+MAX_NOTES = 5000
+MAX_REASON = 2000
+MAX_NAME = 120
+
+
+class ConsentError(ValueError):
+    """A consent record that cannot be saved as given; the message is shown to the user (already translated)."""
+
+
+def _text(values: dict, key: str, limit: int) -> str | None:
+    value = values.get(key)
+    value = value.strip() if isinstance(value, str) else None
+    if value and len(value) > limit:
+        raise ConsentError(gettext("The text is too long (at most %(n)d characters).", n=limit))
+    return value or None
+
+
+def _check(case: Case, values: dict) -> None:
+    obtained_on = values.get("obtained_on")
+    if not isinstance(obtained_on, date):
+        raise ConsentError(gettext("Say on which day the consent was obtained."))
+    if obtained_on > date.today():
+        raise ConsentError(gettext("Consent cannot be dated in the future."))
+    if obtained_on.year < 1900:
+        raise ConsentError(gettext("This date is too far in the past."))
+    if values.get("language") not in htcds.language_codes():
+        raise ConsentError(gettext("Choose the language in which consent was given."))
+    if values.get("interpreter_used") and not _text(values, "interpreter_name", MAX_NAME):
+        raise ConsentError(gettext("Give the interpreter's name."))
+    if not values.get("interpreter_used") and _text(values, "interpreter_name", MAX_NAME):
+        raise ConsentError(gettext("An interpreter's name was given, but no interpreter is marked as used."))
+    if not values.get("point_interview"):
+        raise ConsentError(gettext("A consent record needs at least the consent (or assent) to the interview."))
+    if case.unaccompanied_minor and not values.get("is_child_assent"):
+        raise ConsentError(gettext(
+            "This case is an unaccompanied minor: record the child's assent (with the consent of a guardian or "
+            "representative)."
+        ))
+
+
+def record_consent(actor, case: Case, values: dict) -> ConsentRecord:
+    authorize(actor, Action.CONSENT_RECORD, case)
+    _check(case, values)
+    record = ConsentRecord(
+        id=new_uuid(), case_id=case.id, obtained_on=values["obtained_on"], obtained_by_id=actor.id,
+        language=values["language"], **{flag: bool(values.get(flag)) for flag in FLAGS},
+    )
+    seal(record, "interpreter_name", _text(values, "interpreter_name", MAX_NAME))
+    seal(record, "notes", _text(values, "notes", MAX_NOTES))
+    db.session.add(record)
+    record.case = case
+    filled = [f for f in FLAGS if values.get(f)] + [f for f in ("interpreter_name", "notes") if values.get(f)]
+    record_event("consent.record", object_type="consent", object_id=record.id, case_id=case.id, actor=actor,
+                 details={"fields": sorted(filled)})
+    return record
+
+
+def withdraw_consent(actor, record: ConsentRecord, reason: str | None) -> ConsentRecord:
+    """Withdrawal keeps the record (shown as withdrawn) and ends the consents it gave."""
+    authorize(actor, Action.CONSENT_RECORD, record)
+    if record.withdrawn_at is not None:
+        raise ConsentError(gettext("This consent has already been withdrawn."))
+    reason = _text({"reason": reason}, "reason", MAX_REASON)
+    if not reason:
+        raise ConsentError(gettext("Say why the consent is withdrawn."))
+    record.withdrawn_at = utcnow()
+    record.withdrawn_by_id = actor.id
+    seal(record, "withdrawal_reason", reason)
+    record_event("consent.withdraw", object_type="consent", object_id=record.id, case_id=record.case_id, actor=actor,
+                 details={"withdrawn": sorted(f for f in PURPOSE_FIELDS if getattr(record, f))})
+    return record

@@ -1,0 +1,100 @@
+"""Document content on disk: encrypted under the case's data key, outside the web root, named by ids only.
+
+Layout: <instance>/documents/<case_id>/<document_id>.bin, directories 0700 and files 0600. Names come from the
+database ids (UUIDs, checked here), never from what the user called the file, so no upload can choose where it lands.
+Each file is AES-GCM bound to ("documents", "content", document_id, case_id): a file copied under another document's
+name fails to decrypt. Erasing a case shreds its keys (the files become unreadable) and erase_case_files() deletes them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from flask import current_app
+
+from casemgmt.crypto.fields import open_bytes, seal_bytes
+
+# The size limit of one document. A deployment may set Settings.document_max_bytes (CASEMGMT_DOCUMENT_MAX_BYTES).
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+class MissingFile(Exception):
+    """The database row exists but its file does not (deleted by erasure, or lost)."""
+
+
+def max_upload_bytes() -> int:
+    return int(getattr(current_app.config["SETTINGS"], "document_max_bytes", None) or DEFAULT_MAX_BYTES)
+
+
+def is_id(value: str | None) -> bool:
+    return bool(value) and _UUID.match(value) is not None
+
+
+def _root() -> Path:
+    return Path(current_app.instance_path) / "documents"
+
+
+def _case_dir(case_id: str) -> Path:
+    if not is_id(case_id):
+        raise ValueError("not a case id")
+    return _root() / case_id
+
+
+def _path(case_id: str, document_id: str) -> Path:
+    if not is_id(document_id):
+        raise ValueError("not a document id")
+    return _case_dir(case_id) / f"{document_id}.bin"
+
+
+def _context(case_id: str, document_id: str) -> tuple[str, ...]:
+    return ("documents", "content", document_id, case_id)
+
+
+def write(case_id: str, document_id: str, data: bytes) -> None:
+    """Encrypt and store; a crash leaves either no file or the whole file, never half of one."""
+    path = _path(case_id, document_id)
+    blob = seal_bytes(case_id, _context(case_id, document_id), data)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{document_id}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(blob)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def read(case_id: str, document_id: str) -> bytes:
+    try:
+        blob = _path(case_id, document_id).read_bytes()
+    except FileNotFoundError:
+        raise MissingFile(document_id) from None
+    return open_bytes(case_id, _context(case_id, document_id), blob)
+
+
+def remove(case_id: str, document_id: str) -> None:
+    _path(case_id, document_id).unlink(missing_ok=True)
+
+
+def erase_case_files(case_id: str) -> int:
+    """Delete every document file of a case; returns how many documents were deleted. Crypto-shredding already
+    made them unreadable; deleting them is belt and braces (and frees the space)."""
+    folder = _case_dir(case_id)
+    if not folder.is_dir():
+        return 0
+    deleted = 0
+    for entry in folder.iterdir():
+        if entry.is_file():
+            if entry.suffix == ".bin":
+                deleted += 1
+            entry.unlink(missing_ok=True)
+    folder.rmdir()
+    return deleted

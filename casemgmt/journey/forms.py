@@ -1,0 +1,23 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+
+from casemgmt.journey.models import CLOSURE_CODES
+from casemgmt.journey.operations import TEXT_MAX
+
+
+class ClosureRequestForm(FlaskForm):
+    code = SelectField(_l("Why close the case"),
+                       validators=[InputRequired(message=_l("Choose why the case is to be closed."))])
+    reason = TextAreaField(_l("Reason"), validators=[
+        InputRequired(message=_l("Say why: closing a case needs a reason.")), Length(max=TEXT_MAX),
+    ])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.code.choices = CLOSURE_CODES.choices(blank=True)
+
+
+class ClosureDecisionForm(FlaskForm):
+    note = TextAreaField(_l("Note for the caseworker"), validators=[Optional(), Length(max=TEXT_MAX)])

@@ -1,0 +1,58 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from casemgmt.referrals.models import CONSENT_BASES, OVERRIDE_BASES, REFERRAL_REASONS
+
+
+def _coerce_org(value):
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class _SharingForm(FlaskForm):
+    """What a referral and a transfer have in common: where the case goes, and on what basis it is shared."""
+
+    to_organisation_id = SelectField(_l("Receiving organisation"), coerce=_coerce_org, validators=[DataRequired(
+        message=_l("Choose an organisation from the list."))])
+    consent_basis = SelectField(_l("Basis for sharing"), validators=[DataRequired()])
+    override_reason = TextAreaField(
+        _l("Why the case must be shared without consent"), validators=[Optional(), Length(max=2000)]
+    )
+
+    def __init__(self, *args, organisations=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.to_organisation_id.choices = [("", _l("— choose —")), *organisations]
+        self.consent_basis.choices = CONSENT_BASES.choices()
+
+    def validate_override_reason(self, field):
+        if self.consent_basis.data in OVERRIDE_BASES and not (field.data or "").strip():
+            raise ValidationError(_l("Say why the case must be shared without the person's consent."))
+
+
+class ReferralForm(_SharingForm):
+    reason = SelectField(_l("Reason for the referral"), validators=[DataRequired()])
+    note = TextAreaField(_l("Note for the receiving organisation"), validators=[Optional(), Length(max=4000)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.reason.choices = REFERRAL_REASONS.choices(blank=True)
+
+
+class TransferForm(_SharingForm):
+    transfer_reason = TextAreaField(_l("Why the case should be transferred"), validators=[
+        DataRequired(message=_l("Say why the case should be transferred.")), Length(max=4000)])
+    keep_access = BooleanField(_l("Keep access for our organisation after the transfer (as a referral)"))
+
+
+class DeclineForm(FlaskForm):
+    decline_reason = TextAreaField(_l("Reason for declining (optional)"), validators=[Optional(), Length(max=2000)])
+
+
+class DecisionForm(FlaskForm):
+    decision_note = TextAreaField(_l("Note on the decision (optional)"), validators=[Optional(), Length(max=2000)])

@@ -1,0 +1,188 @@
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from casemgmt.access import Action, allowed
+from casemgmt.access.guard import requires
+from casemgmt.extensions import db
+from casemgmt.referrals import operations, queries
+from casemgmt.referrals.forms import DecisionForm, DeclineForm, ReferralForm, TransferForm
+from casemgmt.referrals.models import CONSENT_BASES, REFERRAL_REASONS, REFERRAL_STATUS_LABELS, TRANSFER_STATUS_LABELS
+
+bp = Blueprint("referrals", __name__)
+
+# The referral and transfer forms share a page; the prefix keeps their field names and ids apart.
+TRANSFER_PREFIX = "transfer"
+
+
+def _render_case(case, referral_form=None, transfer_form=None, status=200):
+    organisations = queries.organisation_choices(current_user)
+    can_refer = allowed(current_user, Action.REFERRAL_CREATE, case)
+    can_transfer = allowed(current_user, Action.TRANSFER_REQUEST, case)
+    return render_template(
+        "referrals/case_index.html", case=case,
+        referrals=queries.case_referrals(current_user, case), transfers=queries.case_transfers(current_user, case),
+        referral_form=(referral_form or ReferralForm(organisations=organisations)) if can_refer else None,
+        transfer_form=(transfer_form or TransferForm(prefix=TRANSFER_PREFIX, organisations=organisations))
+        if can_transfer else None,
+        decision_form=DecisionForm(), reasons=REFERRAL_REASONS, bases=CONSENT_BASES,
+        statuses=REFERRAL_STATUS_LABELS, transfer_statuses=TRANSFER_STATUS_LABELS,
+    ), status
+
+
+@bp.get("/cases/<case_id>/referrals")
+@requires(Action.CASE_VIEW)
+def case_index(case_id):
+    case = operations.load_case(current_user, case_id, Action.CASE_VIEW)
+    return _render_case(case)
+
+
+@bp.post("/cases/<case_id>/referrals")
+@requires(Action.REFERRAL_CREATE)
+def create(case_id):
+    case = operations.load_case(current_user, case_id, Action.REFERRAL_CREATE)
+    form = ReferralForm(organisations=queries.organisation_choices(current_user))
+    if form.validate_on_submit():
+        try:
+            referral = operations.create_referral(
+                current_user, case, form.to_organisation_id.data, form.reason.data, form.note.data,
+                form.consent_basis.data, form.override_reason.data,
+            )
+        except operations.ReferralError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+        else:
+            db.session.commit()
+            flash(_("Referral sent to %(org)s.", org=referral.to_organisation.name), "success")
+            return redirect(url_for("referrals.case_index", case_id=case.id))
+    return _render_case(case, referral_form=form, status=422)
+
+
+@bp.post("/cases/<case_id>/referrals/<referral_id>/revoke")
+@requires(Action.REFERRAL_REVOKE)
+def revoke(case_id, referral_id):
+    referral = operations.load_referral(current_user, referral_id, Action.REFERRAL_REVOKE, case_id=case_id)
+    if DecisionForm().validate_on_submit():
+        try:
+            operations.revoke_referral(current_user, referral)
+        except operations.ReferralError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+        else:
+            db.session.commit()
+            flash(_("Referral revoked: %(org)s no longer has access.", org=referral.to_organisation.name), "success")
+    return redirect(url_for("referrals.case_index", case_id=case_id))
+
+
+@bp.get("/referrals/")
+@requires(Action.REFERRAL_LIST)
+def inbox():
+    return render_template(
+        "referrals/inbox.html", inbox=queries.inbox(current_user), decline_form=DeclineForm(),
+        decision_form=DecisionForm(), reasons=REFERRAL_REASONS, statuses=REFERRAL_STATUS_LABELS,
+        can_respond=allowed(current_user, Action.REFERRAL_RESPOND),
+    )
+
+
+@bp.post("/referrals/<referral_id>/accept")
+@requires(Action.REFERRAL_RESPOND)
+def accept(referral_id):
+    referral = operations.load_referral(current_user, referral_id, Action.REFERRAL_RESPOND)
+    if not DecisionForm().validate_on_submit():
+        return redirect(url_for("referrals.inbox"))
+    try:
+        operations.accept_referral(current_user, referral)
+    except operations.ReferralError as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+        return redirect(url_for("referrals.inbox"))
+    db.session.commit()
+    flash(_("Referral accepted. The case is now in your case list."), "success")
+    return redirect(url_for("cases.view", case_id=referral.case_id))
+
+
+@bp.post("/referrals/<referral_id>/decline")
+@requires(Action.REFERRAL_RESPOND)
+def decline(referral_id):
+    referral = operations.load_referral(current_user, referral_id, Action.REFERRAL_RESPOND)
+    form = DeclineForm()
+    if not form.validate_on_submit():
+        flash(" ".join(str(e) for errors in form.errors.values() for e in errors), "danger")
+        return redirect(url_for("referrals.inbox"))
+    try:
+        operations.decline_referral(current_user, referral, form.decline_reason.data)
+    except operations.ReferralError as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+    else:
+        db.session.commit()
+        flash(_("Referral declined."), "info")
+    return redirect(url_for("referrals.inbox"))
+
+
+@bp.post("/cases/<case_id>/transfers")
+@requires(Action.TRANSFER_REQUEST)
+def request_transfer(case_id):
+    case = operations.load_case(current_user, case_id, Action.TRANSFER_REQUEST)
+    form = TransferForm(prefix=TRANSFER_PREFIX, organisations=queries.organisation_choices(current_user))
+    if form.validate_on_submit():
+        try:
+            operations.request_transfer(
+                current_user, case, form.to_organisation_id.data, form.transfer_reason.data,
+                form.consent_basis.data, form.override_reason.data, form.keep_access.data,
+            )
+        except operations.ReferralError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+        else:
+            db.session.commit()
+            flash(_("Transfer requested. A supervisor of your organisation must approve it."), "success")
+            return redirect(url_for("referrals.case_index", case_id=case.id))
+    return _render_case(case, transfer_form=form, status=422)
+
+
+def _decide(case_id, transfer_id, verb: str):
+    action = Action.TRANSFER_REQUEST if verb == "cancel" else Action.TRANSFER_APPROVE
+    transfer = operations.load_transfer(current_user, case_id, transfer_id, action)
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        flash(" ".join(str(e) for errors in form.errors.values() for e in errors), "danger")
+        return redirect(url_for("referrals.case_index", case_id=case_id))
+    try:
+        if verb == "approve":
+            operations.approve_transfer(current_user, transfer, form.decision_note.data)
+        elif verb == "reject":
+            operations.reject_transfer(current_user, transfer, form.decision_note.data)
+        else:
+            operations.cancel_transfer(current_user, transfer)
+    except operations.ReferralError as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+        return redirect(url_for("referrals.case_index", case_id=case_id))
+    db.session.commit()
+    if verb == "approve":
+        flash(_("Transfer approved: the case now belongs to %(org)s.", org=transfer.to_organisation.name), "success")
+        # The case has left this organisation; its pages answer 404 now unless access was kept.
+        if allowed(current_user, Action.CASE_VIEW, transfer.case):
+            return redirect(url_for("referrals.case_index", case_id=case_id))
+        return redirect(url_for("cases.index"))
+    flash(_("Transfer rejected.") if verb == "reject" else _("Transfer request withdrawn."), "info")
+    return redirect(url_for("referrals.case_index", case_id=case_id))
+
+
+@bp.post("/cases/<case_id>/transfers/<transfer_id>/approve")
+@requires(Action.TRANSFER_APPROVE)
+def approve_transfer(case_id, transfer_id):
+    return _decide(case_id, transfer_id, "approve")
+
+
+@bp.post("/cases/<case_id>/transfers/<transfer_id>/reject")
+@requires(Action.TRANSFER_APPROVE)
+def reject_transfer(case_id, transfer_id):
+    return _decide(case_id, transfer_id, "reject")
+
+
+@bp.post("/cases/<case_id>/transfers/<transfer_id>/cancel")
+@requires(Action.TRANSFER_REQUEST)
+def cancel_transfer(case_id, transfer_id):
+    return _decide(case_id, transfer_id, "cancel")

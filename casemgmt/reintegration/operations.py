@@ -1,0 +1,224 @@
+"""Named verbs of reintegration: the plan, services delivered, monitoring visits. Each checks its policy, writes its
+audit event (field names, never values) and leaves the commit to the caller."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from flask_babel import gettext
+
+from casemgmt.access import Action, authorize
+from casemgmt.access.policies import CASE_WORKERS
+from casemgmt.accounts.models import Organisation, User
+from casemgmt.audit import record_event
+from casemgmt.cases.models import Case, new_uuid
+from casemgmt.core.time import utcnow
+from casemgmt.crypto import seal
+from casemgmt.extensions import db
+from casemgmt.reintegration import queries
+from casemgmt.reintegration.models import (
+    SCORE_DIMENSIONS,
+    SCORE_MAX,
+    SCORE_MIN,
+    SUPPORT_TYPES,
+    MonitoringVisit,
+    ReintegrationPlan,
+    ReintegrationSupport,
+    ServiceDelivered,
+)
+from casemgmt.returns.queries import case_or_404
+
+MAX_AMOUNT = Decimal("9999999999.99")  # what Numeric(12, 2) holds
+
+
+class ReintegrationError(ValueError):
+    """A change that cannot be made; the message is shown to the user (already translated)."""
+
+
+def _clean(value: str | None) -> str | None:
+    value = (value or "").strip()
+    return value or None
+
+
+def _a_date(value, missing: str) -> date:
+    if not isinstance(value, date):
+        raise ReintegrationError(missing)
+    return value
+
+
+def _not_in_future(day: date | None, message: str) -> None:
+    if day is not None and day > date.today():
+        raise ReintegrationError(message)
+
+
+def _check_case_open(case: Case) -> None:
+    if case.stage == "closed":
+        raise ReintegrationError(gettext("This case is closed: reopen it before changing its reintegration."))
+
+
+def open_page(actor, case_id: str) -> Case:
+    """Load a case for its reintegration page (another organisation's case answers 404) and audit the view."""
+    case = case_or_404(case_id)
+    authorize(actor, Action.REINTEGRATION_MANAGE, case)
+    record_event("reintegration.view", object_type="case", object_id=case.id, case_id=case.id, actor=actor)
+    return case
+
+
+def load_case(actor, case_id: str) -> Case:
+    case = case_or_404(case_id)
+    authorize(actor, Action.REINTEGRATION_MANAGE, case)
+    return case
+
+
+# The plan ----------------------------------------------------------------------------------------------------------
+
+def save_plan(actor, case: Case, values: dict) -> ReintegrationPlan:
+    """Create the case's reintegration plan, or update it. A plan made later than a month after arrival is saved
+    (late is better than never); the page says it is late."""
+    authorize(actor, Action.REINTEGRATION_MANAGE, case)
+    _check_case_open(case)
+    created_on = _a_date(values.get("created_on"), gettext("Give the date the plan was made."))
+    _not_in_future(created_on, gettext("The date the plan was made cannot be in the future."))
+    supports = values.get("support_types") or []
+    if not supports:
+        raise ReintegrationError(gettext("Choose at least one type of support."))
+    if any(code not in SUPPORT_TYPES for code in supports):
+        raise ReintegrationError(gettext("Choose the types of support from the list."))
+    objectives = _clean(values.get("objectives"))
+    if objectives is None:
+        raise ReintegrationError(gettext("Write the plan's objectives."))
+    planned_end = values.get("planned_end_on")
+    actual_end = values.get("actual_end_on")
+    if planned_end is not None and planned_end < created_on:
+        raise ReintegrationError(gettext("The planned end cannot be before the plan was made."))
+    if actual_end is not None and actual_end < created_on:
+        raise ReintegrationError(gettext("The actual end cannot be before the plan was made."))
+    _not_in_future(actual_end, gettext("The actual end cannot be in the future: record it when the plan ends."))
+    org_id = values.get("responsible_organisation_id")
+    if not isinstance(org_id, int) or db.session.get(Organisation, org_id) is None:
+        raise ReintegrationError(gettext("Choose the organisation responsible for the plan."))
+
+    plan = queries.plan_of(case.id)
+    created = plan is None
+    if created:
+        plan = ReintegrationPlan(id=new_uuid(), case_id=case.id, created_by_id=actor.id, created_at=utcnow())
+        plan.case = case
+        db.session.add(plan)
+    plan.created_on = created_on
+    plan.planned_end_on = planned_end
+    plan.actual_end_on = actual_end
+    plan.responsible_organisation_id = org_id
+    plan.updated_at = utcnow()
+    seal(plan, "objectives", objectives)
+    wanted = sorted(set(supports))
+    for row in [s for s in plan.supports if s.support_type not in wanted]:
+        plan.supports.remove(row)
+    have = set(plan.support_types)
+    for code in wanted:
+        if code not in have:
+            plan.supports.append(ReintegrationSupport(support_type=code))
+    record_event(
+        "reintegration.plan_create" if created else "reintegration.plan_update", object_type="reintegration_plan",
+        object_id=plan.id, case_id=case.id, actor=actor,
+        details={"fields": ["created_on", "support_types", "objectives", "planned_end_on", "actual_end_on",
+                            "responsible_organisation_id"]},
+    )
+    return plan
+
+
+# Services ----------------------------------------------------------------------------------------------------------
+
+def parse_amount(value) -> Decimal:
+    """A sum of money: a finite decimal, not negative, with at most two decimal places."""
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except (InvalidOperation, ValueError, TypeError):
+        raise ReintegrationError(gettext("The amount must be a number, such as 150 or 150.50.")) from None
+    if not amount.is_finite():
+        raise ReintegrationError(gettext("The amount must be a number, such as 150 or 150.50."))
+    if amount < 0:
+        raise ReintegrationError(gettext("The amount cannot be negative."))
+    if amount > MAX_AMOUNT:
+        raise ReintegrationError(gettext("The amount is too large."))
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ReintegrationError(gettext("The amount can have at most two decimal places."))
+    return amount.quantize(Decimal("0.01"))
+
+
+def record_service(actor, case: Case, values: dict) -> ServiceDelivered:
+    authorize(actor, Action.REINTEGRATION_MANAGE, case)
+    _check_case_open(case)
+    plan = queries.plan_of(case.id)
+    if plan is None:
+        raise ReintegrationError(gettext("Make the reintegration plan before recording services."))
+    service_type = values.get("service_type")
+    if service_type not in SUPPORT_TYPES:
+        raise ReintegrationError(gettext("Choose the type of service."))
+    provider = _clean(values.get("provider"))
+    if provider is None or len(provider) > 200:
+        raise ReintegrationError(gettext("Name the service provider (at most 200 characters)."))
+    amount = parse_amount(values.get("amount"))
+    currency = (values.get("currency") or "").strip().upper()
+    if currency not in queries.CURRENCIES:
+        raise ReintegrationError(gettext("Give the currency as an ISO 4217 code, such as USD or HTG."))
+    delivered_on = _a_date(values.get("delivered_on"), gettext("Give the date the service was delivered."))
+    _not_in_future(delivered_on, gettext("The delivery date cannot be in the future."))
+    service = ServiceDelivered(
+        id=new_uuid(), plan_id=plan.id, case_id=case.id, service_type=service_type, provider=provider,
+        amount=amount, currency=currency, delivered_on=delivered_on, implemented=bool(values.get("implemented")),
+        recorded_by_id=actor.id, created_at=utcnow(),
+    )
+    service.case = case
+    seal(service, "note", _clean(values.get("note")))
+    db.session.add(service)
+    record_event("reintegration.service", object_type="reintegration_service", object_id=service.id,
+                 case_id=case.id, actor=actor,
+                 details={"fields": ["service_type", "provider", "amount", "currency", "delivered_on", "implemented"]
+                          + (["note"] if service.note is not None else [])})
+    return service
+
+
+# Monitoring visits -------------------------------------------------------------------------------------------------
+
+def _score(values: dict, dimension: str) -> int:
+    value = values.get(dimension)
+    try:
+        score = int(value)
+    except (TypeError, ValueError):
+        score = None
+    if score is None or isinstance(value, bool) or not SCORE_MIN <= score <= SCORE_MAX:
+        raise ReintegrationError(gettext(
+            "Each sustainability score is from %(low)d (not sustainable) to %(high)d (fully sustainable).",
+            low=SCORE_MIN, high=SCORE_MAX))
+    return score
+
+
+def record_visit(actor, case: Case, values: dict) -> MonitoringVisit:
+    authorize(actor, Action.REINTEGRATION_MANAGE, case)
+    _check_case_open(case)
+    visited_on = _a_date(values.get("visited_on"), gettext("Give the date of the visit."))
+    _not_in_future(visited_on, gettext("A visit cannot be recorded for a date in the future."))
+    scores = {dimension: _score(values, dimension) for dimension in SCORE_DIMENSIONS}
+    next_due = values.get("next_visit_due")
+    if next_due is not None and next_due <= visited_on:
+        raise ReintegrationError(gettext("The next visit must be due after this one."))
+    visitor_id = values.get("visited_by_id") or actor.id
+    visitor = db.session.get(User, visitor_id)
+    if (
+        visitor is None or not visitor.active or visitor.organisation_id != actor.organisation_id
+        or visitor.role not in CASE_WORKERS
+    ):
+        raise ReintegrationError(gettext("The visitor must be an active colleague of your organisation."))
+    visit = MonitoringVisit(
+        id=new_uuid(), case_id=case.id, visited_on=visited_on, visited_by_id=visitor.id, next_visit_due=next_due,
+        recorded_by_id=actor.id, created_at=utcnow(), **scores,
+    )
+    visit.case = case
+    seal(visit, "observations", _clean(values.get("observations")))
+    db.session.add(visit)
+    record_event("reintegration.visit", object_type="monitoring_visit", object_id=visit.id, case_id=case.id,
+                 actor=actor,
+                 details={"fields": ["visited_on", "visited_by_id", *SCORE_DIMENSIONS, "next_visit_due"]
+                          + (["observations"] if visit.observations is not None else [])})
+    return visit

@@ -1,0 +1,324 @@
+"""Named verbs of the voluntary return. Each checks its policy, changes the plan, writes its audit event (field
+names, never values) and leaves the commit to the caller."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import gettext
+from werkzeug.exceptions import NotFound
+
+from casemgmt.access import Action, authorize
+from casemgmt.accounts.models import Organisation
+from casemgmt.audit import record_event
+from casemgmt.cases.models import Case, new_uuid
+from casemgmt.core.time import utcnow
+from casemgmt.crypto import seal
+from casemgmt.extensions import db
+from casemgmt.htcds import country_codes
+from casemgmt.returns import queries
+from casemgmt.returns.models import (
+    FAMILY_OUTCOMES,
+    RETURN_STATUSES,
+    RISK_LEVELS,
+    TRAVEL_DOCUMENT_STATUSES,
+    ReturnPlan,
+)
+
+
+class ReturnError(ValueError):
+    """A step of the return that cannot be taken; the message is shown to the user (already translated)."""
+
+
+def _clean(value: str | None) -> str | None:
+    value = (value or "").strip()
+    return value or None
+
+
+def _not_in_future(day: date | None, what: str) -> None:
+    if day is not None and day > date.today():
+        raise ReturnError(gettext("%(what)s cannot be in the future.", what=what))
+
+
+def _event(action: str, actor, plan: ReturnPlan, **details) -> None:
+    record_event(action, object_type="return_plan", object_id=plan.id, case_id=plan.case_id, actor=actor,
+                 details=details or None)
+
+
+def _check_case_open(case: Case) -> None:
+    if case.stage == "closed":
+        raise ReturnError(gettext("This case is closed: reopen it before changing its return."))
+
+
+# Loading ---------------------------------------------------------------------------------------------------------
+
+def open_return_page(actor, case_id: str) -> Case:
+    """Load a case for its return page (another organisation's case answers 404) and audit the view."""
+    case = queries.case_or_404(case_id)
+    authorize(actor, Action.RETURN_VIEW, case)
+    record_event("return.view", object_type="case", object_id=case.id, case_id=case.id, actor=actor)
+    return case
+
+
+def load_case(actor, case_id: str, action: Action = Action.RETURN_MANAGE) -> Case:
+    case = queries.case_or_404(case_id)
+    authorize(actor, action, case)
+    return case
+
+
+def load_plan(actor, case_id: str, plan_id: str, action: Action = Action.RETURN_MANAGE) -> ReturnPlan:
+    plan = db.session.get(ReturnPlan, plan_id) if plan_id and len(plan_id) <= 36 else None
+    if plan is None or plan.case_id != case_id:
+        raise NotFound()
+    authorize(actor, action, plan)
+    return plan
+
+
+# Creating and editing the plan -------------------------------------------------------------------------------------
+
+def _check_destination(values: dict) -> tuple[int, str]:
+    org_id = values.get("receiving_organisation_id")
+    if not isinstance(org_id, int) or db.session.get(Organisation, org_id) is None:
+        raise ReturnError(gettext("Choose the receiving organisation in the country of origin."))
+    country = values.get("destination_country")
+    if country not in country_codes():
+        raise ReturnError(gettext("Choose the destination country."))
+    return org_id, country
+
+
+def create_plan(actor, case: Case, values: dict) -> ReturnPlan:
+    authorize(actor, Action.RETURN_MANAGE, case)
+    _check_case_open(case)
+    if queries.current_plan(case.id) is not None:
+        raise ReturnError(gettext("This case already has a return plan; cancel it before starting another."))
+    org_id, country = _check_destination(values)
+    plan = ReturnPlan(
+        id=new_uuid(), case_id=case.id, status="draft", receiving_organisation_id=org_id,
+        destination_country=country, created_by_id=actor.id, created_at=utcnow(), updated_at=utcnow(),
+        travel_document_status="none",
+    )
+    plan.case = case
+    seal(plan, "destination_locality", _clean(values.get("destination_locality")))
+    db.session.add(plan)
+    _event("return.plan_create", actor, plan,
+           fields=["receiving_organisation_id", "destination_country"]
+           + (["destination_locality"] if plan.destination_locality is not None else []))
+    return plan
+
+
+def _begin_edit(actor, plan: ReturnPlan) -> None:
+    authorize(actor, Action.RETURN_MANAGE, plan)
+    _check_case_open(plan.case)
+    if not plan.editable:
+        raise ReturnError(gettext("This return plan can no longer be changed (%(status)s).",
+                                  status=RETURN_STATUSES.label(plan.status)))
+
+
+def _finish_edit(actor, plan: ReturnPlan, action: str, fields: list[str]) -> bool:
+    """Touch the plan and audit the change. A change after approval withdraws the approval: the supervisor
+    approved a plan that no longer exists. Returns True when that happened."""
+    withdrawn = plan.status == "approved"
+    if withdrawn:
+        plan.status = "submitted"
+        plan.approved_by_id = None
+        plan.approved_at = None
+    plan.updated_at = utcnow()
+    details: dict = {"fields": fields}
+    if withdrawn:
+        details["approval_withdrawn"] = True
+    _event(action, actor, plan, **details)
+    return withdrawn
+
+
+def update_destination(actor, plan: ReturnPlan, values: dict) -> bool:
+    _begin_edit(actor, plan)
+    org_id, country = _check_destination(values)
+    plan.receiving_organisation_id = org_id
+    plan.destination_country = country
+    seal(plan, "destination_locality", _clean(values.get("destination_locality")))
+    return _finish_edit(actor, plan, "return.destination",
+                        ["receiving_organisation_id", "destination_country", "destination_locality"])
+
+
+def record_risk_assessment(actor, plan: ReturnPlan, values: dict) -> bool:
+    _begin_edit(actor, plan)
+    level = values.get("risk_level")
+    if level not in RISK_LEVELS:
+        raise ReturnError(gettext("Choose the level of risk."))
+    summary = _clean(values.get("risk_summary"))
+    if summary is None:
+        raise ReturnError(gettext("Summarise the risk assessment."))
+    assessed_on = values.get("risk_assessed_on")
+    if not isinstance(assessed_on, date):
+        raise ReturnError(gettext("Give the date of the risk assessment."))
+    _not_in_future(assessed_on, gettext("The date of the risk assessment"))
+    plan.risk_level = level
+    seal(plan, "risk_summary", summary)
+    plan.risk_assessed_on = assessed_on
+    plan.risk_assessed_by_id = actor.id
+    return _finish_edit(actor, plan, "return.risk_assessment",
+                        ["risk_level", "risk_summary", "risk_assessed_on"])
+
+
+def record_family_assessment(actor, plan: ReturnPlan, values: dict) -> bool:
+    _begin_edit(actor, plan)
+    outcome = values.get("family_outcome")
+    if outcome not in FAMILY_OUTCOMES:
+        raise ReturnError(gettext("Choose the outcome of the family assessment."))
+    assessed_on = values.get("family_assessed_on")
+    if not isinstance(assessed_on, date):
+        raise ReturnError(gettext("Give the date of the family assessment."))
+    _not_in_future(assessed_on, gettext("The date of the family assessment"))
+    summary = _clean(values.get("family_summary"))
+    if summary is None and outcome != "not_applicable":
+        raise ReturnError(gettext("Summarise what the family assessment found."))
+    plan.family_outcome = outcome
+    seal(plan, "family_summary", summary)
+    plan.family_assessed_on = assessed_on
+    plan.family_assessed_by_id = actor.id
+    return _finish_edit(actor, plan, "return.family_assessment",
+                        ["family_outcome", "family_summary", "family_assessed_on"])
+
+
+def record_travel_document(actor, plan: ReturnPlan, values: dict) -> bool:
+    _begin_edit(actor, plan)
+    status = values.get("travel_document_status")
+    if status not in TRAVEL_DOCUMENT_STATUSES:
+        raise ReturnError(gettext("Choose the status of the travel document."))
+    requested_on = values.get("travel_document_requested_on")
+    issued_on = values.get("travel_document_issued_on")
+    if status == "requested" and requested_on is None:
+        raise ReturnError(gettext("Give the date the travel document was requested."))
+    if status == "issued" and issued_on is None:
+        raise ReturnError(gettext("Give the date the travel document was issued."))
+    if status in ("none", "not_needed"):
+        requested_on = issued_on = None
+    if status == "requested":
+        issued_on = None
+    _not_in_future(requested_on, gettext("The request date"))
+    _not_in_future(issued_on, gettext("The issue date"))
+    if requested_on and issued_on and issued_on < requested_on:
+        raise ReturnError(gettext("The travel document cannot be issued before it was requested."))
+    plan.travel_document_status = status
+    plan.travel_document_requested_on = requested_on
+    plan.travel_document_issued_on = issued_on
+    return _finish_edit(actor, plan, "return.travel_document",
+                        ["travel_document_status", "travel_document_requested_on", "travel_document_issued_on"])
+
+
+def record_consular_contact(actor, plan: ReturnPlan, values: dict) -> bool:
+    _begin_edit(actor, plan)
+    made = bool(values.get("consular_contact_made"))
+    contact_on = values.get("consular_contact_on") if made else None
+    if made and contact_on is None:
+        raise ReturnError(gettext("Give the date of the consular contact."))
+    _not_in_future(contact_on, gettext("The date of the consular contact"))
+    plan.consular_contact_made = made
+    plan.consular_contact_on = contact_on
+    seal(plan, "consular_note", _clean(values.get("consular_note")))
+    return _finish_edit(actor, plan, "return.consular_contact",
+                        ["consular_contact_made", "consular_contact_on", "consular_note"])
+
+
+def record_itinerary(actor, plan: ReturnPlan, values: dict) -> bool:
+    _begin_edit(actor, plan)
+    escort_required = bool(values.get("escort_required"))
+    escort_name = _clean(values.get("escort_name")) if escort_required else None
+    if escort_required and escort_name is None:
+        raise ReturnError(gettext("Name the escort, or untick \"Escort required\"."))
+    departure = values.get("planned_departure_on")
+    if departure is not None and not isinstance(departure, date):
+        raise ReturnError(gettext("Give the planned departure date as a date."))
+    plan.planned_departure_on = departure
+    seal(plan, "route_details", _clean(values.get("route_details")))
+    plan.escort_required = escort_required
+    seal(plan, "escort_name", escort_name)
+    return _finish_edit(actor, plan, "return.itinerary",
+                        ["planned_departure_on", "route_details", "escort_required", "escort_name"])
+
+
+# The workflow ------------------------------------------------------------------------------------------------------
+
+def _move(actor, plan: ReturnPlan, action: str, to_status: str) -> None:
+    from_status = plan.status
+    plan.status = to_status
+    plan.updated_at = utcnow()
+    _event(action, actor, plan, **{"from": from_status, "to": to_status})
+
+
+def submit_plan(actor, plan: ReturnPlan) -> None:
+    authorize(actor, Action.RETURN_MANAGE, plan)
+    _check_case_open(plan.case)
+    if plan.status != "draft":
+        raise ReturnError(gettext("Only a draft plan can be submitted for approval."))
+    plan.submitted_by_id = actor.id
+    plan.submitted_at = utcnow()
+    _move(actor, plan, "return.submit", "submitted")
+
+
+def approve_plan(actor, plan: ReturnPlan) -> None:
+    """A supervisor's approval, possible only once every condition of a safe, consented return is documented."""
+    authorize(actor, Action.RETURN_APPROVE, plan)
+    _check_case_open(plan.case)
+    if plan.status != "submitted":
+        raise ReturnError(gettext("Only a plan submitted for approval can be approved."))
+    blockers = queries.approval_blockers(plan, plan.case)
+    if blockers:
+        raise ReturnError(gettext("The plan cannot be approved yet.") + " " + " ".join(blockers))
+    plan.approved_by_id = actor.id
+    plan.approved_at = utcnow()
+    _move(actor, plan, "return.approve", "approved")
+
+
+def confirm_departure(actor, plan: ReturnPlan, departed_on: date | None) -> None:
+    authorize(actor, Action.RETURN_MANAGE, plan)
+    _check_case_open(plan.case)
+    if plan.status != "approved" or plan.approved_at is None:
+        raise ReturnError(gettext("The person can depart only after a supervisor has approved the return plan."))
+    if not isinstance(departed_on, date):
+        raise ReturnError(gettext("Give the date of departure."))
+    _not_in_future(departed_on, gettext("The date of departure"))
+    if departed_on < plan.approved_at.date():
+        raise ReturnError(gettext("The departure date cannot be before the approval (%(day)s).",
+                                  day=plan.approved_at.date().isoformat()))
+    # Conditions can change after approval (consent withdrawn, the person found to be a minor): check again.
+    if not queries.consent_documented(plan.case):
+        raise ReturnError(gettext("The person's consent to return is not documented (or has been withdrawn): "
+                                  "the person cannot depart."))
+    if queries.needs_escort(plan.case) and not plan.has_escort:
+        raise ReturnError(queries.escort_missing_message())
+    plan.departed_on = departed_on
+    plan.departure_confirmed_by_id = actor.id
+    plan.departure_confirmed_at = utcnow()
+    _move(actor, plan, "return.depart", "departed")
+
+
+def confirm_arrival(actor, plan: ReturnPlan, arrived_on: date | None) -> None:
+    authorize(actor, Action.RETURN_MANAGE, plan)
+    _check_case_open(plan.case)
+    if plan.status != "departed" or plan.departed_on is None:
+        raise ReturnError(gettext("Arrival can be confirmed only after the departure has been confirmed."))
+    if not isinstance(arrived_on, date):
+        raise ReturnError(gettext("Give the date of arrival."))
+    _not_in_future(arrived_on, gettext("The date of arrival"))
+    if arrived_on < plan.departed_on:
+        raise ReturnError(gettext("The arrival date cannot be before the departure date (%(day)s).",
+                                  day=plan.departed_on.isoformat()))
+    plan.arrived_on = arrived_on
+    plan.arrival_confirmed_by_id = actor.id
+    plan.arrival_confirmed_at = utcnow()
+    _move(actor, plan, "return.arrive", "arrived")
+
+
+def cancel_plan(actor, plan: ReturnPlan, reason: str | None) -> None:
+    authorize(actor, Action.RETURN_MANAGE, plan)
+    if plan.status not in ("draft", "submitted", "approved"):
+        raise ReturnError(gettext("Only a plan that has not departed can be cancelled; this one is: %(status)s.",
+                                  status=RETURN_STATUSES.label(plan.status)))
+    reason = _clean(reason)
+    if reason is None:
+        raise ReturnError(gettext("Say why the return is cancelled."))
+    seal(plan, "cancellation_reason", reason)
+    plan.cancelled_by_id = actor.id
+    plan.cancelled_at = utcnow()
+    _move(actor, plan, "return.cancel", "cancelled")

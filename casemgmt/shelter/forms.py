@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from casemgmt.shelter.models import DISCHARGE_REASONS, FACILITY_TYPES
+from casemgmt.shelter.operations import EARLIEST, MAX_CAPACITY, MAX_REFLECTION
+
+
+def _not_in_future(form, field):
+    if field.data and field.data > date.today():
+        raise ValidationError(_l("This date is in the future."))
+    if field.data and field.data < EARLIEST:
+        raise ValidationError(_l("This date is too far in the past."))
+
+
+def _coerce_optional_int(value):
+    if value in (None, "", "None"):
+        return None
+    return int(value)
+
+
+class FacilityForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    facility_type = SelectField(_l("Type of facility"), validators=[DataRequired()])
+    bed_capacity = IntegerField(
+        _l("Bed capacity"),
+        validators=[InputRequired(), NumberRange(min=1, max=MAX_CAPACITY, message=_l("At least one bed."))],
+    )
+    accepts_minors = BooleanField(_l("Accepts minors"))
+    active = BooleanField(_l("Taking admissions"), default=True)
+    address = StringField(_l("Address of the facility"), validators=[Optional(), Length(max=300)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.facility_type.choices = FACILITY_TYPES.choices(blank=True)
+
+    def values(self) -> dict:
+        return {
+            "name": (self.name.data or "").strip(), "facility_type": self.facility_type.data,
+            "bed_capacity": self.bed_capacity.data, "accepts_minors": self.accepts_minors.data,
+            "active": self.active.data, "address": (self.address.data or "").strip() or None,
+        }
+
+
+class AdmitForm(FlaskForm):
+    facility_id = SelectField(_l("Facility"), coerce=_coerce_optional_int, validators=[InputRequired()])
+    admitted_on = DateField(_l("Admitted on"), validators=[InputRequired(), _not_in_future])
+    reflection_period_until = DateField(_l("Reflection period until"), validators=[Optional()])
+
+    def validate_facility_id(self, field):
+        if field.data is None:
+            raise ValidationError(_l("Choose a facility."))
+
+    def validate_reflection_period_until(self, field):
+        start = self.admitted_on.data
+        if field.data and start:
+            if field.data <= start:
+                raise ValidationError(_l("The reflection period must end after the admission date."))
+            if field.data - start > MAX_REFLECTION:
+                raise ValidationError(_l("A reflection period of more than a year is not plausible; check the date."))
+
+
+class DischargeForm(FlaskForm):
+    discharged_on = DateField(_l("Discharged on"), validators=[InputRequired(), _not_in_future])
+    discharge_reason = SelectField(_l("Reason"), validators=[DataRequired()])
+    discharge_note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.discharge_reason.choices = DISCHARGE_REASONS.choices(blank=True)
+
+    def validate_discharge_note(self, field):
+        if self.discharge_reason.data == "other" and not (field.data or "").strip():
+            raise ValidationError(_l("Say in the note why the person left."))

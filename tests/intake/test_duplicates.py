@@ -1,0 +1,94 @@
+"""find_candidates(): blind-index candidates, exact comparison for cases the user may open, nothing else revealed."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from sqlalchemy import select
+
+from casemgmt.audit.models import AuditEvent
+from casemgmt.cases import identity
+from casemgmt.extensions import db
+from casemgmt.intake.duplicates import find_candidates
+from tests import factories
+
+
+def test_each_identifier_finds_the_person_after_normalisation(ctx, world):
+    mine = factories.case(world.caseworker)
+    factories.case(world.caseworker, given_name="Otra", family_name="Persona", document_number="X-1",
+                   phone="+51 1", date_of_birth=date(1980, 1, 1))
+    for kwargs, matched in [
+        ({"given_name": "MARÍA  JOSÉ", "family_name": "quispe mamani", "birth_year": 1999}, ("name_birth_year",)),
+        ({"given_name": "María José", "family_name": "Quispe Mamani", "date_of_birth": date(1999, 4, 12)},
+         ("name_date_of_birth",)),
+        ({"document_number": "pe 1234567"}, ("document_number",)),
+        ({"phone": "+51 (987) 654-321"}, ("phone",)),
+        ({"given_name": "María José", "family_name": "Quispe Mamani", "birth_year": 1999,
+          "document_number": "PE1234567", "phone": "51987654321"}, ("name_birth_year", "document_number", "phone")),
+    ]:
+        report = find_candidates(world.caseworker, **kwargs)
+        assert [(c.reference, c.name, c.matched) for c in report.candidates] == [
+            (mine.reference, "María José Quispe Mamani", matched)], kwargs
+        assert report.elsewhere == []
+
+
+def test_a_name_alone_or_a_different_year_is_not_a_match(ctx, world):
+    factories.case(world.caseworker)
+    alone = find_candidates(world.caseworker, "María José", "Quispe Mamani")
+    assert alone.empty and not alone.searched
+    other_year = find_candidates(world.caseworker, "María José", "Quispe Mamani", birth_year=1998)
+    assert other_year.empty and other_year.searched
+    # Searching is audited even when nothing could be searched, with counts only.
+    details = [json.loads(e.details) for e in db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "intake.duplicate_check"))]
+    assert details == [{"organisations_elsewhere": 0, "searched": False, "shown": 0},
+                       {"organisations_elsewhere": 0, "searched": True, "shown": 0}]
+
+
+def test_matches_elsewhere_are_grouped_by_organisation_and_reveal_nothing(ctx, world):
+    factories.case(world.caseworker2)
+    factories.case(world.supervisor2)
+    factories.case(world.mission)
+    report = find_candidates(world.caseworker, document_number="PE-1234567")
+    assert report.candidates == []
+    assert [(e.organisation_name, e.contact) for e in report.elsewhere] == [("Camino Seguro", None),
+                                                                           ("IOM Haiti", None)]
+    assert report.total == 2
+
+
+def test_blind_index_collisions_in_visible_cases_are_dropped_by_the_exact_comparison(ctx, world, monkeypatch):
+    # A one-bit index: every other name collides, as happens by design (rarely) at full size.
+    monkeypatch.setattr(identity, "_bits", lambda: 1)
+    case = factories.case(world.caseworker, given_name="Ana", family_name="Flores", date_of_birth=date(1990, 1, 1),
+                          document_number=None, phone=None)
+    colliding = next(
+        name for name in (f"Persona{i}" for i in range(64))
+        if _name_year_index(name, "Flores", 1990) == case.person.name_year_bidx
+    )
+    report = find_candidates(world.caseworker, colliding, "Flores", birth_year=1990)
+    assert report.searched and report.empty
+    # In a case the user may not open, the same collision can only be reported as a possible match.
+    factories.case(world.caseworker2, given_name="Ana", family_name="Flores", date_of_birth=date(1990, 1, 1),
+                   document_number=None, phone=None)
+    elsewhere = find_candidates(world.caseworker, colliding, "Flores", birth_year=1990)
+    assert [e.organisation_name for e in elsewhere.elsewhere] == ["Camino Seguro"]
+
+
+def _name_year_index(given: str, family: str, year: int) -> int | None:
+    from casemgmt.crypto import blind_index as bidx
+
+    return bidx.compute("name_year", f"{bidx.full_name(given, family)}|{year}", identity._bits())
+
+
+def test_referred_in_cases_are_shown_to_the_receiving_organisation(ctx, world):
+    from casemgmt.referrals.models import Referral
+
+    case = factories.case(world.caseworker)
+    db.session.add(Referral(case_id=case.id, from_organisation_id=world.ngo.id,
+                            to_organisation_id=world.mission_org.id, reason="MigrationOrChangeOfLocation",
+                            status="accepted"))
+    db.session.commit()
+    report = find_candidates(world.mission, document_number="PE-1234567")
+    assert [c.reference for c in report.candidates] == [case.reference]
+    assert report.elsewhere == []

@@ -37,6 +37,8 @@ pybabel extract \
     --keyword=_l:1 \
     --keyword=lazy_ngettext:1,2 \
     --keyword=_gettext \
+    --keyword=pgettext:1c,2 \
+    --keyword=lazy_pgettext:1c,2 \
     --add-comments=TRANSLATORS: \
     --project=casemgmt \
     --copyright-holder="casemgmt contributors" \

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -26,10 +27,11 @@ EDITABLE = frozenset({"draft", "submitted", "approved"})
 # Statuses that count as "approved" for the stage guard: the approval stays true once the person has travelled.
 APPROVED_OR_LATER = frozenset({"approved", "departed", "arrived"})
 
+# A context of its own: Spanish needs "Alto/Bajo" for a risk level but "Alta/Baja" for a task priority.
 RISK_LEVELS = ValueSet("ReturnRiskLevel", {
-    "low": _l("Low"),
-    "medium": _l("Medium"),
-    "high": _l("High"),
+    "low": lazy_pgettext("risk level", "Low"),
+    "medium": lazy_pgettext("risk level", "Medium"),
+    "high": lazy_pgettext("risk level", "High"),
 })
 
 FAMILY_OUTCOMES = ValueSet("FamilyAssessmentOutcome", {

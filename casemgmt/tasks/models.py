@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -12,10 +12,11 @@ from casemgmt.crypto import EncryptedBytes, Sealed
 from casemgmt.extensions import db
 from casemgmt.htcds import ValueSet
 
+# A context per value set: Spanish needs "Alta/Baja" for a priority but "Alto/Bajo" for a risk level.
 PRIORITIES = ValueSet("TaskPriority", {
-    "high": _l("High"),
-    "normal": _l("Normal"),
-    "low": _l("Low"),
+    "high": lazy_pgettext("task priority", "High"),
+    "normal": lazy_pgettext("task priority", "Normal"),
+    "low": lazy_pgettext("task priority", "Low"),
 })
 
 

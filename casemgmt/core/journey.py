@@ -11,7 +11,7 @@ The journey package collects them; a feature never imports another feature's vie
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 # Order matters for the demo: referrals come before returns and reintegration, which the mission works on.
 FEATURES = (
@@ -30,6 +30,23 @@ class TimelineEntry:
     detail: str = ""     # translated; never something the actor may not read
     actor: str = ""      # display name of who did it
     url: str | None = None
+    date_only: bool = False  # only the day is known: the page shows no time of day
+
+
+def when(day: date | datetime | None, recorded: datetime | None = None) -> tuple[datetime | None, bool]:
+    """(moment, date_only) for an event known by its day. Many steps are entered as a date (admitted on, departed
+    on); on the day they were recorded, the recording time orders them after what was done earlier that day (an
+    approval before the departure it allowed). Otherwise the day's start stands in and the time is not shown."""
+    if day is None or isinstance(day, datetime):
+        return day, False
+    if recorded is not None and recorded.date() == day:
+        return recorded, False
+    return datetime.combine(day, time.min), True
+
+
+def dated(day: date | datetime | None, recorded: datetime | None = None, **fields) -> TimelineEntry:
+    at, date_only = when(day, recorded)
+    return TimelineEntry(at=at, date_only=date_only, **fields)
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
-
 from flask import url_for
 from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from casemgmt.access import Action, allowed
-from casemgmt.core.journey import TimelineEntry
+from casemgmt.core.journey import TimelineEntry, dated
 from casemgmt.counseling.models import SESSION_TYPES, CounselingSession
 from casemgmt.extensions import db
 
@@ -25,8 +23,8 @@ def entries(actor, case) -> list[TimelineEntry]:
         .options(selectinload(CounselingSession.author))
     ).all()
     return [
-        TimelineEntry(
-            at=datetime.combine(s.held_on, time.min), kind="session",
+        dated(
+            s.held_on, s.created_at, kind="session",
             title=gettext("%(type)s session", type=SESSION_TYPES.label(s.session_type)),
             detail=gettext("%(minutes)d minutes with %(provider)s", minutes=s.duration_minutes, provider=s.provider),
             actor=s.author.display_name if s.author else "",

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
-
 from flask import url_for
 from flask_babel import gettext
 
 from casemgmt.access import Action, allowed
-from casemgmt.core.journey import TimelineEntry
+from casemgmt.core.journey import TimelineEntry, dated
 from casemgmt.reintegration import queries
 from casemgmt.reintegration.models import SUPPORT_TYPES
-
-
-def _at(day: date) -> datetime:
-    return datetime.combine(day, time.min)
 
 
 def entries(actor, case) -> list[TimelineEntry]:
@@ -32,24 +26,24 @@ def entries(actor, case) -> list[TimelineEntry]:
     url = url_for("reintegration.case_index", case_id=case.id)
     out: list[TimelineEntry] = []
     if plan:
-        out.append(TimelineEntry(
-            at=_at(plan.created_on), kind="reintegration", title=gettext("Reintegration plan made"),
+        out.append(dated(
+            plan.created_on, plan.created_at, kind="reintegration", title=gettext("Reintegration plan made"),
             detail=", ".join(SUPPORT_TYPES.label(code) for code in plan.support_types),
             actor=names.get(plan.created_by_id, ""), url=url,
         ))
         if plan.actual_end_on:
-            out.append(TimelineEntry(at=_at(plan.actual_end_on), kind="reintegration",
-                                     title=gettext("Reintegration plan ended"), url=url))
+            out.append(dated(plan.actual_end_on, kind="reintegration", title=gettext("Reintegration plan ended"),
+                             url=url))
     for s in services:
         detail = gettext("%(type)s by %(provider)s, %(amount)s %(currency)s", type=SUPPORT_TYPES.label(s.service_type),
                          provider=s.provider, amount=s.amount, currency=s.currency)
         if not s.implemented:
             detail += " · " + gettext("not implemented")
-        out.append(TimelineEntry(at=_at(s.delivered_on), kind="service", title=gettext("Reintegration service"),
-                                 detail=detail, actor=names.get(s.recorded_by_id, ""), url=url))
+        out.append(dated(s.delivered_on, s.created_at, kind="service", title=gettext("Reintegration service"),
+                         detail=detail, actor=names.get(s.recorded_by_id, ""), url=url))
     for v in visits:
-        out.append(TimelineEntry(
-            at=_at(v.visited_on), kind="visit", title=gettext("Monitoring visit"),
+        out.append(dated(
+            v.visited_on, v.created_at, kind="visit", title=gettext("Monitoring visit"),
             detail=gettext("Sustainability (1-5): economic %(economic)d, social %(social)d, psychosocial "
                            "%(psychosocial)d", economic=v.economic_score, social=v.social_score,
                            psychosocial=v.psychosocial_score),

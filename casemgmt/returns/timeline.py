@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
-
 from flask import url_for
 from flask_babel import gettext
 
 from casemgmt.access import Action, allowed
-from casemgmt.core.journey import TimelineEntry
+from casemgmt.core.journey import TimelineEntry, dated
 from casemgmt.htcds import country_name
 from casemgmt.returns import queries
 from casemgmt.returns.models import FAMILY_OUTCOMES, RISK_LEVELS
-
-
-def _at(day: date | datetime) -> datetime:
-    return day if isinstance(day, datetime) else datetime.combine(day, time.min)
 
 
 def entries(actor, case) -> list[TimelineEntry]:
@@ -28,10 +22,10 @@ def entries(actor, case) -> list[TimelineEntry]:
     url = url_for("returns.case_index", case_id=case.id)
     out: list[TimelineEntry] = []
 
-    def add(when, title: str, detail: str = "", who: int | None = None) -> None:
-        if when is not None:
-            out.append(TimelineEntry(at=_at(when), kind="return", title=title, detail=detail,
-                                     actor=names.get(who, "") if who else "", url=url))
+    def add(day, title: str, detail: str = "", who: int | None = None, recorded=None) -> None:
+        if day is not None:
+            out.append(dated(day, recorded, kind="return", title=title, detail=detail,
+                             actor=names.get(who, "") if who else "", url=url))
 
     for plan in plans:
         add(plan.created_at, gettext("Return plan started"),
@@ -42,7 +36,9 @@ def entries(actor, case) -> list[TimelineEntry]:
             plan.family_assessed_by_id)
         add(plan.submitted_at, gettext("Return plan submitted for approval"), who=plan.submitted_by_id)
         add(plan.approved_at, gettext("Return plan approved"), who=plan.approved_by_id)
-        add(plan.departed_on, gettext("Departure confirmed"), who=plan.departure_confirmed_by_id)
-        add(plan.arrived_on, gettext("Arrival confirmed"), who=plan.arrival_confirmed_by_id)
+        add(plan.departed_on, gettext("Departure confirmed"), who=plan.departure_confirmed_by_id,
+            recorded=plan.departure_confirmed_at)
+        add(plan.arrived_on, gettext("Arrival confirmed"), who=plan.arrival_confirmed_by_id,
+            recorded=plan.arrival_confirmed_at)
         add(plan.cancelled_at, gettext("Return plan cancelled"), who=plan.cancelled_by_id)
     return out

@@ -3,21 +3,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
-
 from flask import url_for
 from flask_babel import format_date, gettext
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from casemgmt.access import Action, allowed
-from casemgmt.core.journey import TimelineEntry
+from casemgmt.core.journey import TimelineEntry, dated
 from casemgmt.extensions import db
 from casemgmt.shelter.models import DISCHARGE_REASONS, FACILITY_TYPES, Placement
-
-
-def _at(day) -> datetime:
-    return datetime.combine(day, time.min)
 
 
 def entries(actor, case) -> list[TimelineEntry]:
@@ -39,13 +33,13 @@ def entries(actor, case) -> list[TimelineEntry]:
             FACILITY_TYPES.label(facility.facility_type)
         detail = gettext("Reflection period until %(date)s", date=format_date(p.reflection_period_until)) \
             if p.reflection_period_until else ""
-        result.append(TimelineEntry(
-            at=_at(p.admitted_on), kind="placement", title=gettext("Admitted to %(facility)s", facility=where),
+        result.append(dated(
+            p.admitted_on, p.created_at, kind="placement", title=gettext("Admitted to %(facility)s", facility=where),
             detail=detail, actor=p.created_by.display_name if p.created_by else "", url=url,
         ))
         if p.discharged_on is not None:
-            result.append(TimelineEntry(
-                at=_at(p.discharged_on), kind="placement",
+            result.append(dated(
+                p.discharged_on, p.discharged_at, kind="placement",
                 title=gettext("Discharged from %(facility)s", facility=where),
                 detail=DISCHARGE_REASONS.label(p.discharge_reason),
                 actor=p.discharged_by.display_name if p.discharged_by else "", url=url,

@@ -12,6 +12,8 @@ from casemgmt.cases import operations, queries, stages
 from casemgmt.cases.forms import CaseForm, SearchForm, StageForm
 from casemgmt.core.pagination import paginate
 from casemgmt.extensions import db
+from casemgmt.intake.duplicates import find_candidates
+from casemgmt.intake.vocabulary import MATCHED_FIELDS
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -58,16 +60,29 @@ def create():
     form = CaseForm(assignees=_assignees())
     if request.method == "GET":
         form.status.data = "Active"
+    report = None
     if form.validate_on_submit():
+        values = form.values()
+        if request.form.get("create_anyway") != "yes":
+            # Before a new case exists, look for the same person (intake.duplicates: blind indexes, no leaks).
+            report = find_candidates(current_user, values.get("given_name"), values.get("family_name"),
+                                     values.get("date_of_birth"), None, values.get("document_number"),
+                                     values.get("phone"))
+            db.session.commit()  # the check's audit event
+            if not report.empty:
+                return render_template("cases/form.html", form=form, case=None, report=report,
+                                       matched_labels=MATCHED_FIELDS), 409
         try:
-            case = operations.create_case(current_user, form.values())
+            case = operations.create_case(current_user, values)
         except operations.CaseError as exc:
             flash(str(exc), "danger")
         else:
             db.session.commit()
             flash(_("Case %(ref)s created.", ref=case.reference), "success")
             return redirect(url_for("cases.view", case_id=case.id))
-    return render_template("cases/form.html", form=form, case=None), 200 if request.method == "GET" else 422
+    return render_template("cases/form.html", form=form, case=None, report=report), (
+        200 if request.method == "GET" else 422
+    )
 
 
 @bp.get("/<case_id>")

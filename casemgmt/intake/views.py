@@ -131,7 +131,8 @@ def open_case(contact_id):
             flash(_("Case %(ref)s opened from this contact.", ref=case.reference), "success")
             return redirect(url_for("cases.view", case_id=case.id))
     status = 200 if request.method == "GET" or report is not None else 422
-    return render_template("intake/open_case.html", contact=found, form=form, report=report, v=vocabulary), status
+    return render_template("intake/open_case.html", contact=found, form=form, report=report, v=vocabulary,
+                           matched_labels=vocabulary.MATCHED_FIELDS), status
 
 
 @bp.get("/cases/<case_id>/contacts")

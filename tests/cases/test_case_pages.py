@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 from sqlalchemy import event, func, select, text
@@ -244,3 +245,32 @@ def test_case_pages_are_not_cached(app, web, w):
     web.login("caseworker")
     response = web.get(f"/cases/{case_id}")
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_the_new_case_form_checks_for_duplicates_first(app, web, w):
+    with app.app_context():
+        mine = factories.case(w.caseworker)
+        theirs = factories.case(w.caseworker2, given_name="Lucía", family_name="Rojas", date_of_birth=date(2001, 5, 6),
+                                document_number="CO-555", phone="+57 300 1")
+        mine_ref, their_ref = mine.reference, theirs.reference
+    web.login("caseworker")
+    same = {"given_name": "María José", "family_name": "Quispe Mamani", "date_of_birth": "1999-04-12",
+            "status": "Active"}
+    first = web.post("/cases/new", same)
+    assert first.status_code == 409
+    page = first.get_data(as_text=True)
+    assert "This person may already be known" in page and mine_ref in page
+    assert _case_count(app) == 2  # nothing created yet
+    anyway = web.post("/cases/new", {**same, "create_anyway": "yes"})
+    assert anyway.status_code == 302
+    assert _case_count(app) == 3
+    # A match in a case of another organisation: only where to ask, nothing about the person.
+    other = web.post("/cases/new", {"given_name": "Lucía", "family_name": "Rojas", "date_of_birth": "2001-05-06",
+                                    "status": "Active"})
+    text_ = other.get_data(as_text=True)
+    assert other.status_code == 409
+    assert "A possible match exists in Camino Seguro." in text_
+    assert their_ref not in text_ and "CO-555" not in text_
+    with app.app_context():
+        checks = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "intake.duplicate_check")).all()
+        assert len(checks) == 2 and all("Rojas" not in c.details and "Quispe" not in c.details for c in checks)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
-
 from flask import url_for
 from flask_babel import format_date, gettext
 
 from casemgmt.access import Action, allowed
 from casemgmt.consent import queries
-from casemgmt.core.journey import TimelineEntry
+from casemgmt.core.journey import TimelineEntry, dated
 
 _PURPOSES = (
     ("consents_to_share", lambda: gettext("sharing with other organisations")),
@@ -25,13 +23,11 @@ def entries(actor, case) -> list[TimelineEntry]:
     url = url_for("consent.case_index", case_id=case.id)
     out = []
     for record in queries.records_of(case.id):
-        created = record.created_at
-        at = created if created.date() == record.obtained_on else datetime.combine(record.obtained_on, time())
         agreed = [label() for field, label in _PURPOSES if getattr(record, field)]
         detail = gettext("Agrees to: %(list)s", list=", ".join(agreed)) if agreed else gettext(
             "The interview only")
-        out.append(TimelineEntry(
-            at=at, kind="consent", url=url, detail=detail,
+        out.append(dated(
+            record.obtained_on, record.created_at, kind="consent", url=url, detail=detail,
             title=gettext("Child's assent recorded") if record.is_child_assent else gettext("Consent recorded"),
             actor=record.obtained_by.display_name if record.obtained_by else "",
         ))

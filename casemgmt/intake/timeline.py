@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
-
 from flask import url_for
 from flask_babel import gettext
 
 from casemgmt import htcds
 from casemgmt.access import Action, allowed
-from casemgmt.core.journey import TimelineEntry
+from casemgmt.core.journey import TimelineEntry, dated
 from casemgmt.intake import queries
 from casemgmt.intake.vocabulary import CALL_TYPES, CALLER_TYPES, CHANNELS, INDICATORS
 
@@ -46,8 +44,6 @@ def _contact_entries(actor, case) -> list[TimelineEntry]:
 def _screening_entries(case) -> list[TimelineEntry]:
     out = []
     for screening in queries.screenings_of(case.id):
-        created = screening.created_at
-        at = created if created.date() == screening.screened_on else datetime.combine(screening.screened_on, time())
         if screening.finding:
             title = gettext("Screening: %(finding)s", finding=htcds.TRAFFICKING_STATUS.label(screening.finding))
             detail = gettext("Decided by %(who)s", who=htcds.STATUS_DECIDED_BY.label(screening.decided_by))
@@ -55,8 +51,8 @@ def _screening_entries(case) -> list[TimelineEntry]:
             title, detail = gettext("Screening"), ""
         if screening.consent_declined:
             detail = " · ".join(p for p in (detail, gettext("the person declined consent to the interview")) if p)
-        out.append(TimelineEntry(
-            at=at, kind="screening", title=title, detail=detail,
+        out.append(dated(
+            screening.screened_on, screening.created_at, kind="screening", title=title, detail=detail,
             actor=screening.screened_by.display_name if screening.screened_by else "",
             url=url_for("intake.case_contacts", case_id=case.id),
         ))

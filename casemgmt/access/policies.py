@@ -24,7 +24,9 @@ import logging
 from collections.abc import Callable
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, false, or_
+from flask import g, has_app_context
+from sqlalchemy import ColumnElement, event, false, or_, select
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import Forbidden, NotFound
 
 from casemgmt.access.roles import Role
@@ -119,18 +121,57 @@ def _referral_filter(user) -> ColumnElement[bool]:
     return condition
 
 
+def _referral_memo() -> dict[tuple[int, str], bool] | None:
+    """Per-request answers to "is this case referred in to this user?". A page asks it for every tab and every row;
+    without the memo each answer is a query. Any flush clears it (see _forget_referrals), so a referral accepted or
+    revoked in this request is seen at once."""
+    if not has_app_context():
+        return None
+    if "_casemgmt_referred_in" not in g:
+        g._casemgmt_referred_in = {}
+    return g._casemgmt_referred_in
+
+
+def _forget_referrals(session, _flush_context) -> None:
+    if has_app_context():
+        g.pop("_casemgmt_referred_in", None)
+
+
+event.listen(Session, "after_flush", _forget_referrals)
+
+
+def prefetch_case_access(user, case_ids) -> None:
+    """Answer the referral question for many cases with one query (list pages, search results)."""
+    memo = _referral_memo()
+    wanted = [cid for cid in set(case_ids) if memo is not None and (getattr(user, "id", None), cid) not in memo]
+    if not wanted or _role(user) not in REFERRAL_ROLES:
+        return
+    from casemgmt.extensions import db
+    from casemgmt.referrals.models import Referral
+
+    found = set(db.session.scalars(
+        select(Referral.case_id).where(Referral.case_id.in_(wanted), _referral_filter(user))
+    ))
+    for cid in wanted:
+        memo[(user.id, cid)] = cid in found
+
+
 def _referred_in(user, case) -> bool:
     if _role(user) not in REFERRAL_ROLES or case.erased_at is not None:
         return False
-    from sqlalchemy import select
-
+    memo = _referral_memo()
+    key = (user.id, case.id)
+    if memo is not None and key in memo:
+        return memo[key]
     from casemgmt.extensions import db
     from casemgmt.referrals.models import Referral
 
     found = db.session.scalar(
         select(Referral.id).where(Referral.case_id == case.id, _referral_filter(user)).limit(1)
-    )
-    return found is not None
+    ) is not None
+    if memo is not None:
+        memo[key] = found
+    return found
 
 
 def case_access(user, case) -> str | None:
@@ -146,8 +187,6 @@ def case_access(user, case) -> str | None:
 
 def case_scope_filter(user) -> ColumnElement[bool]:
     """The same scope as case_access() (full or referral), as a SQL condition for list and search queries."""
-    from sqlalchemy import select
-
     from casemgmt.cases.models import Case
     from casemgmt.referrals.models import Referral
 

@@ -8,7 +8,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from casemgmt.access import Action, allowed, authorize
-from casemgmt.access.policies import case_scope_filter
+from casemgmt.access.policies import case_scope_filter, prefetch_case_access
 from casemgmt.audit import record_event
 from casemgmt.audit.models import AuditEvent
 from casemgmt.cases import identity
@@ -57,6 +57,7 @@ def case_list_query(actor, filters: CaseFilters) -> Select:
 def names_for(actor, cases: list[Case]) -> dict[str, str]:
     """Decrypt the names on one page of cases, for the cases whose identity the user may see."""
     names = {}
+    prefetch_case_access(actor, [c.id for c in cases])
     preload_keys([c.id for c in cases if c.person is not None])
     for case in cases:
         if case.person is not None and allowed(actor, Action.CASE_VIEW_IDENTITY, case):

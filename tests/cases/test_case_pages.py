@@ -274,3 +274,42 @@ def test_the_new_case_form_checks_for_duplicates_first(app, web, w):
     with app.app_context():
         checks = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "intake.duplicate_check")).all()
         assert len(checks) == 2 and all("Rojas" not in c.details and "Quispe" not in c.details for c in checks)
+
+
+def test_referred_in_case_list_query_count_does_not_grow_with_cases(app, web, w):
+    """Mission staff see cases through referrals; each row's access answer must not cost a query of its own."""
+    from casemgmt.referrals.models import Referral
+
+    def refer(n: int) -> None:
+        with app.app_context():
+            for _ in range(n):
+                case = factories.case(w.caseworker)
+                db.session.add(Referral(case_id=case.id, from_organisation_id=w.ngo.id,
+                                        to_organisation_id=w.mission_org.id, reason="MigrationOrChangeOfLocation",
+                                        status="accepted", responded_by_id=w.mission.id))
+            db.session.commit()
+
+    def queries_for_list_page() -> int:
+        statements = []
+
+        def count(*_args):
+            statements.append(1)
+
+        with app.app_context():
+            engine = db.engine
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            page = web.get("/cases/")
+            assert page.status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        return len(statements), page.get_data(as_text=True)
+
+    web.login("mission")
+    refer(2)
+    few, page = queries_for_list_page()
+    assert "2 cases" in page and "María José Quispe Mamani" in page
+    refer(12)
+    many, page = queries_for_list_page()
+    assert "14 cases" in page
+    assert many == few

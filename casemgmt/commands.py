@@ -119,6 +119,19 @@ def users_set_role(username, role):
     click.echo(f"user {username} is now {role}")
 
 
+@users_cli.command("export-grant")
+@click.argument("username")
+@click.option("--revoke", is_flag=True, help="Take the grant away instead of giving it.")
+def users_export_grant(username, revoke):
+    """Allow (or stop) a supervisor's identified exports."""
+    try:
+        accounts.set_export_grant(SYSTEM, _user(username), not revoke)
+    except accounts.AccountError as exc:
+        _fail(str(exc))
+    db.session.commit()
+    click.echo(f"user {username} {'may no longer' if revoke else 'may'} export identified data")
+
+
 @users_cli.command("reset-password")
 @click.argument("username")
 @_password_option("New passphrase")

@@ -12,7 +12,7 @@ import random
 import secrets
 from collections.abc import Callable
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import click
 from faker import Faker
@@ -25,7 +25,9 @@ from casemgmt.accounts.models import Organisation, User
 from casemgmt.audit.events import SYSTEM
 from casemgmt.cases import operations as cases
 from casemgmt.cases import stages
+from casemgmt.cases.models import StageChange
 from casemgmt.core.journey import FEATURES
+from casemgmt.core.time import utcnow
 from casemgmt.extensions import db
 from casemgmt.htcds import CONTROL_METHODS, EXPLOITATION_TYPES, RECRUITMENT_METHODS
 
@@ -62,7 +64,8 @@ STAGE_PATHS = (
 
 def _passphrase() -> str:
     words = ("river", "lantern", "copper", "meadow", "harbor", "violet", "tundra", "pepper", "saddle", "orbit")
-    return "-".join(secrets.choice(words) for _ in range(4)) + f"-{secrets.randbelow(90) + 10}"
+    # Four different words: a repeated word ("copper-copper-...") is what the strength check rightly refuses.
+    return "-".join(secrets.SystemRandom().sample(words, 4)) + f"-{secrets.randbelow(90) + 10}"
 
 
 def _person(rng: random.Random, fakers: dict[str, Faker]) -> dict:
@@ -126,6 +129,14 @@ def _feature_populators() -> list[Callable]:
     return found
 
 
+def _backdate(case, rng: random.Random) -> datetime:
+    opened = utcnow() - timedelta(days=rng.randint(0, 540), hours=rng.randint(0, 23), minutes=rng.randint(0, 59))
+    case.created_at = case.updated_at = opened
+    for change in db.session.scalars(select(StageChange).where(StageChange.case_id == case.id)):
+        change.changed_at = opened
+    return opened
+
+
 def build_demo(password: str | None, n_cases: int, seed: int) -> dict[str, str]:
     rng = random.Random(seed)
     Faker.seed(seed)
@@ -139,6 +150,8 @@ def build_demo(password: str | None, n_cases: int, seed: int) -> dict[str, str]:
         pw = password or _passphrase()
         users[username] = accounts.create_user(SYSTEM, username, display, orgs[org_index].id, role, pw)
         credentials[username] = pw
+    # The demo supervisor can try the identified export (after re-entering the passphrase).
+    accounts.set_export_grant(SYSTEM, users["supervisor"], True)
     db.session.commit()
     writers = [
         (users["caseworker"], users["supervisor"]), (users["hotline"], users["supervisor"]),
@@ -153,11 +166,18 @@ def build_demo(password: str | None, n_cases: int, seed: int) -> dict[str, str]:
         case = cases.create_case(creator, values)
         path = rng.choice(STAGE_PATHS)
         actor = users["caseworker"] if creator.role == "hotline_operator" else mover
+        # Spread the cases over the last 18 months, each stage lasting days to weeks, so the dashboard's monthly
+        # chart and time-in-stage figures have something to show.
+        moment = _backdate(case, rng)
         with _guards_suspended():
             for stage in path[1:]:
                 reason = "Assistance completed; follow-up not needed." if stage == "closed" else None
                 if stage in stages.TRANSITIONS[case.stage]:
-                    cases.change_stage(actor, case, stage, reason)
+                    change = cases.change_stage(actor, case, stage, reason)
+                    moment = min(moment + timedelta(days=rng.randint(3, 75), hours=rng.randint(0, 23)), utcnow())
+                    change.changed_at = moment
+                    if stage == "closed":
+                        case.closed_at = moment
         for populate in populators:
             populate(case, users, rng)
         db.session.commit()

@@ -30,6 +30,7 @@ NAV = (
     NavItem("referrals.inbox", _l("Referrals"), Action.REFERRAL_LIST),
     NavItem("tasks.index", _l("Tasks"), Action.TASK_MANAGE),
     NavItem("shelter.facilities", _l("Facilities"), Action.FACILITY_VIEW),
+    NavItem("reports.dashboard", _l("Reports"), Action.REPORT_VIEW),
     NavItem("audit.index", _l("Audit trail"), Action.AUDIT_VIEW),
     NavItem("admin.users", _l("Users"), Action.USERS_MANAGE),
     NavItem("admin.organisations", _l("Organisations"), Action.ORGS_MANAGE),

@@ -47,6 +47,11 @@ class Settings:
     # Argon2id cost. The defaults follow OWASP's 2023 guidance (m=19 MiB, t=2, p=1); tests lower them.
     argon2_time_cost: int = 2
     argon2_memory_kib: int = 19_456
+    # Disclosure control for anything that leaves the organisation: a de-identified record is indistinguishable from
+    # at least k-1 others, and a published count below k is suppressed. CTDC publishes with k = 11.
+    disclosure_k: int = 11
+    # The de-identified export generalises until at most this share of records must be suppressed (percent).
+    deidentified_max_suppression_percent: int = 5
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -224,4 +229,8 @@ def load_settings(environ: Mapping[str, str] | None = None, overrides: Mapping[s
         languages=languages or ("en",),
         argon2_time_cost=_env_int(environ, "ARGON2_TIME_COST", 2),
         argon2_memory_kib=_env_int(environ, "ARGON2_MEMORY_KIB", 19_456, minimum=8),
+        disclosure_k=_env_int(environ, "DISCLOSURE_K", 11, minimum=2),
+        deidentified_max_suppression_percent=min(
+            100, _env_int(environ, "DEIDENTIFIED_MAX_SUPPRESSION_PERCENT", 5, minimum=0)
+        ),
     )

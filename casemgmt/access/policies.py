@@ -14,6 +14,8 @@ Scopes (which cases a user may open):
 Referred-in access: an accepted, unrevoked referral lets the receiving organisation's mission staff and supervisors
 (and the caseworker who accepted it) open the case with "referral" access: identity, consent, documents, the return
 and reintegration; never counseling notes, never edits to the core record.
+Reports (dashboard, donor report, exports) are for supervisors and cover their own organisation's cases only; an
+identified export also needs the user's own `may_export_identified` grant.
 A case of another organisation answers 404 (its existence is not disclosed); a case of the user's own organisation
 outside their scope answers 403.
 """
@@ -78,6 +80,11 @@ class Action(StrEnum):
     DOCUMENT_DOWNLOAD = "document.download"
     CLOSURE_APPROVE = "closure.approve"
     TIMELINE_VIEW = "timeline.view"
+    # Reports and data sharing
+    REPORT_VIEW = "report.view"
+    EXPORT_CASELOAD = "export.caseload"
+    EXPORT_IDENTIFIED = "export.identified"
+    EXPORT_DEIDENTIFIED = "export.deidentified"
 
 
 CASE_ROLES = frozenset({Role.HOTLINE, Role.CASEWORKER, Role.MISSION, Role.SUPERVISOR})
@@ -447,6 +454,30 @@ def can_view_timeline(user, case=None) -> bool:
     return can_view_case(user, case)
 
 
+def _own_org_supervisor(user, org=None) -> bool:
+    """Reports cover the supervisor's own organisation only; an organisation object, when given, must be theirs."""
+    if _role(user) != Role.SUPERVISOR:
+        return False
+    return org is None or getattr(org, "id", org) == user.organisation_id
+
+
+def can_view_reports(user, org=None) -> bool:
+    return _own_org_supervisor(user, org)
+
+
+def can_export_caseload(user, org=None) -> bool:
+    return _own_org_supervisor(user, org)
+
+
+def can_export_identified(user, org=None) -> bool:
+    # Names leave the system in bulk only through a supervisor an administrator trusted with this grant.
+    return _own_org_supervisor(user, org) and bool(getattr(user, "may_export_identified", False))
+
+
+def can_export_deidentified(user, org=None) -> bool:
+    return _own_org_supervisor(user, org)
+
+
 POLICIES: dict[Action, Callable[..., bool]] = {
     Action.CASE_LIST: can_list_cases,
     Action.CASE_CREATE: can_create_case,
@@ -490,6 +521,10 @@ POLICIES: dict[Action, Callable[..., bool]] = {
     Action.DOCUMENT_DOWNLOAD: can_download_document,
     Action.CLOSURE_APPROVE: can_approve_closure,
     Action.TIMELINE_VIEW: can_view_timeline,
+    Action.REPORT_VIEW: can_view_reports,
+    Action.EXPORT_CASELOAD: can_export_caseload,
+    Action.EXPORT_IDENTIFIED: can_export_identified,
+    Action.EXPORT_DEIDENTIFIED: can_export_deidentified,
 }
 
 

@@ -48,6 +48,8 @@ class User(UserMixin, db.Model):
     password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # Exporting names and other identifying fields is a grant of its own, given by an administrator to a supervisor.
+    may_export_identified: Mapped[bool] = mapped_column(default=False)
 
     organisation: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
 

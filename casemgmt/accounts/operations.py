@@ -108,10 +108,26 @@ def set_role(actor, user: User, role: str) -> None:
         raise AccountError(_gettext("You cannot change your own role."))
     old = user.role
     user.role = role
+    if role != Role.SUPERVISOR and user.may_export_identified:
+        # The grant belongs to the supervisor role; a new role starts without it.
+        user.may_export_identified = False
     # A role change takes effect at once: the user logs in again under the new role.
     end_all_sessions(user.id)
     record_event("user.set_role", object_type="user", object_id=user.id, actor=actor,
                  details={"from": old, "to": role})
+
+
+def set_export_grant(actor, user: User, granted: bool) -> None:
+    """Give or take away the right to export identified case data in bulk. Only supervisors can hold it: the
+    export is scoped to their organisation, and other roles have no report access to begin with."""
+    authorize(actor, Action.USERS_MANAGE, user)
+    if granted and user.role != Role.SUPERVISOR:
+        raise AccountError(_gettext("Only supervisors can be allowed to export identified data."))
+    if user.may_export_identified == granted:
+        return
+    user.may_export_identified = granted
+    record_event("user.export_grant", object_type="user", object_id=user.id, actor=actor,
+                 details={"granted": granted})
 
 
 def reset_password(actor, user: User, password: str) -> None:

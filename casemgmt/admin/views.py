@@ -110,6 +110,14 @@ def reset_two_factor(user_id):
                         _("Two-factor login reset."))
 
 
+@bp.post("/users/<int:user_id>/export-grant")
+@requires(Action.USERS_MANAGE)
+def export_grant(user_id):
+    granted = request.form.get("grant") == "1"
+    return _user_action(user_id, ReauthForm, lambda u, f: accounts.set_export_grant(current_user, u, granted),
+                        _("Identified exports allowed.") if granted else _("Identified exports no longer allowed."))
+
+
 @bp.post("/users/<int:user_id>/disable")
 @requires(Action.USERS_MANAGE)
 def disable(user_id):

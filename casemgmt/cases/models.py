@@ -47,6 +47,9 @@ class Case(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     erased_at: Mapped[datetime | None]
+    # When the case last entered the closed stage (null while open): reports count the cases open during a period
+    # with two indexed comparisons instead of replaying the stage history.
+    closed_at: Mapped[datetime | None]
 
     person: Mapped[Person] = relationship(back_populates="case", uselist=False, cascade="all, delete-orphan")
     codes: Mapped[list[CaseCode]] = relationship(
@@ -63,6 +66,8 @@ class Case(db.Model):
         Index("ix_cases_org_status", "organisation_id", "status"),
         Index("ix_cases_assigned_created", "assigned_to_id", "created_at"),
         Index("ix_cases_created_by", "created_by_id"),
+        Index("ix_cases_org_created", "organisation_id", "created_at"),
+        Index("ix_cases_org_closed", "organisation_id", "closed_at"),
     )
 
     @property

@@ -182,8 +182,10 @@ def change_stage(actor, case: Case, to_stage: str, reason: str | None, status: s
     case.stage = to_stage
     if to_stage == "closed":
         case.status = status or "Closed"
+        case.closed_at = change.changed_at = utcnow()
     elif from_stage == "closed":
         case.status = "Active"
+        case.closed_at = None
     case.updated_at = utcnow()
     case.updated_by_id = actor.id
     details = {"from": from_stage, "to": to_stage, "reason_given": bool(reason)}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
@@ -35,6 +35,8 @@ class CaseFilters:
     stage: str | None = None
     status: str | None = None
     assignee: int | None = None
+    # Extra conditions from a report figure (see reports.figures): the list behind a dashboard or report total.
+    report_conditions: list = field(default_factory=list)
 
 
 def case_list_query(actor, filters: CaseFilters) -> Select:
@@ -51,6 +53,8 @@ def case_list_query(actor, filters: CaseFilters) -> Select:
         query = query.where(Case.status == filters.status)
     if filters.assignee:
         query = query.where(Case.assigned_to_id == filters.assignee)
+    if filters.report_conditions:
+        query = query.where(*filters.report_conditions)
     return query
 
 

@@ -14,6 +14,7 @@ from casemgmt.core.pagination import paginate
 from casemgmt.extensions import db
 from casemgmt.intake.duplicates import find_candidates
 from casemgmt.intake.vocabulary import MATCHED_FIELDS
+from casemgmt.reports.drilldown import report_figure
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -46,11 +47,17 @@ def _filters() -> queries.CaseFilters:
 @requires(Action.CASE_LIST)
 def index():
     filters = _filters()
+    assignees = _assignees()
+    figure = report_figure(current_user, request.args)
+    list_args = {"stage": filters.stage or "", "status": filters.status or "", "assignee": filters.assignee or ""}
+    if figure is not None:
+        filters.report_conditions = figure.conditions
+        list_args.update(figure.args)
     page = paginate(queries.case_list_query(current_user, filters), current_app.config["SETTINGS"].page_size)
     return render_template(
         "cases/list.html", page=page, filters=filters, names=queries.names_for(current_user, page.items),
-        assignees=_assignees(), stages=htcds.STAGES, statuses=htcds.CASE_STATUS, search_form=SearchForm(),
-        can_create=allowed(current_user, Action.CASE_CREATE),
+        assignees=assignees, stages=htcds.STAGES, statuses=htcds.CASE_STATUS, search_form=SearchForm(),
+        can_create=allowed(current_user, Action.CASE_CREATE), figure=figure, list_args=list_args,
     )
 
 

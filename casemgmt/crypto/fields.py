@@ -125,11 +125,20 @@ def _data_key(case_id: str, key_id: int) -> bytes:
 def preload_keys(case_ids: list[str]) -> None:
     """Unwrap the data keys of many cases with one query, so a page of N cases does not make N key look-ups."""
     cache = _cache()
-    wanted = [cid for cid in set(case_ids) if not any(k[0] == cid for k in cache)]
+    cached = {k[0] for k in cache}
+    wanted = [cid for cid in set(case_ids) if cid not in cached]
     if not wanted:
         return
     for row in db.session.scalars(select(DataKey).where(DataKey.case_id.in_(wanted))):
         cache[(row.case_id, row.key_id)] = unwrap(row)
+
+
+def forget_keys(case_ids) -> None:
+    """Drop unwrapped keys a long job no longer needs (a bulk export forgets each batch's keys once written)."""
+    cache = _cache()
+    drop = set(case_ids)
+    for k in [k for k in cache if k[0] in drop]:
+        del cache[k]
 
 
 def _context(obj, column: str) -> tuple[str, str, str, str]:

@@ -57,7 +57,23 @@ COARSE = {
     Action.DOCUMENT_DOWNLOAD: (F, T, T, T, F),
     Action.CLOSURE_APPROVE: (F, F, F, T, F),
     Action.TIMELINE_VIEW: (T, T, T, T, F),
+    # Reports: supervisors, for their own organisation
+    Action.REPORT_VIEW: (F, F, F, T, F),
+    Action.EXPORT_CASELOAD: (F, F, F, T, F),
+    Action.EXPORT_IDENTIFIED: (F, F, F, F, F),  # needs the grant as well (tests/admin/test_export_grant.py)
+    Action.EXPORT_DEIDENTIFIED: (F, F, F, T, F),
 }
+
+
+def test_reports_cover_the_supervisors_own_organisation_only(ctx, world):
+    from casemgmt.accounts.models import Organisation
+
+    world.supervisor.may_export_identified = True
+    for action in (Action.REPORT_VIEW, Action.EXPORT_CASELOAD, Action.EXPORT_IDENTIFIED, Action.EXPORT_DEIDENTIFIED):
+        assert allowed(world.supervisor, action, db.session.get(Organisation, world.supervisor.organisation_id))
+        assert not allowed(world.supervisor, action, db.session.get(Organisation, world.supervisor2.organisation_id))
+    world.caseworker.may_export_identified = True  # a stray grant does nothing without the role
+    assert not allowed(world.caseworker, Action.EXPORT_IDENTIFIED)
 
 
 def test_the_coarse_policy_table(ctx, world):

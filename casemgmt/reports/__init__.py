@@ -1,0 +1,1 @@
+"""Supervisor reports, dashboards and safe data sharing."""

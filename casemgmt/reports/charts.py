@@ -1,0 +1,108 @@
+"""Charts: pygal draws SVG on the server; the page shows it as an <img> with a data: URL.
+
+Why this shape: an inline <svg> would carry pygal's <style> element, which the Content-Security-Policy (no inline
+styles) blocks; an image is inert (no script runs inside an <img>), needs no second request that recomputes the
+figures, and `img-src data:` is already allowed for the QR code. Every chart travels with the numbers it draws
+(`ChartSpec.rows`), which the page prints as a table for screen readers and for copying.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from dataclasses import dataclass, field
+
+import pygal
+from pygal.style import Style
+
+# Bootstrap 5's palette, so charts look like the rest of the pages; colour-blind safe order for the first four.
+PALETTE = ("#0d6efd", "#fd7e14", "#198754", "#6f42c1", "#dc3545", "#20c997", "#6c757d", "#ffc107")
+
+_STYLE = Style(
+    background="white",
+    plot_background="white",
+    foreground="#212529",
+    foreground_strong="#212529",
+    foreground_subtle="#6c757d",
+    colors=PALETTE,
+    font_family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
+    label_font_size=12,
+    major_label_font_size=12,
+    legend_font_size=12,
+    title_font_size=15,
+    value_font_size=11,
+)
+
+
+@dataclass
+class ChartRow:
+    label: str
+    values: list[float | int | None]
+    # Where the row's cases are listed (a figure link), if anywhere.
+    href: str | None = None
+
+
+@dataclass
+class ChartSpec:
+    """A chart and its data table: one label per row, one value per series."""
+
+    title: str
+    series: list[str]
+    rows: list[ChartRow]
+    kind: str = "bar"  # bar | hbar | line | stacked
+    value_suffix: str = ""
+    caption: str | None = None
+    id: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not self.rows or all(v in (None, 0) for row in self.rows for v in row.values)
+
+
+_KINDS = {
+    "bar": pygal.Bar,
+    "hbar": pygal.HorizontalBar,
+    "line": pygal.Line,
+    "stacked": pygal.StackedBar,
+}
+
+
+def render_svg(spec: ChartSpec, width: int = 640, height: int = 320) -> str:
+    chart = _KINDS[spec.kind](
+        width=width,
+        height=height,
+        style=_STYLE,
+        # No JavaScript: the image is static, and the data table under it gives the exact numbers.
+        js=[],
+        show_legend=len(spec.series) > 1,
+        legend_at_bottom=True,
+        print_values=len(spec.rows) <= 12,
+        print_zeroes=False,
+        show_y_guides=True,
+        # Long or many labels would overlap under vertical bars.
+        x_label_rotation=30 if spec.kind != "hbar" and (
+            len(spec.rows) > 8 or max((len(r.label) for r in spec.rows), default=0) > 12) else 0,
+        truncate_label=28,
+        margin=16,
+        no_data_text="",
+        formatter=lambda v: "" if v is None else f"{v:g}{spec.value_suffix}",
+        # A fixed scale where the values have one (scores 1-5), so two filters' charts compare at a glance.
+        **({"range": spec.extra["range"]} if "range" in spec.extra else {}),
+    )
+    counts = [v for row in spec.rows for v in row.values if v is not None]
+    if counts and "range" not in spec.extra and all(isinstance(v, int) for v in counts):
+        # Whole numbers of people: no axis steps of 0.2 of a person.
+        step = max(1, math.ceil(max(counts) / 8))
+        chart.y_labels = list(range(0, max(counts) + step, step))
+    # pygal draws horizontal bars bottom-up; reverse them so the chart reads in the table's order.
+    rows = list(reversed(spec.rows)) if spec.kind == "hbar" else spec.rows
+    chart.x_labels = [row.label for row in rows]
+    for index, name in enumerate(spec.series):
+        chart.add(name, [row.values[index] for row in rows])
+    return chart.render(is_unicode=True)
+
+
+def data_url(spec: ChartSpec) -> str:
+    svg = render_svg(spec)
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()

@@ -1,0 +1,454 @@
+"""The donor report: persons assisted in a period, broken down the way donors and CTDC ask, and the version of it
+that may leave the organisation.
+
+Every number is `cohort AND figure` (see reports.figures) computed in SQL over plaintext categorical columns and
+dated service rows: nothing loads a case or decrypts a field, and the number of queries does not grow with the
+caseload. The figures the report adds (the cross table, the services, "at least one type recorded") are registered
+here with the same conditions the counts use, so each number equals the length of the list it links to.
+
+The shared version hides every count of 1..k-1 and whatever would let it be worked out again (reports.disclosure).
+The gender and age tables are published as the margins of the gender x age table, suppressed together with it: two
+tables suppressed on their own could each hide a different cell of the same number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from sqlalchemy import ColumnElement, exists, func, not_, or_, select, true
+
+from casemgmt import htcds
+from casemgmt.cases.models import Case, CaseCode, Person
+from casemgmt.extensions import db
+from casemgmt.reintegration.models import SUPPORT_TYPES
+from casemgmt.reports import disclosure, figures
+from casemgmt.reports.figures import FigureContext
+from casemgmt.reports.filters import ReportFilters, cohort_ids, conditions
+
+NOT_RECORDED = ""
+# The age band of a person whose age was never recorded: figures.age counts a missing band as "unknown" too.
+UNKNOWN_AGE = "unknown"
+GENDER_CODES: tuple[str, ...] = (*htcds.GENDER, NOT_RECORDED)
+AGE_CODES: tuple[str, ...] = tuple(htcds.AGE_BANDS)
+
+# Services the organisation gives itself; each reintegration support type (SUPPORT_TYPES) is a service as well.
+OWN_SERVICES = htcds.ValueSet("DonorService", {
+    "shelter": _l("Shelter"),
+    "counseling": _l("Counseling and care"),
+    "return": _l("Assisted voluntary return"),
+})
+SERVICE_CODES: tuple[str, ...] = (*OWN_SERVICES, *SUPPORT_TYPES)
+ANY, NONE = "any", "none"
+
+
+def service_label(code: str) -> str:
+    if code in OWN_SERVICES:
+        return OWN_SERVICES.label(code)
+    if code in SUPPORT_TYPES:
+        return str(_l("Reintegration: %(type)s", type=SUPPORT_TYPES.label(code)))
+    return {ANY: str(_l("At least one service in the period")),
+            NONE: str(_l("No service in the period"))}.get(code, code)
+
+
+def gender_label(code: str) -> str:
+    return htcds.GENDER.label(code) if code else str(_l("Not recorded"))
+
+
+def age_label(code: str) -> str:
+    return htcds.AGE_BANDS.label(code)
+
+
+# --- figures the report adds to the shared registry -------------------------------------------------------------
+
+
+@figures.register("assisted", lambda arg: _l("Persons assisted in the period"))
+def _assisted(arg, ctx):
+    return true() if not arg else None
+
+
+def _gender_age_label(arg: str) -> str:
+    gender, _sep, band = arg.partition("|")
+    return _l("Gender: %(gender)s, age band: %(band)s", gender=gender_label(gender), band=age_label(band))
+
+
+@figures.register("gender_age", _gender_age_label)
+def _gender_age(arg, ctx):
+    gender, sep, band = arg.partition("|")
+    if not sep or (gender and gender not in htcds.GENDER) or band not in htcds.AGE_BANDS:
+        return None
+    return exists().where(Person.case_id == Case.id, _gender_is(gender), _band_is(band))
+
+
+def _gender_is(code: str) -> ColumnElement[bool]:
+    return Person.gender == code if code else Person.gender.is_(None)
+
+
+def _band_is(code: str) -> ColumnElement[bool]:
+    return or_(Person.age_band.is_(None), Person.age_band == code) if code == UNKNOWN_AGE else Person.age_band == code
+
+
+EXPLOITATION_RECORDED = {"yes": _l("At least one type of exploitation recorded"),
+                         "no": _l("No type of exploitation recorded")}
+
+
+@figures.register("exploitation_recorded", lambda arg: EXPLOITATION_RECORDED[arg])
+def _exploitation_recorded(arg, ctx):
+    if arg not in EXPLOITATION_RECORDED:
+        return None
+    recorded = exists().where(CaseCode.case_id == Case.id, CaseCode.kind == "exploitation")
+    return recorded if arg == "yes" else not_(recorded)
+
+
+def _service_figure_label(arg: str) -> str:
+    if arg in (ANY, NONE):
+        return service_label(arg)
+    return _l("Service received in the period: %(service)s", service=service_label(arg))
+
+
+@figures.register("service", _service_figure_label)
+def _service(arg, ctx):
+    if arg == ANY:
+        return or_(*(service_condition(code, ctx.filters) for code in SERVICE_CODES))
+    if arg == NONE:
+        return not_(or_(*(service_condition(code, ctx.filters) for code in SERVICE_CODES)))
+    return service_condition(arg, ctx.filters) if arg in SERVICE_CODES else None
+
+
+def _within(column, start: date | None, end: date | None) -> list[ColumnElement[bool]]:
+    return [c for c in (column >= start if start else None, column <= end if end else None) if c is not None]
+
+
+def service_condition(code: str, filters: ReportFilters) -> ColumnElement[bool]:
+    """Whether the case received the service during the period (the definitions printed under the report)."""
+    from casemgmt.counseling.models import CounselingSession
+    from casemgmt.reintegration.models import ServiceDelivered
+    from casemgmt.returns.models import ReturnPlan
+    from casemgmt.shelter.models import Placement
+
+    start, end = filters.start, filters.end
+    if code == "shelter":
+        # Any night in a facility during the period: admitted by its end, not discharged before its start.
+        during = [Placement.admitted_on <= end] if end else []
+        if start:
+            during.append(or_(Placement.discharged_on.is_(None), Placement.discharged_on >= start))
+        return exists().where(Placement.case_id == Case.id, *during)
+    if code == "counseling":
+        return exists().where(CounselingSession.case_id == Case.id, *_within(CounselingSession.held_on, start, end))
+    if code == "return":
+        # The person travelled: a cancelled or still-planned plan is not a return.
+        return exists().where(ReturnPlan.case_id == Case.id, ReturnPlan.status.in_(("departed", "arrived")),
+                              ReturnPlan.departed_on.is_not(None), *_within(ReturnPlan.departed_on, start, end))
+    if code in SUPPORT_TYPES:
+        # A service recorded as not implemented was planned but never reached the person.
+        return exists().where(ServiceDelivered.case_id == Case.id, ServiceDelivered.service_type == code,
+                              ServiceDelivered.implemented.is_(True),
+                              *_within(ServiceDelivered.delivered_on, start, end))
+    raise LookupError(code)
+
+
+# --- the report -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Line:
+    """One figure of a table. `count` is None when the shared version hides it; `key` names the figure whose case
+    list the number links to (None in the shared version, and for rows no figure describes)."""
+
+    label: str
+    count: int | None
+    key: str | None = None
+
+    @property
+    def hidden(self) -> bool:
+        return self.count is None
+
+
+@dataclass
+class Table:
+    id: str
+    title: str
+    heading: str  # of the first column
+    lines: list[Line]
+    total: Line
+    # Summary lines of a multi-valued table ("at least one", "none"); they add up to the total, the lines do not.
+    summary: list[Line] = field(default_factory=list)
+    multi_valued: bool = False
+
+
+@dataclass
+class CrossTable:
+    id: str
+    title: str
+    row_heading: str
+    column_heading: str
+    columns: list[Line]  # the column totals, one per age band
+    rows: list[tuple[Line, list[Line]]]  # (row total, cells) per gender
+    total: Line
+
+
+@dataclass
+class DonorReport:
+    filters: ReportFilters
+    total: Line
+    gender: Table
+    age: Table
+    citizenship: Table
+    gender_age: CrossTable
+    exploitation: Table
+    services: Table
+    # Set on the shared version: the threshold, and how many cells it hid.
+    k: int | None = None
+    suppressed: int = 0
+
+    @property
+    def shared(self) -> bool:
+        return self.k is not None
+
+    @property
+    def tables(self) -> list[Table]:
+        return [self.gender, self.age, self.citizenship, self.exploitation, self.services]
+
+
+def donor_period(filters: ReportFilters, today: date) -> ReportFilters:
+    """The report always covers a period: the calendar year up to today unless the filters say otherwise."""
+    end = filters.end or (today if not filters.start or filters.start <= today else date(filters.start.year, 12, 31))
+    start = filters.start or date(end.year, 1, 1)
+    return replace(filters, start=start, end=end)
+
+
+def build(organisation_id: int, filters: ReportFilters, ctx: FigureContext | None = None) -> DonorReport:
+    """The exact figures, for the organisation's own eyes."""
+    ctx = ctx or figures.today_context(organisation_id, filters)
+    summary = _summary_counts(conditions(organisation_id, filters), ctx)
+    total = Line(str(_l("Total")), summary["assisted"], "assisted")
+    # The breakdowns join the cohort as a subquery: its conditions on Person would otherwise correlate with the
+    # Person rows being counted.
+    cohort = cohort_ids(organisation_id, filters)
+    grid = _gender_age_counts(cohort)
+    return DonorReport(
+        filters=filters,
+        total=total,
+        gender=_gender_table(grid, total),
+        age=_age_table(grid, total),
+        citizenship=_citizenship_table(cohort, total),
+        gender_age=_cross_table(grid, total),
+        exploitation=_exploitation_table(cohort, summary, total),
+        services=_services_table(summary, total),
+    )
+
+
+def _summary_counts(cohort: list, ctx: FigureContext) -> dict[str, int]:
+    """The single-number figures in one SELECT: count(*) FILTER (WHERE figure) over the cohort."""
+    keys = ["exploitation_recorded:yes", "exploitation_recorded:no",
+            *(figures.key("service", code) for code in (*SERVICE_CODES, ANY, NONE))]
+    columns = [func.count().label("assisted")]
+    for index, figure_key in enumerate(keys):
+        condition, _label = figures.resolve(figure_key, ctx)
+        columns.append(func.count().filter(condition).label(f"f{index}"))
+    row = db.session.execute(select(*columns).select_from(Case).where(*cohort)).one()
+    return {"assisted": row[0], **{figure_key: row[i + 1] for i, figure_key in enumerate(keys)}}
+
+
+def _gender_age_counts(cohort) -> dict[tuple[str, str], int]:
+    rows = db.session.execute(
+        select(Person.gender, Person.age_band, func.count())
+        .join(cohort, cohort.c.id == Person.case_id)
+        .group_by(Person.gender, Person.age_band)
+    )
+    grid: dict[tuple[str, str], int] = {}
+    for gender, band, persons in rows:
+        # A missing band is "unknown", as in figures.age; merging two group counts, not looping over people.
+        cell = (gender or NOT_RECORDED, band or UNKNOWN_AGE)
+        grid[cell] = grid.get(cell, 0) + persons
+    return grid
+
+
+def _gender_table(grid, total: Line) -> Table:
+    lines = [Line(gender_label(g), sum(n for (gg, _b), n in grid.items() if gg == g), figures.key("gender", g))
+             for g in GENDER_CODES]
+    return Table("gender", str(_l("Persons assisted by gender")), str(_l("Gender")), lines, total)
+
+
+def _age_table(grid, total: Line) -> Table:
+    lines = [Line(age_label(b), sum(n for (_g, bb), n in grid.items() if bb == b), figures.key("age", b))
+             for b in AGE_CODES]
+    return Table("age", str(_l("Persons assisted by age band")), str(_l("Age band")), lines, total)
+
+
+def _cross_table(grid, total: Line) -> CrossTable:
+    gender, age = _gender_table(grid, total), _age_table(grid, total)
+    rows = [
+        (row_total, [Line(age_label(b), grid.get((g, b), 0), figures.key("gender_age", f"{g}|{b}")) for b in AGE_CODES])
+        for g, row_total in zip(GENDER_CODES, gender.lines, strict=True)
+    ]
+    return CrossTable("gender_age", str(_l("Persons assisted by gender and age band")), str(_l("Gender")),
+                      str(_l("Age band")), age.lines, rows, total)
+
+
+def _citizenship_table(cohort, total: Line) -> Table:
+    rows = db.session.execute(
+        select(Person.citizenship, func.count())
+        .join(cohort, cohort.c.id == Person.case_id)
+        .group_by(Person.citizenship)
+    ).all()
+    counts = {code or NOT_RECORDED: persons for code, persons in rows}
+    missing = counts.pop(NOT_RECORDED, 0)
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], htcds.country_name(item[0])))
+    lines = [Line(htcds.country_name(code), persons, figures.key("citizenship", code)) for code, persons in ordered]
+    lines.append(Line(str(_l("Not recorded")), missing, figures.key("citizenship", NOT_RECORDED)))
+    return Table("citizenship", str(_l("Persons assisted by citizenship")), str(_l("Citizenship")), lines, total)
+
+
+def _exploitation_table(cohort, summary: dict[str, int], total: Line) -> Table:
+    rows = dict(db.session.execute(
+        select(CaseCode.code, func.count(func.distinct(CaseCode.case_id)))
+        .join(cohort, cohort.c.id == CaseCode.case_id).where(CaseCode.kind == "exploitation")
+        .group_by(CaseCode.code)
+    ).all())
+    lines = [Line(htcds.EXPLOITATION_TYPES.label(code), rows.get(code, 0), figures.key("exploitation", code))
+             for code in htcds.EXPLOITATION_TYPES]
+    recorded = [Line(str(EXPLOITATION_RECORDED[arg]), summary[f"exploitation_recorded:{arg}"],
+                     figures.key("exploitation_recorded", arg)) for arg in ("yes", "no")]
+    return Table("exploitation", str(_l("Persons assisted by type of exploitation")),
+                 str(_l("Type of exploitation")), lines, total, summary=recorded, multi_valued=True)
+
+
+def _services_table(summary: dict[str, int], total: Line) -> Table:
+    lines = [Line(service_label(code), summary[figures.key("service", code)], figures.key("service", code))
+             for code in SERVICE_CODES]
+    received = [Line(service_label(arg), summary[figures.key("service", arg)], figures.key("service", arg))
+                for arg in (ANY, NONE)]
+    return Table("services", str(_l("Services received in the period")), str(_l("Service")), lines, total,
+                 summary=received, multi_valued=True)
+
+
+# --- the version that may leave the organisation ----------------------------------------------------------------
+
+
+def shared(report: DonorReport, k: int) -> DonorReport:
+    """The report with every count of 1..k-1 hidden, and every count that would give one away."""
+    cross = _shared_cross(report.gender_age, k)
+    total = cross.total
+    gender = replace(report.gender, lines=[row for row, _cells in cross.rows], total=total)
+    age = replace(report.age, lines=cross.columns, total=total)
+    citizenship = _shared_citizenship(report.citizenship, k, total)
+    exploitation = _shared_multi(report.exploitation, k, total)
+    services = _shared_multi(report.services, k, total)
+    result = replace(report, total=total, gender=gender, age=age, citizenship=citizenship, gender_age=cross,
+                     exploitation=exploitation, services=services, k=k)
+    result.suppressed = sum(line.hidden for line in printed_lines(result))
+    return result
+
+
+def printed_lines(report: DonorReport):
+    """Every number the report prints, table by table (a total once per table that shows it)."""
+    for table in report.tables:
+        yield from table.lines
+        yield from table.summary
+        yield table.total
+    cross = report.gender_age
+    for row_total, cells in cross.rows:
+        yield from cells
+        yield row_total
+    yield from cross.columns
+    yield cross.total
+
+
+def _published(line: Line, count: int | None) -> Line:
+    return Line(line.label, count, None)
+
+
+def _shared_cross(cross: CrossTable, k: int) -> CrossTable:
+    table = {str(i): {str(j): cell.count for j, cell in enumerate(cells)} for i, (_row, cells) in enumerate(cross.rows)}
+    result = disclosure.suppress_small_cells_two_way(table, k, columns=[str(j) for j in range(len(cross.columns))])
+    rows = [
+        (_published(row, result.row_totals[str(i)]),
+         [_published(cell, result.cells[str(i)][str(j)]) for j, cell in enumerate(cells)])
+        for i, (row, cells) in enumerate(cross.rows)
+    ]
+    columns = [_published(column, result.column_totals[str(j)]) for j, column in enumerate(cross.columns)]
+    return replace(cross, rows=rows, columns=columns, total=_published(cross.total, result.total))
+
+
+def _shared_citizenship(table: Table, k: int, total: Line) -> Table:
+    """Countries by name, each with at least k persons; the others together, so that no rare citizenship is named
+    ("the only Haitian"). A country hidden to protect a small cell goes into the others as well: named but hidden,
+    it would still say "k or more", which can be enough to work the small cell out."""
+    missing = table.lines[-1]
+    named = sorted((line for line in table.lines[:-1] if line.count >= k), key=lambda line: line.label)
+    while True:
+        other = sum(line.count for line in table.lines[:-1]) - sum(line.count for line in named)
+        cells = {str(i): line.count for i, line in enumerate(named)}
+        cells.update(other=other, missing=missing.count)
+        result = disclosure.suppress_small_cells(cells, k)
+        hidden = [line for i, line in enumerate(named) if result.cells[str(i)] is None]
+        if not hidden:
+            break
+        named.remove(min(hidden, key=lambda line: line.count))
+    lines = [_published(line, line.count) for line in named]
+    lines.append(Line(str(_l("Other countries")), result.cells["other"]))
+    lines.append(_published(missing, result.cells["missing"]))
+    return replace(table, lines=lines, total=total)
+
+
+def _shared_multi(table: Table, k: int, total: Line) -> Table:
+    """A table where a person can be on several lines or none. Its additive part is "none" plus the lines (when
+    nobody is on two lines they add up to the total), so "none" is suppressed together with them; "at least one" is
+    the total minus "none" and is shown only when both are."""
+    at_least_one, nobody = table.summary
+    cells = {str(i): line.count for i, line in enumerate(table.lines)}
+    cells["none"] = nobody.count
+    # The table's own total is still the exact one: the persons, not the sum of the lines.
+    result = disclosure.suppress_small_cells(cells, k, total=table.total.count)
+    none_shown = result.cells["none"]
+    if 0 < at_least_one.count < k:
+        # The lines' nonzero counts are all below k and hidden already; "none" would give their union away.
+        none_shown = None
+    one_shown = at_least_one.count if none_shown is not None and not total.hidden else None
+    lines = [_published(line, result.cells[str(i)]) for i, line in enumerate(table.lines)]
+    summary = [_published(at_least_one, one_shown), _published(nobody, none_shown)]
+    return replace(table, lines=lines, total=total, summary=summary)
+
+
+# --- files ----------------------------------------------------------------------------------------------------------
+
+
+def hidden_mark(k: int) -> str:
+    return f"<{k}"
+
+
+def file_rows(report: DonorReport, scope: str) -> tuple[list[str], list[list]]:
+    """The shared report as one sheet: every table one after another, a blank row between them, and notes."""
+    if report.k is None:
+        raise ValueError("only the shared version of the report leaves the organisation")
+    mark = hidden_mark(report.k)
+
+    def value(line: Line):
+        return mark if line.hidden else line.count
+
+    header = [str(_l("table")), str(_l("category")), str(_l("persons"))]
+    rows: list[list] = [[str(_l("Persons assisted")), scope, ""]]
+    for table in report.tables:
+        rows.append([])
+        rows.extend([table.title, line.label, value(line)] for line in (*table.lines, *table.summary))
+        rows.append([table.title, str(_l("Total")), value(table.total)])
+    cross = report.gender_age
+    rows.append([])
+    rows.append([cross.title, f"{cross.row_heading} \\ {cross.column_heading}",
+                 *(line.label for line in cross.columns), str(_l("Total"))])
+    for row_total, cells in cross.rows:
+        rows.append([cross.title, row_total.label, *(value(cell) for cell in cells), value(row_total)])
+    rows.append([cross.title, str(_l("Total")), *(value(line) for line in cross.columns), value(cross.total)])
+    rows.append([])
+    rows.append([str(_l("Note")), ngettext(
+        "%(num)d cell was suppressed: counts below %(k)d are hidden and shown as %(mark)s, and so are counts that "
+        "would let a hidden one be worked out from the totals.",
+        "%(num)d cells were suppressed: counts below %(k)d are hidden and shown as %(mark)s, and so are counts that "
+        "would let a hidden one be worked out from the totals.", report.suppressed, k=report.k, mark=mark), ""])
+    rows.append([str(_l("Note")), str(_l(
+        "A person can have several types of exploitation and receive several services: those lines do not add up "
+        "to the total.")), ""])
+    return header, rows

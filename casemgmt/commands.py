@@ -291,6 +291,7 @@ def audit_verify():
 
 def register(app: Flask) -> None:
     from casemgmt.demo import demo_command
+    from casemgmt.synth import synth_command
 
-    for group in (orgs_cli, users_cli, keys_cli, cases_cli, audit_cli, demo_command):
+    for group in (orgs_cli, users_cli, keys_cli, cases_cli, audit_cli, demo_command, synth_command):
         app.cli.add_command(group)

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from flask import has_request_context
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -62,6 +62,11 @@ def _actor(actor):
 
 def _head() -> AuditHead:
     locked = select(AuditHead).where(AuditHead.id == HEAD_ID).with_for_update()
+    if db.session.get_bind().dialect.name == "sqlite":
+        # SQLite ignores FOR UPDATE, and two workers could read the same head and number two events alike (the
+        # unique seq then fails one request). A no-op UPDATE takes SQLite's write lock first: the other writer
+        # waits (busy_timeout) until this transaction commits, then reads the head this one moved.
+        db.session.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(last_seq=AuditHead.last_seq))
     head = db.session.execute(locked).scalar_one_or_none()
     if head is None:
         # The very first event: concurrent writers all find no head, and if each added one, all but the first

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, and_, distinct, exists, extract, func, select, true
+from sqlalchemy import ColumnElement, and_, distinct, extract, func, select, true
 
 from casemgmt import htcds
 from casemgmt.accounts.models import User
@@ -20,7 +20,7 @@ from casemgmt.cases.models import Case, StageChange
 from casemgmt.extensions import db
 from casemgmt.reports import figures
 from casemgmt.reports.figures import APPROVALS, RETURN_PIPELINE, FigureContext
-from casemgmt.reports.filters import ReportFilters, cohort_ids, conditions, default_period
+from casemgmt.reports.filters import ReportFilters, cohort_ids, conditions, default_period, related
 
 SECONDS_PER_DAY = 86400
 
@@ -44,7 +44,7 @@ def _visited(arg, ctx):
 
     if arg:
         return None
-    return exists().where(MonitoringVisit.case_id == Case.id, *_visit_period(MonitoringVisit, ctx.filters))
+    return related(MonitoringVisit.case_id, *_visit_period(MonitoringVisit, ctx.filters))
 
 
 @figures.register("stay", lambda arg: _l("Stays in %(stage)s that ended in the period", stage=htcds.STAGES.label(arg)))

@@ -18,7 +18,7 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from sqlalchemy import ColumnElement, exists, func, not_, or_, select, true
+from sqlalchemy import ColumnElement, distinct, func, literal, not_, or_, select, true, union_all
 
 from casemgmt import htcds
 from casemgmt.cases.models import Case, CaseCode, Person
@@ -26,7 +26,7 @@ from casemgmt.extensions import db
 from casemgmt.reintegration.models import SUPPORT_TYPES
 from casemgmt.reports import disclosure, figures
 from casemgmt.reports.figures import FigureContext
-from casemgmt.reports.filters import ReportFilters, cohort_ids, conditions
+from casemgmt.reports.filters import ReportFilters, cohort_ids, conditions, related
 
 NOT_RECORDED = ""
 # The age band of a person whose age was never recorded: figures.age counts a missing band as "unknown" too.
@@ -79,7 +79,7 @@ def _gender_age(arg, ctx):
     gender, sep, band = arg.partition("|")
     if not sep or (gender and gender not in htcds.GENDER) or band not in htcds.AGE_BANDS:
         return None
-    return exists().where(Person.case_id == Case.id, _gender_is(gender), _band_is(band))
+    return related(Person.case_id, _gender_is(gender), _band_is(band))
 
 
 def _gender_is(code: str) -> ColumnElement[bool]:
@@ -98,7 +98,7 @@ EXPLOITATION_RECORDED = {"yes": _l("At least one type of exploitation recorded")
 def _exploitation_recorded(arg, ctx):
     if arg not in EXPLOITATION_RECORDED:
         return None
-    recorded = exists().where(CaseCode.case_id == Case.id, CaseCode.kind == "exploitation")
+    recorded = related(CaseCode.case_id, CaseCode.kind == "exploitation")
     return recorded if arg == "yes" else not_(recorded)
 
 
@@ -111,18 +111,19 @@ def _service_figure_label(arg: str) -> str:
 @figures.register("service", _service_figure_label)
 def _service(arg, ctx):
     if arg == ANY:
-        return or_(*(service_condition(code, ctx.filters) for code in SERVICE_CODES))
+        return Case.id.in_(select(any_service(ctx.filters).c.case_id))
     if arg == NONE:
-        return not_(or_(*(service_condition(code, ctx.filters) for code in SERVICE_CODES)))
-    return service_condition(arg, ctx.filters) if arg in SERVICE_CODES else None
+        return Case.id.not_in(select(any_service(ctx.filters).c.case_id))
+    return Case.id.in_(service_source(arg, ctx.filters)) if arg in SERVICE_CODES else None
 
 
 def _within(column, start: date | None, end: date | None) -> list[ColumnElement[bool]]:
     return [c for c in (column >= start if start else None, column <= end if end else None) if c is not None]
 
 
-def service_condition(code: str, filters: ReportFilters) -> ColumnElement[bool]:
-    """Whether the case received the service during the period (the definitions printed under the report)."""
+def service_source(code: str, filters: ReportFilters):
+    """SELECT case_id of the cases that received the service during the period (the definitions printed under the
+    report). The report counts these rows and the figure lists `cases.id IN (...)` them: one definition for both."""
     from casemgmt.counseling.models import CounselingSession
     from casemgmt.reintegration.models import ServiceDelivered
     from casemgmt.returns.models import ReturnPlan
@@ -134,19 +135,30 @@ def service_condition(code: str, filters: ReportFilters) -> ColumnElement[bool]:
         during = [Placement.admitted_on <= end] if end else []
         if start:
             during.append(or_(Placement.discharged_on.is_(None), Placement.discharged_on >= start))
-        return exists().where(Placement.case_id == Case.id, *during)
+        return select(Placement.case_id).where(*during)
     if code == "counseling":
-        return exists().where(CounselingSession.case_id == Case.id, *_within(CounselingSession.held_on, start, end))
+        return select(CounselingSession.case_id).where(*_within(CounselingSession.held_on, start, end))
     if code == "return":
         # The person travelled: a cancelled or still-planned plan is not a return.
-        return exists().where(ReturnPlan.case_id == Case.id, ReturnPlan.status.in_(("departed", "arrived")),
-                              ReturnPlan.departed_on.is_not(None), *_within(ReturnPlan.departed_on, start, end))
+        return select(ReturnPlan.case_id).where(
+            ReturnPlan.status.in_(("departed", "arrived")), ReturnPlan.departed_on.is_not(None),
+            *_within(ReturnPlan.departed_on, start, end))
     if code in SUPPORT_TYPES:
         # A service recorded as not implemented was planned but never reached the person.
-        return exists().where(ServiceDelivered.case_id == Case.id, ServiceDelivered.service_type == code,
-                              ServiceDelivered.implemented.is_(True),
-                              *_within(ServiceDelivered.delivered_on, start, end))
+        return select(ServiceDelivered.case_id).where(
+            ServiceDelivered.service_type == code, ServiceDelivered.implemented.is_(True),
+            *_within(ServiceDelivered.delivered_on, start, end))
     raise LookupError(code)
+
+
+def service_condition(code: str, filters: ReportFilters) -> ColumnElement[bool]:
+    return Case.id.in_(service_source(code, filters))
+
+
+def any_service(filters: ReportFilters):
+    """(case_id, service) for every service of the period, all sources in one UNION ALL."""
+    parts = [service_source(code, filters).add_columns(literal(code).label("service")) for code in SERVICE_CODES]
+    return union_all(*parts).subquery("services")
 
 
 # --- the report -----------------------------------------------------------------------------------------------
@@ -241,15 +253,28 @@ def build(organisation_id: int, filters: ReportFilters, ctx: FigureContext | Non
 
 
 def _summary_counts(cohort: list, ctx: FigureContext) -> dict[str, int]:
-    """The single-number figures in one SELECT: count(*) FILTER (WHERE figure) over the cohort."""
-    keys = ["exploitation_recorded:yes", "exploitation_recorded:no",
-            *(figures.key("service", code) for code in (*SERVICE_CODES, ANY, NONE))]
-    columns = [func.count().label("assisted")]
-    for index, figure_key in enumerate(keys):
-        condition, _label = figures.resolve(figure_key, ctx)
-        columns.append(func.count().filter(condition).label(f"f{index}"))
-    row = db.session.execute(select(*columns).select_from(Case).where(*cohort)).one()
-    return {"assisted": row[0], **{figure_key: row[i + 1] for i, figure_key in enumerate(keys)}}
+    """Persons assisted, persons with an exploitation type recorded, and persons per service: three GROUP BYs over
+    the cohort. (One count(*) FILTER (WHERE id IN ...) per figure made 20 subqueries: 1.3 s at 10,000 cases.)"""
+    ids = select(Case.id).where(*cohort).subquery("cohort")
+    assisted = db.session.scalar(select(func.count()).select_from(ids)) or 0
+    recorded = db.session.scalar(
+        select(func.count(distinct(CaseCode.case_id))).join(ids, ids.c.id == CaseCode.case_id)
+        .where(CaseCode.kind == "exploitation")
+    ) or 0
+    services = any_service(ctx.filters)
+    per_service = dict(db.session.execute(
+        select(services.c.service, func.count(distinct(services.c.case_id)))
+        .join(ids, ids.c.id == services.c.case_id).group_by(services.c.service)
+    ).all())
+    with_any = db.session.scalar(
+        select(func.count(distinct(services.c.case_id))).join(ids, ids.c.id == services.c.case_id)
+    ) or 0
+    counts = {"assisted": assisted, "exploitation_recorded:yes": recorded,
+              "exploitation_recorded:no": assisted - recorded,
+              figures.key("service", ANY): with_any, figures.key("service", NONE): assisted - with_any}
+    for code in SERVICE_CODES:
+        counts[figures.key("service", code)] = per_service.get(code, 0)
+    return counts
 
 
 def _gender_age_counts(cohort) -> dict[tuple[str, str], int]:

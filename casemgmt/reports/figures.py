@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, and_, func, select
 
 from casemgmt import htcds
 from casemgmt.cases.models import Case, CaseCode, Person
@@ -106,7 +106,7 @@ def _gender(arg, ctx):
     if arg and arg not in htcds.GENDER:
         return None
     person = Person.gender == arg if arg else Person.gender.is_(None)
-    return related(Person.case_id == Case.id, person)
+    return related(Person.case_id, person)
 
 
 @register("age", lambda arg: _l("Age band: %(value)s", value=htcds.AGE_BANDS.label(arg)))
@@ -115,7 +115,7 @@ def _age(arg, ctx):
         return None
     # "unknown" is stored as such, but older rows may have no band at all.
     band = Person.age_band.is_(None) | (Person.age_band == arg) if arg == "unknown" else Person.age_band == arg
-    return related(Person.case_id == Case.id, band)
+    return related(Person.case_id, band)
 
 
 @register("citizenship", lambda arg: _l("Citizenship: %(value)s", value=htcds.country_name(arg) or _l("Not recorded")))
@@ -123,14 +123,14 @@ def _citizenship(arg, ctx):
     if arg and arg not in htcds.country_codes():
         return None
     value = Person.citizenship == arg if arg else Person.citizenship.is_(None)
-    return related(Person.case_id == Case.id, value)
+    return related(Person.case_id, value)
 
 
 @register("exploitation", lambda arg: _l("Type of exploitation: %(value)s", value=htcds.EXPLOITATION_TYPES.label(arg)))
 def _exploitation(arg, ctx):
     if arg not in htcds.EXPLOITATION_TYPES:
         return None
-    return related(CaseCode.case_id == Case.id, CaseCode.kind == "exploitation", CaseCode.code == arg)
+    return related(CaseCode.case_id, CaseCode.kind == "exploitation", CaseCode.code == arg)
 
 
 # --- work in progress ------------------------------------------------------------------------------------------
@@ -140,25 +140,25 @@ def _exploitation(arg, ctx):
 def _tasks_overdue(arg, ctx):
     from casemgmt.tasks.models import Task
 
-    return related(Task.case_id == Case.id, Task.done_at.is_(None), Task.due_on < ctx.today)
+    return related(Task.case_id, Task.done_at.is_(None), Task.due_on < ctx.today)
 
 
 def _approval_return(ctx):
     from casemgmt.returns.models import ReturnPlan
 
-    return related(ReturnPlan.case_id == Case.id, ReturnPlan.status == "submitted")
+    return related(ReturnPlan.case_id, ReturnPlan.status == "submitted")
 
 
 def _approval_closure(ctx):
     from casemgmt.journey.models import ClosureRequest
 
-    return related(ClosureRequest.case_id == Case.id, ClosureRequest.status == "requested")
+    return related(ClosureRequest.case_id, ClosureRequest.status == "requested")
 
 
 def _approval_transfer(ctx):
     from casemgmt.referrals.models import Transfer
 
-    return related(Transfer.case_id == Case.id, Transfer.status == "requested",
+    return related(Transfer.case_id, Transfer.status == "requested",
                           Transfer.from_organisation_id == ctx.organisation_id)
 
 
@@ -180,7 +180,7 @@ def _facility(arg, ctx):
 
     if not arg.isdigit():
         return None
-    return related(Placement.case_id == Case.id, Placement.facility_id == int(arg),
+    return related(Placement.case_id, Placement.facility_id == int(arg),
                           Placement.discharged_on.is_(None))
 
 
@@ -199,21 +199,24 @@ def _return(arg, ctx):
 
     if arg not in RETURN_PIPELINE:
         return None
-    return related(ReturnPlan.case_id == Case.id, ReturnPlan.status.in_(RETURN_PIPELINE[arg][0]))
+    return related(ReturnPlan.case_id, ReturnPlan.status.in_(RETURN_PIPELINE[arg][0]))
 
 
-def latest_visit_due():
-    """Per case, the next visit date set by its latest monitoring visit, as a correlated scalar subquery."""
+def latest_visits(organisation_id: int):
+    """Each case's latest monitoring visit (case_id, next_visit_due), ranked with a window function: one pass over
+    the organisation's visits instead of a sorted look-up per case."""
     from casemgmt.reintegration.models import MonitoringVisit
 
-    return (
-        select(MonitoringVisit.next_visit_due)
-        .where(MonitoringVisit.case_id == Case.id)
-        .order_by(MonitoringVisit.visited_on.desc(), MonitoringVisit.created_at.desc())
-        .limit(1)
-        .correlate(Case)
-        .scalar_subquery()
-    )
+    own_cases = select(Case.id).where(Case.organisation_id == organisation_id)
+    ranked = select(
+        MonitoringVisit.case_id,
+        MonitoringVisit.next_visit_due,
+        func.row_number().over(
+            partition_by=MonitoringVisit.case_id,
+            order_by=(MonitoringVisit.visited_on.desc(), MonitoringVisit.created_at.desc(), MonitoringVisit.id),
+        ).label("rn"),
+    ).where(MonitoringVisit.case_id.in_(own_cases)).subquery("ranked_visits")
+    return select(ranked.c.case_id, ranked.c.next_visit_due).where(ranked.c.rn == 1).subquery("latest_visits")
 
 
 VISITS = {"due": _l("Monitoring visits due soon"), "overdue": _l("Monitoring visits overdue")}
@@ -223,10 +226,13 @@ VISITS = {"due": _l("Monitoring visits due soon"), "overdue": _l("Monitoring vis
 def _visits(arg, ctx):
     if arg not in VISITS:
         return None
-    due = latest_visit_due()
+    latest = latest_visits(ctx.organisation_id)
+    due = latest.c.next_visit_due
     if arg == "overdue":
-        return and_(Case.stage != "closed", due < ctx.today)
-    return and_(Case.stage != "closed", due >= ctx.today, due <= ctx.today + timedelta(days=VISIT_DUE_WINDOW_DAYS))
+        when = due < ctx.today
+    else:
+        when = and_(due >= ctx.today, due <= ctx.today + timedelta(days=VISIT_DUE_WINDOW_DAYS))
+    return and_(Case.stage != "closed", Case.id.in_(select(latest.c.case_id).where(when)))
 
 
 def period_bounds(ctx: FigureContext) -> tuple[datetime | None, datetime | None]:

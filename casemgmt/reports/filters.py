@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from werkzeug.datastructures import MultiDict
 from wtforms import DateField, Form, SelectField
 from wtforms.validators import Optional, ValidationError
@@ -158,7 +158,7 @@ def conditions(organisation_id: int, filters: ReportFilters) -> list[ColumnEleme
     if start is not None:
         conds.append(or_(Case.closed_at.is_(None), Case.closed_at >= start))
     if filters.citizenship:
-        conds.append(related(Person.case_id == Case.id, Person.citizenship == filters.citizenship))
+        conds.append(related(Person.case_id, Person.citizenship == filters.citizenship))
     if filters.exploitation_country:
         conds.append(_has_code("exploitation_country", filters.exploitation_country))
     if filters.exploitation:
@@ -169,14 +169,18 @@ def conditions(organisation_id: int, filters: ReportFilters) -> list[ColumnEleme
     return conds
 
 
-def related(*where) -> ColumnElement[bool]:
-    """EXISTS (a row related to the case): correlated to Case explicitly, so it stays correct when the outer query
-    also joins the related table (an export joining Person, say)."""
-    return exists().correlate(Case).where(*where)
+def related(case_id, *where) -> ColumnElement[bool]:
+    """The case has a related row matching `where`: `cases.id IN (SELECT case_id FROM ... WHERE ...)`.
+
+    Why IN and not a correlated EXISTS: the subquery runs once and is probed per case, whatever index the planner
+    picks; a correlated EXISTS ran once per case, and SQLite (which keeps no statistics unless ANALYZE was run)
+    sometimes drove it through the wrong index, scanning a whole table per case: 24 s instead of 0.1 s for the
+    dashboard at 10,000 cases. Being uncorrelated, it also stays right when the outer query joins the same table."""
+    return Case.id.in_(select(case_id).where(case_id.is_not(None), *where))
 
 
 def _has_code(kind: str, code: str) -> ColumnElement[bool]:
-    return related(CaseCode.case_id == Case.id, CaseCode.kind == kind, CaseCode.code == code)
+    return related(CaseCode.case_id, CaseCode.kind == kind, CaseCode.code == code)
 
 
 def cohort_ids(organisation_id: int, filters: ReportFilters):

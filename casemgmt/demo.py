@@ -62,7 +62,7 @@ STAGE_PATHS = (
 )
 
 
-def _passphrase() -> str:
+def random_passphrase() -> str:
     words = ("river", "lantern", "copper", "meadow", "harbor", "violet", "tundra", "pepper", "saddle", "orbit")
     # Four different words: a repeated word ("copper-copper-...") is what the strength check rightly refuses.
     return "-".join(secrets.SystemRandom().sample(words, 4)) + f"-{secrets.randbelow(90) + 10}"
@@ -147,7 +147,7 @@ def build_demo(password: str | None, n_cases: int, seed: int) -> dict[str, str]:
     credentials: dict[str, str] = {}
     users: dict[str, User] = {}
     for username, display, org_index, role in USERS:
-        pw = password or _passphrase()
+        pw = password or random_passphrase()
         users[username] = accounts.create_user(SYSTEM, username, display, orgs[org_index].id, role, pw)
         credentials[username] = pw
     # The demo supervisor can try the identified export (after re-entering the passphrase).

@@ -26,7 +26,7 @@ from casemgmt.audit.events import HEAD_ID, SYSTEM
 from casemgmt.audit.models import AuditHead
 from casemgmt.auth.passwords import passphrase_problems
 from casemgmt.core.time import utcnow
-from casemgmt.demo import ORGANISATIONS, USERS, _passphrase
+from casemgmt.demo import ORGANISATIONS, USERS, random_passphrase
 from casemgmt.extensions import db
 from casemgmt.shelter import demo as shelter_demo
 from casemgmt.shelter import operations as shelter
@@ -81,7 +81,7 @@ def _setup(password: str | None, n_cases: int, rng: random.Random) -> tuple[dict
     credentials: dict[str, str] = {}
     users: dict[str, User] = {}
     for username, display, org_index, role in USERS:
-        credentials[username] = password or _passphrase()
+        credentials[username] = password or random_passphrase()
         users[username] = accounts.create_user(SYSTEM, username, display, orgs[org_index].id, role,
                                                credentials[username])
     # As in the demo: the first NGO's supervisor may try the identified export.

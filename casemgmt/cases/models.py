@@ -4,7 +4,7 @@ import secrets
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casemgmt.core.time import utcnow
@@ -68,6 +68,9 @@ class Case(db.Model):
         Index("ix_cases_created_by", "created_by_id"),
         Index("ix_cases_org_created", "organisation_id", "created_at"),
         Index("ix_cases_org_closed", "organisation_id", "closed_at"),
+        # The case list's order and counts, read from the index alone (erased cases never show).
+        Index("ix_cases_org_live_created", "organisation_id", "created_at", "id",
+              sqlite_where=text("erased_at IS NULL"), postgresql_where=text("erased_at IS NULL")),
     )
 
     @property

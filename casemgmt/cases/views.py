@@ -32,6 +32,19 @@ def _assignees() -> list[tuple[int, str]]:
     return [(uid, name) for uid, name in rows]
 
 
+def _commit_keeping_loaded() -> None:
+    """Commit a read page's audit event before rendering, without expiring what the request has loaded: a plain
+    commit expires every object, and the template's first look at the case, the person, the codes and the user would
+    read them all again. Nothing was changed but the event, so what was read is what was committed."""
+    session = db.session()
+    expire = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
+
+
 def _filters() -> queries.CaseFilters:
     stage = request.args.get("stage") or None
     status = request.args.get("status") or None
@@ -53,7 +66,7 @@ def index():
     if figure is not None:
         filters.report_conditions = figure.conditions
         list_args.update(figure.args)
-    page = paginate(queries.case_list_query(current_user, filters), current_app.config["SETTINGS"].page_size)
+    page = queries.case_list_page(current_user, filters, current_app.config["SETTINGS"].page_size)
     return render_template(
         "cases/list.html", page=page, filters=filters, names=queries.names_for(current_user, page.items),
         assignees=assignees, stages=htcds.STAGES, statuses=htcds.CASE_STATUS, search_form=SearchForm(),
@@ -99,7 +112,7 @@ def view(case_id):
     show_identity = allowed(current_user, Action.CASE_VIEW_IDENTITY, case)
     data = operations.snapshot(case) if show_identity else None
     history = operations.stage_history(case, reveal_reasons=show_identity)
-    db.session.commit()  # the view event
+    _commit_keeping_loaded()  # the view event, saved before anything is shown
     stage_form = StageForm()
     # No stage is preselected: one click must never close a case by accident.
     stage_form.to_stage.choices = [("", _("— choose —"))] + [
@@ -174,7 +187,7 @@ def search():
     results = None
     if form.validate_on_submit():
         results = queries.search_cases(current_user, form.kind.data, form.term.data)
-        db.session.commit()  # the search event
+        _commit_keeping_loaded()  # the search event
     status = 422 if request.method == "POST" and results is None else 200
     return render_template("cases/search.html", form=form, results=results), status
 

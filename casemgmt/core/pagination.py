@@ -37,13 +37,17 @@ def requested_page() -> int:
         return 1
 
 
+def page_window(total: int, per_page: int, page: int | None = None) -> tuple[int, int]:
+    """(page, offset) for the requested page, the last page when it asks beyond the end."""
+    page = page or requested_page()
+    page = min(page, max(1, -(-total // per_page)))
+    return page, (page - 1) * per_page
+
+
 def paginate(query: Select, per_page: int, page: int | None = None, scalars: bool = True) -> Page:
     """Count with one query and fetch one page with another, whatever the table size."""
-    page = page or requested_page()
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    last = max(1, -(-total // per_page))
-    page = min(page, last)
-    bounded = query.limit(per_page).offset((page - 1) * per_page)
-    result = db.session.execute(bounded)
+    page, offset = page_window(total, per_page, page)
+    result = db.session.execute(query.limit(per_page).offset(offset))
     items = list(result.scalars() if scalars else result)
     return Page(items=items, page=page, per_page=per_page, total=total)

@@ -14,7 +14,7 @@ from itertools import repeat
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, extract, func, select
+from sqlalchemy import and_, case, extract, func, select
 from sqlalchemy.orm import aliased
 
 from casemgmt.access import Action, authorize
@@ -30,26 +30,10 @@ HEADER = h.COLUMNS
 
 def histogram(organisation_id: int, filters: ReportFilters) -> dict[tuple[str, ...], int]:
     """{(yearOfRegistration, gender, ageBroad, citizenship, CountryOfExploitation, exploitation, control): cases}."""
-    per_case = _codes_per_case()
-    # An alias, because the cohort's conditions test Person in EXISTS subqueries that must correlate to Case alone.
-    person = aliased(Person)
-    year = extract("year", Case.created_at)
-    query = (
-        select(
-            year, person.gender, person.age_band, person.citizenship,
-            per_case.c.countries, per_case.c.country, per_case.c.exploitation, per_case.c.control,
-            func.count(),
-        )
-        .select_from(Case)
-        .outerjoin(person, person.case_id == Case.id)
-        .outerjoin(per_case, per_case.c.case_id == Case.id)
-        .where(*conditions(organisation_id, filters))
-        .group_by(year, person.gender, person.age_band, person.citizenship, per_case.c.countries, per_case.c.country,
-                  per_case.c.exploitation, per_case.c.control)
-    )
     counts: dict[tuple[str, ...], int] = {}
+    per_case = _per_case(organisation_id, filters)
     for year_value, gender, age, citizenship, countries, country, exploitation, control, persons in (
-        db.session.execute(query)
+        db.session.execute(select(*per_case.c, func.count()).group_by(*per_case.c))
     ):
         key = (
             str(int(year_value)),
@@ -65,21 +49,33 @@ def histogram(organisation_id: int, filters: ReportFilters) -> dict[tuple[str, .
     return counts
 
 
-def _codes_per_case():
-    def codes_of(kind: str):
-        return func.aggregate_strings(case((CaseCode.kind == kind, CaseCode.code)), h.SEPARATOR)
+def _per_case(organisation_id: int, filters: ReportFilters):
+    """One row per cohort case: its quasi-identifiers, its codes joined into strings. The cohort's cases are joined
+    to their person and codes, then grouped by case; grouping the codes of every case in the database first (all
+    organisations) and joining the groups afterwards took twice as long on both databases at 100,000 cases."""
+    # Aliases, because the cohort's conditions test Person and CaseCode in subqueries that must not correlate with
+    # the rows joined here.
+    person, code = aliased(Person), aliased(CaseCode)
+    year = extract("year", Case.created_at)
 
-    is_country = CaseCode.kind == "exploitation_country"
+    def codes_of(kind: str):
+        return func.aggregate_strings(case((code.kind == kind, code.code)), h.SEPARATOR)
+
+    is_country = code.kind == "exploitation_country"
     return (
         select(
-            CaseCode.case_id,
+            year.label("year"), person.gender, person.age_band, person.citizenship,
+            func.count(case((is_country, 1))).label("countries"),
+            func.min(case((is_country, code.code))).label("country"),
             codes_of("exploitation").label("exploitation"),
             codes_of("control").label("control"),
-            func.count(case((is_country, 1))).label("countries"),
-            func.min(case((is_country, CaseCode.code))).label("country"),
         )
-        .where(CaseCode.kind.in_(("exploitation", "control", "exploitation_country")))
-        .group_by(CaseCode.case_id)
+        .select_from(Case)
+        .outerjoin(person, person.case_id == Case.id)
+        .outerjoin(code, and_(code.case_id == Case.id,
+                              code.kind.in_(("exploitation", "control", "exploitation_country"))))
+        .where(*conditions(organisation_id, filters))
+        .group_by(Case.id, year, person.gender, person.age_band, person.citizenship)
         .subquery("per_case")
     )
 

@@ -160,10 +160,6 @@ def service_source(code: str, filters: ReportFilters):
     raise LookupError(code)
 
 
-def service_condition(code: str, filters: ReportFilters) -> ColumnElement[bool]:
-    return Case.id.in_(service_source(code, filters))
-
-
 def any_service(filters: ReportFilters):
     """(case_id, service) for every service of the period, all sources in one UNION ALL. The reintegration services
     are one part tagged with their own type (the rows service_source() selects type by type), so that table is read

@@ -22,7 +22,7 @@ from casemgmt.accounts.models import User
 from casemgmt.audit import record_event
 from casemgmt.cases.models import Case, CaseCode, Person
 from casemgmt.crypto import DecryptionError, unseal
-from casemgmt.crypto.fields import preload_keys
+from casemgmt.crypto.fields import forget_keys, preload_keys
 from casemgmt.extensions import db
 from casemgmt.reports.filters import ReportFilters, conditions
 
@@ -42,7 +42,7 @@ IDENTITY_FIELDS = (
 )
 IDENTIFIED_HEADER = CASELOAD_HEADER + IDENTITY_FIELDS
 
-# An alias, because the cohort's conditions test Person in EXISTS subqueries that must correlate to Case alone.
+# An alias, so the row query's join to Person stays apart from the cohort's own subqueries on Person.
 _person = aliased(Person)
 
 _COLUMNS = (
@@ -157,6 +157,11 @@ def _rows(organisation_id: int, filters: ReportFilters, identified: bool) -> Ite
             if identified:
                 out.extend(_identity(people.get(row.id)))
             yield out
+        if identified:
+            # A long export keeps one batch of unwrapped keys and decrypted rows, not the whole caseload's.
+            forget_keys(ids)
+            for person in people.values():
+                db.session.expunge(person)
 
 
 def _people(case_ids: list[str]) -> dict[str, Person]:

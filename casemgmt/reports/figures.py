@@ -289,11 +289,3 @@ def _visits(arg, ctx):
     return select(rows.c.case_id).where(rows.c.visits == arg)
 
 
-def period_bounds(ctx: FigureContext) -> tuple[datetime | None, datetime | None]:
-    return ctx.filters.bounds()
-
-
-def day_bounds(ctx: FigureContext) -> tuple[date | None, date | None]:
-    """The period as dates, [start, end] inclusive, for date columns."""
-    return ctx.filters.start, ctx.filters.end
-

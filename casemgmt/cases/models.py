@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -50,6 +50,9 @@ class Case(db.Model):
     # When the case last entered the closed stage (null while open): reports count the cases open during a period
     # with two indexed comparisons instead of replaying the stage history.
     closed_at: Mapped[datetime | None]
+    # The next_visit_due of the case's latest monitoring visit (reintegration.operations.refresh_next_visit keeps it):
+    # the dashboard and the home page's worklist read it here instead of ranking every visit of every case.
+    next_visit_due: Mapped[date | None]
 
     person: Mapped[Person] = relationship(back_populates="case", uselist=False, cascade="all, delete-orphan")
     codes: Mapped[list[CaseCode]] = relationship(
@@ -68,8 +71,15 @@ class Case(db.Model):
         Index("ix_cases_created_by", "created_by_id"),
         Index("ix_cases_org_created", "organisation_id", "created_at"),
         Index("ix_cases_org_closed", "organisation_id", "closed_at"),
+        Index("ix_cases_next_visit_due", "next_visit_due"),
         # The case list's order and counts, read from the index alone (erased cases never show).
         Index("ix_cases_org_live_created", "organisation_id", "created_at", "id",
+              sqlite_where=text("erased_at IS NULL"), postgresql_where=text("erased_at IS NULL")),
+        # The reports' cohort (organisation, registered before the period's end, not closed before its start) and
+        # what the dashboard groups it by, read from the index alone. erased_at is listed although it is always
+        # null here: SQLite reads the table for a column of the index's WHERE unless the index holds it.
+        Index("ix_cases_report", "organisation_id", "created_at", "closed_at", "stage", "assigned_to_id",
+              "next_visit_due", "id", "erased_at",
               sqlite_where=text("erased_at IS NULL"), postgresql_where=text("erased_at IS NULL")),
     )
 
@@ -140,12 +150,17 @@ class StageChange(db.Model):
     to_stage: Mapped[str] = mapped_column(String(16))
     changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When the case entered from_stage: the changed_at of its previous change. The stay in from_stage is then this
+    # one row (stay_started_at to changed_at), so the dashboard's median stays are a filtered aggregate, not a window
+    # over every case's history.
+    stay_started_at: Mapped[datetime | None]
     # The reason is free text about the person's situation, so it is encrypted like the narrative.
     reason: Mapped[Sealed | None] = mapped_column(EncryptedBytes)
 
     changed_by = relationship("User")
 
-    __table_args__ = (Index("ix_stage_changes_case_changed", "case_id", "changed_at"),)
+    # A case's history in order, and the stays of the reports' cases that ended in a period, from the index alone.
+    __table_args__ = (Index("ix_stage_changes_case_stays", "case_id", "changed_at", "from_stage", "stay_started_at"),)
 
     @property
     def encryption_case_id(self) -> str:

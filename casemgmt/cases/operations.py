@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import gettext
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import NotFound
@@ -173,8 +173,11 @@ def change_stage(actor, case: Case, to_stage: str, reason: str | None, status: s
     refused = stages.refusal(case, to_stage)
     if refused:
         raise CaseError(refused)
+    # The previous change is when the case entered the stage it leaves now (see StageChange.stay_started_at).
+    entered = db.session.scalar(select(func.max(StageChange.changed_at)).where(StageChange.case_id == case.id))
     change = StageChange(
-        id=new_uuid(), case_id=case.id, from_stage=case.stage, to_stage=to_stage, changed_by_id=actor.id
+        id=new_uuid(), case_id=case.id, from_stage=case.stage, to_stage=to_stage, changed_by_id=actor.id,
+        changed_at=utcnow(), stay_started_at=entered,
     )
     seal(change, "reason", reason or None)
     db.session.add(change)
@@ -182,7 +185,7 @@ def change_stage(actor, case: Case, to_stage: str, reason: str | None, status: s
     case.stage = to_stage
     if to_stage == "closed":
         case.status = status or "Closed"
-        case.closed_at = change.changed_at = utcnow()
+        case.closed_at = change.changed_at
     elif from_stage == "closed":
         case.status = "Active"
         case.closed_at = None

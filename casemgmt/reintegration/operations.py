@@ -7,6 +7,8 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from casemgmt.access import Action, authorize
 from casemgmt.access.policies import CASE_WORKERS
@@ -210,6 +212,7 @@ def record_visit(actor, case: Case, values: dict) -> MonitoringVisit:
         or visitor.role not in CASE_WORKERS
     ):
         raise ReintegrationError(gettext("The visitor must be an active colleague of your organisation."))
+    _lock(case)
     visit = MonitoringVisit(
         id=new_uuid(), case_id=case.id, visited_on=visited_on, visited_by_id=visitor.id, next_visit_due=next_due,
         recorded_by_id=actor.id, created_at=utcnow(), **scores,
@@ -217,8 +220,33 @@ def record_visit(actor, case: Case, values: dict) -> MonitoringVisit:
     visit.case = case
     seal(visit, "observations", _clean(values.get("observations")))
     db.session.add(visit)
+    refresh_next_visit(case)
     record_event("reintegration.visit", object_type="monitoring_visit", object_id=visit.id, case_id=case.id,
                  actor=actor,
                  details={"fields": ["visited_on", "visited_by_id", *SCORE_DIMENSIONS, "next_visit_due"]
                           + (["observations"] if visit.observations is not None else [])})
     return visit
+
+
+def _lock(case: Case) -> None:
+    """Hold the case's row until commit (PostgreSQL; SQLite has one writer at a time anyway), so that two visits
+    recorded at once for one case are ordered: the second one's refresh_next_visit sees the first visit."""
+    db.session.execute(select(Case.id).where(Case.id == case.id).with_for_update())
+
+
+def refresh_next_visit(case: Case) -> None:
+    """Copy the next_visit_due of the case's latest visit (the latest visit date, then the latest recorded, as the
+    reintegration page lists them) onto the case: a visit recorded today for last month does not replace the plan
+    made at a later visit.
+
+    A plain UPDATE, not through the ORM: the case's version counter guards what editors change against lost edits,
+    and a visit is not an edit of the case record, so it must not make a colleague's open edit form conflict."""
+    due = db.session.scalar(
+        select(MonitoringVisit.next_visit_due)
+        .where(MonitoringVisit.case_id == case.id)
+        .order_by(MonitoringVisit.visited_on.desc(), MonitoringVisit.created_at.desc(), MonitoringVisit.id)
+        .limit(1)
+    )
+    db.session.execute(update(Case).where(Case.id == case.id).values(next_visit_due=due),
+                       execution_options={"synchronize_session": False})
+    set_committed_value(case, "next_visit_due", due)

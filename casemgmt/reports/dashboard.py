@@ -2,15 +2,14 @@
 
 Every count is `cohort AND figure` (see reports.figures), computed in SQL over plaintext categorical columns and
 indexed dates; nothing here loads a case or decrypts a field. Five queries, whatever the caseload: the cohort grouped
-by stage, assignee and month (caseload); every "has a related row" figure and the shelter occupancy, counted from
-those rows (related_counts); the visits' scores; the stays' medians; the facilities. At 100,000 cases a page's time
+by stage, assignee and month, with its visits due and overdue (caseload); every "has a related row" figure and the
+shelter occupancy, counted from those rows (related_counts); the visits' scores; the stays' medians; the
+facilities. At 100,000 cases a page's time
 is mostly how many times its queries read the cohort (30-60 ms each), so they read it as few times as they can.
 """
 
 from __future__ import annotations
 
-import statistics
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
@@ -154,6 +153,7 @@ class Caseload:
     stages: dict[str, int]
     assignees: list[AssigneeLoad]
     new_per_month: dict[date, int]
+    visits: dict[str, int]  # figures.VISITS state: cases
 
 
 def _month_of(column) -> ColumnElement[str]:
@@ -165,7 +165,8 @@ def _month_of(column) -> ColumnElement[str]:
 
 def caseload(ctx: FigureContext, months: list[date]) -> Caseload:
     """The cohort by stage, by assignee (figures `stage:`, `assignee:`) and by month of registration within `months`
-    (figure `opened:YYYY-MM`), zeros included: one pass over the cohort, grouped by all three, added up here."""
+    (figure `opened:YYYY-MM`), zeros included, and its cases with a monitoring visit due or overdue (`visits:`): one
+    pass over the cohort, grouped by the three, added up here."""
     if months:
         last = months[-1]
         after = date(last.year + (last.month == 12), last.month % 12 + 1, 1)
@@ -174,21 +175,27 @@ def caseload(ctx: FigureContext, months: list[date]) -> Caseload:
         month = case((charted, _month_of(Case.created_at)), else_=null())
     else:
         month = null()
+    visit_counts = [func.sum(case((figures.visits_condition(state, ctx.today), 1), else_=0)).label(state)
+                    for state in figures.VISITS]
     grouped = (
-        select(Case.stage, Case.assigned_to_id, month.label("month"), func.count().label("n"))
+        select(Case.stage, Case.assigned_to_id, month.label("month"), func.count().label("n"), *visit_counts)
         .where(*conditions(ctx.organisation_id, ctx.filters))
         .group_by(Case.stage, Case.assigned_to_id, month)
         .subquery("caseload")
     )
     rows = db.session.execute(
-        select(grouped.c.stage, grouped.c.assigned_to_id, User.display_name, grouped.c.month, grouped.c.n)
+        select(grouped.c.stage, grouped.c.assigned_to_id, User.display_name, grouped.c.month, grouped.c.n,
+               *(grouped.c[state] for state in figures.VISITS))
         .outerjoin(User, User.id == grouped.c.assigned_to_id)
     ).all()
     stages = dict.fromkeys(htcds.STAGES, 0)
     per_user: dict[int | None, int] = {None: 0}
     names: dict[int, str] = {}
     per_month = dict.fromkeys(months, 0)
-    for stage, user_id, name, month_key, n in rows:
+    visits = dict.fromkeys(figures.VISITS, 0)
+    for stage, user_id, name, month_key, n, *per_state in rows:
+        for state, count in zip(figures.VISITS, per_state, strict=True):
+            visits[state] += count
         stages[stage] = stages.get(stage, 0) + n
         per_user[user_id] = per_user.get(user_id, 0) + n
         if user_id is not None:
@@ -203,16 +210,15 @@ def caseload(ctx: FigureContext, months: list[date]) -> Caseload:
         cases=total, open=total - stages.get("closed", 0),
         stages={stage: stages[stage] for stage in htcds.STAGES},
         assignees=[*loads, AssigneeLoad(None, None, per_user[None])],
-        new_per_month=per_month,
+        new_per_month=per_month, visits=visits,
     )
 
 
-# The figures counted from their related rows (figures.register_rows): these one key at a time, and the visits and
-# the returns pipeline from one read each for all their arguments (figures.visit_rows, figures.return_rows).
+# The figures counted from their related rows (figures.register_rows): these one key at a time, and the returns
+# pipeline from one read for all its arguments (figures.return_rows).
 _BY_KEY = (figures.key("tasks_overdue"), *(figures.key("approval", k) for k in APPROVALS))
-_BY_ARGUMENT = {"visits": figures.visit_rows, "return": figures.return_rows}
-_RELATED = (*_BY_KEY, *(figures.key("visits", k) for k in figures.VISITS),
-            *(figures.key("return", k) for k in RETURN_PIPELINE))
+_BY_ARGUMENT = {"return": figures.return_rows}
+_RELATED = (*_BY_KEY, *(figures.key("return", k) for k in RETURN_PIPELINE))
 # The tag of the open placements, counted per facility (figure `facility:<id>`).
 _OCCUPIED = "occupied"
 
@@ -267,8 +273,8 @@ def headline(load: Caseload, related: RelatedCounts) -> Headline:
     key, n = figures.key, related.cases
     return Headline(
         cases=load.cases, open=load.open, cases_with_overdue_tasks=n[key("tasks_overdue")],
-        overdue_tasks=related.rows[key("tasks_overdue")], visits_overdue=n[key("visits", "overdue")],
-        visits_due=n[key("visits", "due")],
+        overdue_tasks=related.rows[key("tasks_overdue")], visits_overdue=load.visits["overdue"],
+        visits_due=load.visits["due"],
         approvals={k: n[key("approval", k)] for k in APPROVALS},
         returns={k: n[key("return", k)] for k in RETURN_PIPELINE},
     )
@@ -334,55 +340,34 @@ def _seconds_between(start, end) -> ColumnElement:
 def completed_stays(organisation_id: int, filters: ReportFilters):
     """Stays in a stage that ended during the period, for cohort cases: (case_id, stage, seconds).
 
-    A stay runs from a change into a stage to the case's next change (LEAD over the case's changes); the stay that
-    is still going has no end and is left out, since its length is not known yet."""
-    following = func.lead(StageChange.changed_at, type_=StageChange.changed_at.type).over(
-        partition_by=StageChange.case_id, order_by=StageChange.changed_at
-    )
-    stays = (
-        select(StageChange.case_id, StageChange.to_stage.label("stage"),
-               StageChange.changed_at.label("entered_at"), following.label("left_at"))
-        .where(StageChange.case_id.in_(select(cohort_ids(organisation_id, filters).c.id)))
-        .subquery("stays")
-    )
+    A stay runs from a change into a stage to the case's next change, which records when the stay began
+    (StageChange.stay_started_at): one row per stay, read from an index on the end of the stay. The stay that is
+    still going has no end and is left out, since its length is not known yet."""
     start, end = filters.bounds()
-    ended = [stays.c.left_at.is_not(None)]
+    ended = [StageChange.stay_started_at.is_not(None)]
     if start is not None:
-        ended.append(stays.c.left_at >= start)
+        ended.append(StageChange.changed_at >= start)
     if end is not None:
-        ended.append(stays.c.left_at < end)
+        ended.append(StageChange.changed_at < end)
     return (
-        select(stays.c.case_id, stays.c.stage,
-               _seconds_between(stays.c.entered_at, stays.c.left_at).label("seconds"))
-        .where(*ended)
+        select(StageChange.case_id, StageChange.from_stage.label("stage"),
+               _seconds_between(StageChange.stay_started_at, StageChange.changed_at).label("seconds"))
+        .where(StageChange.case_id.in_(select(cohort_ids(organisation_id, filters).c.id)), *ended)
         .subquery("completed")
     )
 
 
 def median_stays(ctx: FigureContext) -> dict[str, StageStay]:
     """The median length of the completed stays in each stage, in days: the middle stay, or the mean of the two
-    middle ones.
-
-    PostgreSQL has percentile_cont, which sorts each stage's stays once inside the aggregate. SQLite has no
-    percentile function, and ranking the stays with row_number()/count() windows sorted them twice more in SQL (0.4
-    of its 0.9 s at 100,000 cases): there the stays' lengths are read, one number per stay, and the middle is
-    found here."""
+    middle ones. PostgreSQL has percentile_cont; on SQLite, database.py registers median() for this."""
     done = completed_stays(ctx.organisation_id, ctx.filters)
     if db.engine.dialect.name == "postgresql":
-        rows = db.session.execute(
-            select(done.c.stage, func.percentile_cont(0.5).within_group(done.c.seconds), func.count(),
-                   func.count(distinct(done.c.case_id)))
-            .group_by(done.c.stage)
-        )
-        found = {stage: StageStay(round(float(seconds) / SECONDS_PER_DAY, 1), n, cases)
-                 for stage, seconds, n, cases in rows}
+        middle = func.percentile_cont(0.5).within_group(done.c.seconds)
     else:
-        lengths: dict[str, list[float]] = defaultdict(list)
-        cases: dict[str, set[str]] = defaultdict(set)
-        for stage, seconds, case_id in db.session.execute(select(done.c.stage, done.c.seconds, done.c.case_id)):
-            lengths[stage].append(seconds)
-            cases[stage].add(case_id)
-        found = {stage: StageStay(round(statistics.median(values) / SECONDS_PER_DAY, 1), len(values),
-                                  len(cases[stage]))
-                 for stage, values in lengths.items()}
+        middle = func.median(done.c.seconds)
+    rows = db.session.execute(
+        select(done.c.stage, middle, func.count(), func.count(distinct(done.c.case_id))).group_by(done.c.stage)
+    )
+    found = {stage: StageStay(round(float(seconds) / SECONDS_PER_DAY, 1), n, cases)
+             for stage, seconds, n, cases in rows}
     return {stage: found[stage] for stage in htcds.STAGES if stage in found}

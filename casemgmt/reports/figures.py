@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Select, and_, case, func, select
+from sqlalchemy import ColumnElement, Select, and_, case, select
 
 from casemgmt import htcds
 from casemgmt.cases.models import Case, CaseCode, Person
 from casemgmt.core.time import utcnow
-from casemgmt.reports.filters import ReportFilters, conditions, related, related_rows
+from casemgmt.reports.filters import ReportFilters, related, related_rows
 
 # A monitoring visit falls "due" this many days before its date.
 VISIT_DUE_WINDOW_DAYS = 14
@@ -249,43 +249,21 @@ def _return(arg, ctx):
     return select(rows.c.case_id).where(rows.c.step == arg)
 
 
-def latest_visits(ctx: FigureContext):
-    """The latest monitoring visit (case_id, next_visit_due) of each open case of the cohort, ranked with a window
-    function: one pass over those cases' visits instead of a sorted look-up per case. Only open cohort cases count
-    (the figure is about visits still to make), so the ranking starts from them, not from every visit."""
-    from casemgmt.reintegration.models import MonitoringVisit
-
-    open_cohort = select(Case.id).where(*conditions(ctx.organisation_id, ctx.filters), Case.stage != "closed")
-    ranked = select(
-        MonitoringVisit.case_id,
-        MonitoringVisit.next_visit_due,
-        func.row_number().over(
-            partition_by=MonitoringVisit.case_id,
-            order_by=(MonitoringVisit.visited_on.desc(), MonitoringVisit.created_at.desc(), MonitoringVisit.id),
-        ).label("rn"),
-    ).where(MonitoringVisit.case_id.in_(open_cohort)).subquery("ranked_visits")
-    return select(ranked.c.case_id, ranked.c.next_visit_due).where(ranked.c.rn == 1).subquery("latest_visits")
-
-
 VISITS = {"due": _l("Monitoring visits due soon"), "overdue": _l("Monitoring visits overdue")}
 
 
-def visit_rows(ctx: FigureContext) -> Select:
-    """(case_id, visits) of the open cohort cases whose latest monitoring visit is due soon or overdue: `visits` is
-    the figure's argument, "due" or "overdue". The dashboard counts both from this one ranking."""
-    latest = latest_visits(ctx)
-    due = latest.c.next_visit_due
-    # The first branch takes every date before today, so "due" is today up to the end of the window.
-    state = case((due < ctx.today, "overdue"),
-                 (due <= ctx.today + timedelta(days=VISIT_DUE_WINDOW_DAYS), "due"))
-    return select(latest.c.case_id, state.label("visits")).where(state.is_not(None))
+def visits_condition(state: str, today: date) -> ColumnElement[bool]:
+    """An open case whose latest monitoring visit planned the next one before today ("overdue") or from today to the
+    end of the window ("due"). Case.next_visit_due holds that plan (reintegration.operations.refresh_next_visit), so
+    this is a test of two columns of the case, which the dashboard counts in its one pass over the cohort."""
+    due = Case.next_visit_due
+    when = due < today if state == "overdue" else and_(
+        due >= today, due <= today + timedelta(days=VISIT_DUE_WINDOW_DAYS))
+    return and_(Case.stage != "closed", when)
 
 
-@register_rows("visits", lambda arg: VISITS[arg])
+@register("visits", lambda arg: VISITS[arg])
 def _visits(arg, ctx):
-    if arg not in VISITS:
-        return None
-    rows = visit_rows(ctx).subquery("visit_rows")
-    return select(rows.c.case_id).where(rows.c.visits == arg)
+    return visits_condition(arg, ctx.today) if arg in VISITS else None
 
 

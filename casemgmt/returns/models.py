@@ -111,6 +111,8 @@ class ReturnPlan(db.Model):
         # The supervisors' approval list: submitted plans, oldest first.
         Index("ix_return_plans_status_submitted", "status", "submitted_at"),
         Index("ix_return_plans_receiving_org_status", "receiving_organisation_id", "status"),
+        # The dashboard's returns pipeline: every plan's status and case, from the index alone.
+        Index("ix_return_plans_status_case", "status", "case_id"),
     )
 
     @property

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask_babel import lazy_pgettext
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casemgmt.cases.models import new_uuid
@@ -52,6 +52,9 @@ class Task(db.Model):
         Index("ix_tasks_assignee_done_due", "assignee_id", "done_at", "due_on"),
         Index("ix_tasks_case_due", "case_id", "due_on"),
         Index("ix_tasks_org_due", "organisation_id", "due_on"),
+        # The dashboard's overdue tasks: the open ones by due date, with their case, from the index alone.
+        Index("ix_tasks_open_due", "due_on", "case_id", sqlite_where=text("done_at IS NULL"),
+              postgresql_where=text("done_at IS NULL")),
     )
 
     @property

@@ -7,13 +7,14 @@ PostgreSQL), so nothing here shares state with the session-wide `app` fixture.
 from __future__ import annotations
 
 import os
+from datetime import date, datetime, timedelta
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import current_app
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from casemgmt.extensions import db
 from tests.conftest import BACKENDS, drop_postgres_database, make_test_app, postgres_database
@@ -95,3 +96,43 @@ def test_downgrade_to_base_and_upgrade_again(empty_app):
     assert _differences() == []
     with db.engine.connect() as conn:
         assert MigrationContext.configure(conn).get_current_revision() is not None
+
+
+def test_report_columns_are_filled_in_from_existing_rows(empty_app):
+    """9360dd4436d1 derives cases.next_visit_due (from the latest visit) and stage_changes.stay_started_at (from the
+    previous change) for the rows that exist when it runs."""
+    upgrade(revision="eb75123076d2")
+    day, t0 = date(2026, 3, 1), datetime(2026, 1, 5, 9, 30)
+    with db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO organisations (id, name, org_type, country, created_at) "
+                          "VALUES (1, 'NGO', 'NGO', 'PE', :t)"), {"t": t0})
+        for case_id in ("c-visited", "c-quiet"):
+            conn.execute(text(
+                "INSERT INTO cases (id, reference, organisation_id, stage, status, unaccompanied_minor, pregnant, "
+                "elderly, ill, version, created_at, updated_at) VALUES (:id, :id, 1, 'reintegration', 'Active', "
+                "false, false, false, false, 1, :t, :t)"), {"id": case_id, "t": t0})
+        # Recorded in this order: the backdated third visit must not replace the plan made at the latest visit, and
+        # of two visits on one day the one recorded later counts.
+        visits = [("v1", day, date(2026, 4, 1), t0 + timedelta(days=60)),
+                  ("v2", day + timedelta(days=30), date(2026, 5, 15), t0 + timedelta(days=90)),
+                  ("v3", day + timedelta(days=30), date(2026, 5, 20), t0 + timedelta(days=91)),
+                  ("v4", day + timedelta(days=10), date(2026, 9, 1), t0 + timedelta(days=95))]
+        for visit_id, visited_on, due, recorded in visits:
+            conn.execute(text(
+                "INSERT INTO monitoring_visits (id, case_id, visited_on, economic_score, social_score, "
+                "psychosocial_score, next_visit_due, created_at) VALUES (:id, 'c-visited', :v, 3, 3, 3, :d, :r)"),
+                {"id": visit_id, "v": visited_on, "d": due, "r": recorded})
+        moves = [(None, "intake", t0), ("intake", "shelter", t0 + timedelta(days=3)),
+                 ("shelter", "reintegration", t0 + timedelta(days=40))]
+        for n, (before, after, at) in enumerate(moves):
+            conn.execute(text("INSERT INTO stage_changes (id, case_id, from_stage, to_stage, changed_at) "
+                              "VALUES (:id, 'c-visited', :f, :s, :t)"),
+                         {"id": f"s{n}", "f": before, "s": after, "t": at})
+    upgrade()
+    with db.engine.connect() as conn:
+        due = dict(conn.execute(text("SELECT id, next_visit_due FROM cases")).all())
+        started = dict(conn.execute(text("SELECT id, stay_started_at FROM stage_changes")).all())
+    as_date = {k: v if v is None or isinstance(v, date) else date.fromisoformat(v) for k, v in due.items()}
+    assert as_date == {"c-visited": date(2026, 5, 20), "c-quiet": None}
+    as_time = {k: v if v is None or isinstance(v, datetime) else datetime.fromisoformat(v) for k, v in started.items()}
+    assert as_time == {"s0": None, "s1": t0, "s2": t0 + timedelta(days=3)}

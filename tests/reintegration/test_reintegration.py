@@ -389,3 +389,42 @@ def test_plan_dates_use_the_calendar(world):
     assert deadline.due_on == date(2025, 2, 28)
     assert not deadline.late(date(2025, 2, 28)) and deadline.late(date(2025, 3, 1))
     assert timedelta(days=28) == deadline.due_on - deadline.arrived_on
+
+
+def _stored_next_visit(case_id: str) -> date | None:
+    db.session.expire_all()
+    return db.session.scalar(select(Case.next_visit_due).where(Case.id == case_id))
+
+
+def test_the_case_keeps_the_plan_of_its_latest_visit(world):
+    """Case.next_visit_due, which the dashboard and the home page read, follows the latest visit by date: a visit
+    recorded late for an earlier day does not replace it, and a visit that plans none clears it."""
+    w = world
+    case = factories.case(w.caseworker)
+    assert _stored_next_visit(case.id) is None
+    _visit(w, case, TODAY - 20 * DAYS, TODAY + 10 * DAYS)
+    db.session.commit()
+    assert _stored_next_visit(case.id) == TODAY + 10 * DAYS
+    _visit(w, case, TODAY - 40 * DAYS, TODAY - 25 * DAYS)  # backdated: an earlier visit written up late
+    db.session.commit()
+    assert _stored_next_visit(case.id) == TODAY + 10 * DAYS
+    _visit(w, case, TODAY - 20 * DAYS, TODAY + 3 * DAYS)  # the same day as the latest, recorded after it
+    db.session.commit()
+    assert _stored_next_visit(case.id) == TODAY + 3 * DAYS
+    _visit(w, case, TODAY - DAYS, None)
+    db.session.commit()
+    assert _stored_next_visit(case.id) is None
+    # The stored plan is always the one the reintegration page shows first.
+    assert queries.visits_of(case.id)[0].next_visit_due is None
+
+
+def test_recording_a_visit_does_not_conflict_with_an_open_edit_of_the_case(world):
+    """A visit is not an edit of the case record: the version an editor started from stays current."""
+    w = world
+    case = factories.case(w.caseworker)
+    version = case.version
+    _visit(w, case, TODAY - 2 * DAYS, TODAY + 5 * DAYS)
+    db.session.commit()
+    db.session.expire_all()
+    fresh = db.session.get(Case, case.id)
+    assert (fresh.version, fresh.next_visit_due) == (version, TODAY + 5 * DAYS)

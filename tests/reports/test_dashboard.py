@@ -22,6 +22,7 @@ from casemgmt.extensions import db
 from casemgmt.journey.models import ClosureRequest
 from casemgmt.referrals.models import Transfer
 from casemgmt.reintegration.models import MonitoringVisit
+from casemgmt.reintegration.operations import refresh_next_visit
 from casemgmt.reports import dashboard
 from casemgmt.reports.figures import VISIT_DUE_WINDOW_DAYS, FigureContext
 from casemgmt.reports.filters import ReportFilters, default_period
@@ -100,8 +101,9 @@ def build(w, actor, spec: Spec) -> Spec:
     if spec.erased:
         case.erased_at = utcnow()
     db.session.execute(update(StageChange).where(StageChange.case_id == case.id).values(changed_at=spec.created))
-    for (before, _t), (stage, at) in zip(spec.history, spec.history[1:], strict=False):
-        db.session.add(StageChange(case_id=case.id, from_stage=before, to_stage=stage, changed_at=at))
+    for (before, entered), (stage, at) in zip(spec.history, spec.history[1:], strict=False):
+        db.session.add(StageChange(case_id=case.id, from_stage=before, to_stage=stage, changed_at=at,
+                                   stay_started_at=entered))
     if spec.facility is not None:
         db.session.add(Placement(case_id=case.id, facility_id=spec.facility, admitted_on=spec.created.date()))
     if spec.discharged_from is not None:
@@ -115,6 +117,8 @@ def build(w, actor, spec: Spec) -> Spec:
         db.session.add(MonitoringVisit(case_id=case.id, visited_on=visited_on, economic_score=eco, social_score=soc,
                                        psychosocial_score=psy, next_visit_due=next_due,
                                        created_at=spec.created + n * DAY))
+    if spec.visits:
+        refresh_next_visit(case)  # what recording a visit does
     for due_on, done in spec.tasks:
         db.session.add(Task(organisation_id=spec.org_id, case_id=case.id, title="Follow-up call", due_on=due_on,
                             assignee_id=spec.assignee or actor.id, done_at=utcnow() if done else None))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import text
 
 from casemgmt.extensions import db
@@ -13,6 +15,22 @@ def test_every_connection_gets_its_settings(ctx, backend):
         if backend == "postgresql":
             # JIT compilation cost seconds on report aggregates (see casemgmt/database.py).
             assert conn.execute(text("SHOW jit")).scalar() == "off"
+            # Report sorts (the median stays) spilled to disk with the 4 MB default.
+            assert conn.execute(text("SHOW work_mem")).scalar() == "16MB"
         else:
             assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
             assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 5000
+
+
+def test_sqlite_has_a_median_aggregate(ctx, backend):
+    """SQLite has no percentile function; database.py registers median() for the dashboard's median stays."""
+    if backend != "sqlite":
+        return
+    with db.engine.connect() as conn:
+        def median(values: list) -> float | None:
+            return conn.execute(text("SELECT median(value) FROM json_each(:v)"), {"v": json.dumps(values)}).scalar()
+
+        assert median([7, 1, 3]) == 3
+        assert median([4, 1, 10, 2]) == 3
+        assert median([None, 2.5]) == 2.5  # NULLs are not values
+        assert median([]) is None

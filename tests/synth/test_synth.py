@@ -141,6 +141,13 @@ def test_stages_and_statuses_are_consistent(built):
             ).all()
             assert changes[0].from_stage is None and changes[0].to_stage == "intake"
             assert [c.to_stage for c in changes[:-1]] == [c.from_stage for c in changes[1:]], case.id
+            # The derived columns hold what the application would have written (see the 9360dd4436d1 migration).
+            assert [c.stay_started_at for c in changes] == [None] + [c.changed_at for c in changes[:-1]], case.id
+            latest = db.session.scalars(
+                select(MonitoringVisit).where(MonitoringVisit.case_id == case.id)
+                .order_by(MonitoringVisit.visited_on.desc(), MonitoringVisit.created_at.desc()).limit(1)
+            ).first()
+            assert case.next_visit_due == (latest.next_visit_due if latest else None), case.id
             assert changes[-1].to_stage == case.stage
             assert case.version == len(changes)
             if case.stage == "closed":

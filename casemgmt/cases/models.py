@@ -101,7 +101,8 @@ class CaseCode(db.Model):
     kind: Mapped[str] = mapped_column(String(24), primary_key=True)
     code: Mapped[str] = mapped_column(String(40), primary_key=True)
 
-    __table_args__ = (Index("ix_case_codes_kind_code", "kind", "code"),)
+    # The cases with a code ("kind, code" first), and a report's codes of one kind read from the index alone.
+    __table_args__ = (Index("ix_case_codes_kind_code_case", "kind", "code", "case_id"),)
 
 
 CODE_KINDS = ("exploitation", "control", "recruitment_country", "exploitation_country")

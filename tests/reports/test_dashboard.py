@@ -549,3 +549,22 @@ def test_case_rows_are_never_loaded(app, web, w):
     for column in ("narrative", "given_name", "family_name", "observations", "destination_locality"):
         assert not any(column in s for s in seen), column
     assert sum(Case.__tablename__ in s for s in seen) >= 4
+
+
+def test_a_chart_is_drawn_once_per_distinct_picture():
+    """data_url() draws each distinct picture once (pygal takes milliseconds a chart); any difference in what the
+    picture shows draws it again, and the title, which the page prints, does not."""
+    from casemgmt.reports import charts
+    from casemgmt.reports.charts import ChartRow, ChartSpec
+
+    def spec(title="Cases", value=3, label="Shelter", suffix=""):
+        return ChartSpec(title, ["Cases"], [ChartRow(label, [value]), ChartRow("Closed", [1])], value_suffix=suffix)
+
+    charts._drawn.cache_clear()
+    first = charts.data_url(spec())
+    assert first.startswith("data:image/svg+xml;base64,")
+    assert charts.data_url(spec(title="Another title")) == first
+    assert charts._drawn.cache_info().hits == 1
+    for changed in (spec(value=4), spec(label="Counseling"), spec(suffix="%")):
+        assert charts.data_url(changed) != first
+    assert charts._drawn.cache_info().misses == 4

@@ -20,6 +20,7 @@ from wtforms.validators import Optional, ValidationError
 from casemgmt import htcds
 from casemgmt.cases.models import Case, CaseCode, Person
 from casemgmt.core.time import utcnow
+from casemgmt.core.widgets import LongSelect
 
 # A period longer than this is almost always a typing mistake (year 2205) and would make a useless monthly chart.
 MAX_PERIOD_DAYS = 366 * 20
@@ -60,8 +61,9 @@ class FilterForm(Form):
 
     start = DateField(_l("From"), validators=[Optional()])
     end = DateField(_l("To"), validators=[Optional()])
-    citizenship = SelectField(_l("Citizenship"), validators=[Optional()], validate_choice=False)
-    exploitation_country = SelectField(_l("Country of exploitation"), validators=[Optional()], validate_choice=False)
+    citizenship = SelectField(_l("Citizenship"), validators=[Optional()], validate_choice=False, widget=LongSelect())
+    exploitation_country = SelectField(_l("Country of exploitation"), validators=[Optional()], validate_choice=False,
+                                       widget=LongSelect())
     exploitation = SelectField(_l("Type of exploitation"), validators=[Optional()], validate_choice=False)
     assignee = SelectField(_l("Assigned to"), validators=[Optional()], validate_choice=False)
 

@@ -111,3 +111,27 @@ def test_figure_keys_resolve_or_refuse(ctx, world):
                 "age:200", "citizenship:XX", "exploitation:Nope", "approval:coffee", "facility:a", "return:lost",
                 "visits:maybe", "stage:" + "x" * 100):
         assert figures.resolve(bad, context) is None, bad
+
+
+def test_the_country_lists_render_as_wtforms_renders_them_and_are_kept(ctx):
+    """The filters' country lists use LongSelect, which keeps each distinct rendering: the HTML must be exactly
+    WTForms' own, selection, errors and attributes included, and a different selection must not reuse another's."""
+    from wtforms.widgets import Select
+
+    from casemgmt.core import widgets
+
+    def both(args: dict, **attrs):
+        _filters, form = _parse(**args)
+        return form.citizenship(**attrs), Select()(form.citizenship, **attrs)
+
+    seen = set()
+    for args, attrs in (({"citizenship": "HT"}, {"class_": "form-select"}), ({}, {"class_": "form-select"}),
+                        ({"citizenship": "<zz>"}, {"class_": "form-select is-invalid", "aria-describedby": 'x"y'})):
+        kept, stock = both(args, **attrs)
+        again, _stock = both(args, **attrs)
+        assert str(kept) == str(stock) and again is kept
+        seen.add(str(kept))
+    assert len(seen) == 3
+    assert sum('selected value="HT"' in html for html in seen) == 1
+    widget = _parse()[1].citizenship.widget
+    assert isinstance(widget, widgets.LongSelect) and len(widget._kept) <= widgets.MAX_KEPT

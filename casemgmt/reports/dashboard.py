@@ -4,8 +4,8 @@ Every count is `cohort AND figure` (see reports.figures), computed in SQL over p
 indexed dates; nothing here loads a case or decrypts a field. Five queries, whatever the caseload: the cohort grouped
 by stage, assignee and month, with its visits due and overdue (caseload); every "has a related row" figure and the
 shelter occupancy, counted from those rows (related_counts); the visits' scores; the stays' medians; the
-facilities. At 100,000 cases a page's time
-is mostly how many times its queries read the cohort (30-60 ms each), so they read it as few times as they can.
+facilities. Each reads the cohort from one covering index (ix_cases_report); at 100,000 cases a page's time is
+mostly the related rows its queries count, so they count each kind of row once (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -341,8 +341,9 @@ def completed_stays(organisation_id: int, filters: ReportFilters):
     """Stays in a stage that ended during the period, for cohort cases: (case_id, stage, seconds).
 
     A stay runs from a change into a stage to the case's next change, which records when the stay began
-    (StageChange.stay_started_at): one row per stay, read from an index on the end of the stay. The stay that is
-    still going has no end and is left out, since its length is not known yet."""
+    (StageChange.stay_started_at): one row per stay, read with the case's changes from one index
+    (ix_stage_changes_case_stays). The stay that is still going has no end and is left out, since its length is not
+    known yet."""
     start, end = filters.bounds()
     ended = [StageChange.stay_started_at.is_not(None)]
     if start is not None:

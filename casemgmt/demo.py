@@ -184,6 +184,18 @@ def build_demo(password: str | None, n_cases: int, seed: int) -> dict[str, str]:
     return credentials
 
 
+def prepare_empty_database(reset: bool) -> None:
+    """Run the migrations on an empty database (emptied first with `reset`); refuse one that already has data, so a
+    demo or synthetic load never mixes with real cases."""
+    if reset:
+        db.drop_all()
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    upgrade()
+    if db.session.scalar(select(Organisation.id).limit(1)) is not None:
+        raise click.ClickException("this database already has data; use --reset to start over")
+
+
 @click.command("demo")
 @click.option("--password", default=None, help="One passphrase for every demo account (else each gets its own).")
 @click.option("--cases", "n_cases", default=50, show_default=True, help="How many synthetic cases to create.")
@@ -197,13 +209,7 @@ def demo_command(password, n_cases, seed, reset):
         problems = __import__("casemgmt.auth.passwords", fromlist=["x"]).passphrase_problems(password)
         if problems:
             raise click.ClickException(" ".join(problems))
-    if reset:
-        db.drop_all()
-        with db.engine.begin() as conn:
-            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-    upgrade()
-    if db.session.scalar(select(Organisation.id).limit(1)) is not None:
-        raise click.ClickException("this database already has data; use --reset to start over")
+    prepare_empty_database(reset)
     with click.progressbar(length=1, label=f"creating {n_cases} demo cases") as bar:
         credentials = build_demo(password, n_cases, seed)
         bar.update(1)

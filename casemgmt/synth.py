@@ -17,16 +17,15 @@ from datetime import datetime, timedelta
 
 import click
 from flask import current_app
-from flask_migrate import upgrade
 from sqlalchemy import select, text
 
 from casemgmt.accounts import operations as accounts
-from casemgmt.accounts.models import Organisation, User
+from casemgmt.accounts.models import User
 from casemgmt.audit.events import HEAD_ID, SYSTEM
 from casemgmt.audit.models import AuditHead
 from casemgmt.auth.passwords import passphrase_problems
 from casemgmt.core.time import utcnow
-from casemgmt.demo import ORGANISATIONS, USERS, random_passphrase
+from casemgmt.demo import ORGANISATIONS, USERS, prepare_empty_database, random_passphrase
 from casemgmt.extensions import db
 from casemgmt.shelter import demo as shelter_demo
 from casemgmt.shelter import operations as shelter
@@ -157,16 +156,6 @@ def build(n_cases: int, seed: int = 2026, password: str | None = None, progress:
     }
 
 
-def _prepare_database(reset: bool) -> None:
-    if reset:
-        db.drop_all()
-        with db.engine.begin() as conn:
-            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-    upgrade()
-    if db.session.scalar(select(Organisation.id).limit(1)) is not None:
-        raise click.ClickException("this database already has data; use --reset to start over")
-
-
 @click.command("synth")
 @click.option("--cases", "n_cases", default=1000, show_default=True, type=click.IntRange(min=0),
               help="How many synthetic cases to create.")
@@ -182,7 +171,7 @@ def synth_command(n_cases, seed, password, reset, batch_size):
         raise click.ClickException("synthetic data never goes into production")
     if password and passphrase_problems(password):
         raise click.ClickException(" ".join(passphrase_problems(password)))
-    _prepare_database(reset)
+    prepare_empty_database(reset)
     if n_cases > settings.expected_cases:
         click.echo(f"note: blind indexes are sized for CASEMGMT_EXPECTED_CASES={settings.expected_cases}; "
                    f"set it to {n_cases} for realistic search figures", err=True)

@@ -423,17 +423,6 @@ def test_median_is_the_middle_stay_or_the_mean_of_the_two_middle_ones(world):
 # --- the page ---------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def w(app):
-    """A world whose objects stay readable after their app context ends (loaded, then detached)."""
-    with app.app_context():
-        world = factories.world()
-        for obj in vars(world).values():
-            db.session.refresh(obj)
-        db.session.expunge_all()
-        return world
-
-
 def test_the_page_shows_cards_charts_and_links(app, web, w):
     with app.app_context():
         data = varied(w, cases=12, others=3)

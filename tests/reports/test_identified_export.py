@@ -13,10 +13,7 @@ from casemgmt.audit.models import AuditEvent
 from casemgmt.extensions import db
 from casemgmt.reports import exports
 from tests import factories
-from tests.reports import test_exports as shared
 from tests.reports.test_exports import download, events, make_case, parse_csv, parse_xlsx, streamed
-
-w = shared.w  # the same fixture: a world whose objects stay readable after their context ends
 
 URL = "/reports/exports/identified"
 

@@ -37,12 +37,17 @@ SYSTEM = SystemActor()
 
 def _canonical(event: AuditEvent) -> bytes:
     occurred: datetime = event.occurred_at
+    fields = [
+        event.seq, occurred.isoformat(timespec="microseconds"), event.actor_id, event.actor_name,
+        event.actor_role, event.organisation_id, event.action, event.object_type, event.object_id,
+        event.case_id, event.outcome, event.details,
+    ]
+    # Added later: appended only when set, so every event written before the column existed still verifies.
+    subject = getattr(event, "subject_organisation_id", None)  # synth's bulk rows predate it
+    if subject is not None:
+        fields.append(subject)
     return json.dumps(
-        [
-            event.seq, occurred.isoformat(timespec="microseconds"), event.actor_id, event.actor_name,
-            event.actor_role, event.organisation_id, event.action, event.object_type, event.object_id,
-            event.case_id, event.outcome, event.details,
-        ],
+        fields,
         separators=(",", ":"),
         ensure_ascii=True,
     ).encode()
@@ -90,6 +95,7 @@ def record_event(
     details: dict | None = None,
     actor=None,
     actor_name: str | None = None,
+    subject_organisation_id: int | None = None,
 ) -> AuditEvent:
     """Append an event to the session; it is saved by the same commit as the change it records."""
     who = _actor(actor)
@@ -101,6 +107,7 @@ def record_event(
         actor_name=actor_name or getattr(who, "username", None) or "anonymous",
         actor_role=getattr(who, "role", None),
         organisation_id=getattr(who, "organisation_id", None),
+        subject_organisation_id=subject_organisation_id,
         action=action,
         object_type=object_type,
         object_id=None if object_id is None else str(object_id),

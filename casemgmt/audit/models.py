@@ -20,6 +20,9 @@ class AuditEvent(db.Model):
     actor_name: Mapped[str] = mapped_column(String(64))
     actor_role: Mapped[str | None] = mapped_column(String(32))
     organisation_id: Mapped[int | None] = mapped_column(index=True)
+    # The organisation the event is about, when it is not the actor's own: a denied look at another organisation's
+    # case, an installation administrator creating an organisation's account. Its supervisors see the event too.
+    subject_organisation_id: Mapped[int | None]
     action: Mapped[str] = mapped_column(String(64), index=True)
     object_type: Mapped[str | None] = mapped_column(String(32))
     object_id: Mapped[str | None] = mapped_column(String(64))
@@ -29,7 +32,10 @@ class AuditEvent(db.Model):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
-    __table_args__ = (Index("ix_audit_events_case_id_seq", "case_id", "seq"),)
+    __table_args__ = (
+        Index("ix_audit_events_case_id_seq", "case_id", "seq"),
+        Index("ix_audit_events_subject_org_seq", "subject_organisation_id", "seq"),
+    )
 
 
 class AuditHead(db.Model):

@@ -7,9 +7,13 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from casemgmt import errors, headers, i18n, navigation
+from casemgmt import errors, headers, i18n, navigation, ratelimits
 from casemgmt.access import guard
+from casemgmt.audit import anchor as audit_anchor
+from casemgmt.auth import passwords
+from casemgmt.core import converters, params
 from casemgmt.crypto.keyring import EXTENSION_KEY, KeyRing
 from casemgmt.database import configure_engine
 from casemgmt.extensions import babel, bootstrap, csrf, db, login_manager, migrate
@@ -21,11 +25,15 @@ def create_app(overrides: Mapping[str, object] | None = None, settings: Settings
     app = Flask(__name__, instance_path=str(settings.instance_path), instance_relative_config=False)
     _configure(app, settings)
     _init_extensions(app, settings)
+    converters.init_app(app)  # before the blueprints add their <int:...> rules
     _register_blueprints(app)
+    ratelimits.init_app(app, settings)  # after the blueprints: limits are applied by endpoint name
+    params.init_app(app)  # before the guard: a malformed query string is refused first
     guard.init_app(app)
     headers.init_app(app)
     errors.init_app(app)
     navigation.init_app(app)
+    audit_anchor.init_app(app)
     _register_cli(app)
     return app
 
@@ -54,12 +62,19 @@ def _configure(app: Flask, settings: Settings) -> None:
         BABEL_DEFAULT_LOCALE="en",
         BABEL_TRANSLATION_DIRECTORIES="translations",
     )
+    if settings.trusted_proxies:
+        # Behind that many reverse proxies, the client's address is the one they append to X-Forwarded-For (the
+        # rate limits count per address); with 0, the connection's own address, which a client cannot forge.
+        # The scheme is gunicorn's business (forwarded_allow_ips in config/gunicorn.conf.py), so x_proto stays off.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=0, x_host=0, x_port=0,
+                                x_prefix=0)
     if not app.debug:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def _init_extensions(app: Flask, settings: Settings) -> None:
     app.extensions[EXTENSION_KEY] = KeyRing(settings.root_keys)
+    passwords.init_app(app, settings)  # the hasher, and the dummy hash that evens out failed logins
     db.init_app(app)
     configure_engine(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True, compare_type=True)

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import base64
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from sqlalchemy import select
 
+from casemgmt.accounts import approvals
 from casemgmt.accounts import operations as accounts
-from casemgmt.accounts.models import Organisation, User
+from casemgmt.accounts.models import AccountRequest, Organisation, User
+from casemgmt.audit import anchor as anchoring
 from casemgmt.audit import record_event
+from casemgmt.audit.checkpoints import CHECKPOINT
 from casemgmt.audit.events import SYSTEM
-from casemgmt.audit.verify import verify_chain
+from casemgmt.audit.verify import verify_anchor, verify_chain
 from casemgmt.auth import totp
 from casemgmt.cases import operations as cases
 from casemgmt.cases.models import Case
@@ -31,11 +35,6 @@ def _user(username: str) -> User:
     if user is None:
         _fail(f"no user named {username!r}")
     return user
-
-
-def _password_option(prompt: str):
-    return click.option("--password", prompt=prompt, hide_input=True, confirmation_prompt=True,
-                        help="Asked for interactively when not given; avoid passing it on a shared machine.")
 
 
 @click.group("orgs", help="Manage organisations.")
@@ -62,19 +61,33 @@ def orgs_list():
         click.echo(f"{org.id}\t{org.name}\t{org.org_type}\t{org.country}")
 
 
-@click.group("users", help="Manage user accounts.")
+ROLES = ["hotline_operator", "caseworker", "mission_staff", "supervisor", "administrator", "installation_admin"]
+
+
+@click.group("users", help="Manage user accounts (as the operator at the server's shell, who needs no approval).")
 def users_cli():
     pass
+
+
+def _print_link(user: User, token: str) -> None:
+    hours = current_app.config["SETTINGS"].enrolment_link_hours
+    click.echo(f"link for {user.username}, valid once for {hours} hours (append it to the application's address):")
+    click.echo(f"  /enrol/{token}")
 
 
 @users_cli.command("create")
 @click.argument("username")
 @click.option("--org", "org_name", required=True, help="Organisation name or id.")
-@click.option("--role", required=True,
-              type=click.Choice(["hotline_operator", "caseworker", "mission_staff", "supervisor", "administrator"]))
+@click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--name", "display_name", default=None, help="Full name shown in the application.")
-@_password_option("Passphrase for the new user")
-def users_create(username, org_name, role, display_name, password):
+@click.option("--link", "with_link", is_flag=True,
+              help="Create the account without a passphrase and print an enrolment link for its owner instead.")
+@click.option("--password", default=None, hide_input=True,
+              help="Asked for interactively when neither it nor --link is given; avoid passing it on a shared machine.")
+def users_create(username, org_name, role, display_name, with_link, password):
+    """Create an account: the first accounts of a fresh install (an installation administrator, an organisation's
+    first administrator and first supervisor). Later accounts are best made from the pages, where a supervisor
+    approves the ones that read cases."""
     org = db.session.scalar(
         select(Organisation).where(
             (Organisation.name == org_name) | (Organisation.id == (int(org_name) if org_name.isdigit() else -1))
@@ -82,12 +95,79 @@ def users_create(username, org_name, role, display_name, password):
     )
     if org is None:
         _fail(f"no organisation {org_name!r}; create it with `casemgmt orgs create`")
+    if not with_link and password is None:
+        password = click.prompt("Passphrase for the new user", hide_input=True, confirmation_prompt=True)
     try:
-        user = accounts.create_user(SYSTEM, username, display_name or username, org.id, role, password)
+        if with_link:
+            outcome = accounts.add_account(SYSTEM, username, display_name or username, org.id, role)
+            user, token = outcome.user, outcome.token
+        else:
+            user, token = accounts.create_user(SYSTEM, username, display_name or username, org.id, role, password), None
     except accounts.AccountError as exc:
         _fail(str(exc))
     db.session.commit()
     click.echo(f"user {user.username} created ({role}, {org.name})")
+    if token:
+        _print_link(user, token)
+
+
+@users_cli.command("enrol-link")
+@click.argument("username")
+def users_enrol_link(username):
+    """Reset USERNAME's passphrase, two-factor login and sessions, and print a single-use link with which they set
+    new ones (also for a new account whose link expired)."""
+    user = _user(username)
+    try:
+        token = accounts.reset_now(SYSTEM, user)
+    except accounts.AccountError as exc:
+        _fail(str(exc))
+    db.session.commit()
+    _print_link(user, token)
+
+
+@users_cli.command("requests")
+def users_requests():
+    """List the account requests that wait for a supervisor's approval."""
+    for request in db.session.scalars(
+        select(AccountRequest).where(AccountRequest.status == "requested").order_by(AccountRequest.id)
+    ):
+        who = request.requested_by.username if request.requested_by else "operator"
+        click.echo(f"{request.id}\t{request.kind}\t{request.user.username}\t{request.role or ''}\t"
+                   f"{request.user.organisation.name}\trequested by {who}")
+
+
+def _request(request_id: int) -> AccountRequest:
+    found = db.session.get(AccountRequest, request_id)
+    if found is None:
+        _fail(f"no account request {request_id}")
+    return found
+
+
+@users_cli.command("approve")
+@click.argument("request_id", type=int)
+def users_approve(request_id):
+    """Approve an account request as the operator (an organisation without a supervisor yet); prints the link."""
+    found = _request(request_id)
+    try:
+        token = approvals.approve(SYSTEM, found)
+    except accounts.AccountError as exc:
+        _fail(str(exc))
+    db.session.commit()
+    click.echo(f"request {request_id} approved")
+    if token:
+        _print_link(found.user, token)
+
+
+@users_cli.command("refuse")
+@click.argument("request_id", type=int)
+def users_refuse(request_id):
+    found = _request(request_id)
+    try:
+        approvals.refuse(SYSTEM, found)
+    except accounts.AccountError as exc:
+        _fail(str(exc))
+    db.session.commit()
+    click.echo(f"request {request_id} refused")
 
 
 @users_cli.command("disable")
@@ -108,8 +188,7 @@ def users_enable(username):
 
 @users_cli.command("set-role")
 @click.argument("username")
-@click.argument("role",
-                type=click.Choice(["hotline_operator", "caseworker", "mission_staff", "supervisor", "administrator"]))
+@click.argument("role", type=click.Choice(ROLES))
 def users_set_role(username, role):
     try:
         accounts.set_role(SYSTEM, _user(username), role)
@@ -130,26 +209,6 @@ def users_export_grant(username, revoke):
         _fail(str(exc))
     db.session.commit()
     click.echo(f"user {username} {'may no longer' if revoke else 'may'} export identified data")
-
-
-@users_cli.command("reset-password")
-@click.argument("username")
-@_password_option("New passphrase")
-def users_reset_password(username, password):
-    try:
-        accounts.reset_password(SYSTEM, _user(username), password)
-    except accounts.AccountError as exc:
-        _fail(str(exc))
-    db.session.commit()
-    click.echo(f"passphrase of {username} reset; their sessions have ended")
-
-
-@users_cli.command("reset-2fa")
-@click.argument("username")
-def users_reset_2fa(username):
-    accounts.reset_two_factor(SYSTEM, _user(username))
-    db.session.commit()
-    click.echo(f"two-factor login of {username} reset")
 
 
 @users_cli.command("list")
@@ -278,15 +337,60 @@ def audit_cli():
 
 
 @audit_cli.command("verify")
-def audit_verify():
-    """Check the hash chain; exits 1 and names each edited, inserted or deleted event."""
+@click.option("--checkpoints", "extra", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Another file of checkpoints, e.g. `journalctl -t casemgmt-audit` output. May be repeated.")
+def audit_verify(extra):
+    """Check the hash chain, then the database against the checkpoints anchored outside it; exits 1 and names each
+    edited, inserted or deleted event, and events missing since the latest checkpoint."""
+    configured = anchoring.anchor().file
+    sources = [*([configured] if configured else []), *extra]
     checked, problems = verify_chain()
+    report = verify_anchor(sources)
+    problems += report.problems
     for problem in problems:
         click.echo(f"{problem.kind.upper()}: {problem.message}", err=True)
+    if report.restart is not None:
+        click.echo(f"note: checkpoints before the restart of {report.restart.at:%Y-%m-%d %H:%M:%S} UTC were set "
+                   "aside", err=True)
     if problems:
         click.echo(f"audit chain BROKEN: {len(problems)} problem(s) in {checked} events", err=True)
         sys.exit(1)
-    click.echo(f"audit chain intact: {checked} events verified")
+    if report.latest is None:
+        click.echo("warning: no checkpoint found, so a cut-off end of the chain could not be noticed "
+                   "(see CASEMGMT_AUDIT_CHECKPOINT_FILE and `casemgmt audit checkpoint`)", err=True)
+        click.echo(f"audit chain intact: {checked} events verified")
+        return
+    click.echo(f"audit chain intact: {checked} events verified, anchored by {report.checkpoints} checkpoint(s) up to "
+               f"event {report.latest.seq} ({report.latest.at:%Y-%m-%d %H:%M:%S} UTC)")
+
+
+@audit_cli.command("checkpoint")
+@click.option("--restart", is_flag=True,
+              help="The database was deliberately replaced (a restored backup, a rebuilt demo): set the earlier "
+                   "checkpoints aside. Recorded in the audit trail.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation of --restart.")
+def audit_checkpoint(restart, yes):
+    """Write a signed checkpoint of the chain's head to the configured sinks (run it from a timer, too, so the
+    events of a quiet period are anchored without waiting for the next request)."""
+    if not anchoring.anchor().enabled:
+        _fail("no checkpoint sink is configured: set CASEMGMT_AUDIT_CHECKPOINT_FILE or _SYSLOG")
+    if restart:
+        if not yes:
+            click.confirm("Set every earlier checkpoint aside? Only do this after replacing the database on purpose",
+                          abort=True)
+        checkpoint, written = anchoring.restart_on_new_database(SYSTEM)
+    elif anchoring.already_anchored():
+        click.echo("the head of the chain is already anchored")
+        return
+    else:
+        checkpoint, written = anchoring.anchor_head(CHECKPOINT)
+    if checkpoint is None:
+        click.echo("the audit trail is empty: nothing to anchor")
+        return
+    if not written:
+        _fail("no sink took the checkpoint (see the errors above)")
+    sinks = ", ".join(anchoring.anchor().sinks())
+    click.echo(f"{checkpoint.kind} of event {checkpoint.seq} written to {sinks}")
 
 
 def register(app: Flask) -> None:

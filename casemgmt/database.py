@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import statistics
+from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import event
@@ -53,10 +55,33 @@ def _postgresql_session(dbapi_connection, _record) -> None:
     dbapi_connection.commit()
 
 
+def _private_sqlite_file(database: str | None) -> None:
+    """Create the SQLite file owner-only (0600) before SQLite first opens it, and tighten one that exists.
+
+    SQLite creates a missing database file 0644 (less what the umask removes): readable by every local account.
+    It gives its -wal and -shm files the mode of the database file, so a database created here 0600 keeps all
+    three private, whatever the umask (tests/security/test_file_modes.py checks the three). An in-memory database
+    has no file.
+    """
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm", "-journal"):
+        companion = path.with_name(path.name + suffix)
+        if companion.exists():
+            companion.chmod(0o600)
+
+
 def configure_engine(app: Flask) -> None:
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "sqlite":
+            _private_sqlite_file(engine.url.database)
             event.listen(engine, "connect", _sqlite_pragmas)
         elif engine.dialect.name == "postgresql":
             event.listen(engine, "connect", _postgresql_session)

@@ -1,4 +1,4 @@
-"""`casemgmt demo`: a demo database with three organisations, six users and realistic synthetic cases.
+"""`casemgmt demo`: a demo database with three organisations, nine users and realistic synthetic cases.
 
 The people are invented by Faker in the region's locales (Peru, Colombia, Haiti, Venezuela, Ecuador); they go
 through the same operations, encryption and audit trail as real data.
@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from casemgmt.accounts import operations as accounts
 from casemgmt.accounts.models import Organisation, User
+from casemgmt.audit.anchor import restart_on_new_database
 from casemgmt.audit.events import SYSTEM
 from casemgmt.cases import operations as cases
 from casemgmt.cases import stages
@@ -39,6 +40,9 @@ ORGANISATIONS = (
 
 # username, display name, organisation index, role
 USERS = (
+    # The installation administrator creates organisations and their administrators; `admin` manages Casa
+    # Esperanza's accounts only. Neither reads a case.
+    ("install", "Iris Instalación", 0, "installation_admin"),
     ("admin", "Ana Administradora", 0, "administrator"),
     ("hotline", "Hugo Línea", 0, "hotline_operator"),
     ("caseworker", "Carla Gestora", 0, "caseworker"),
@@ -213,6 +217,8 @@ def demo_command(password, n_cases, seed, reset):
     with click.progressbar(length=1, label=f"creating {n_cases} demo cases") as bar:
         credentials = build_demo(password, n_cases, seed)
         bar.update(1)
+    # A rebuilt database is a new chain: anchor it as a restart, or `audit verify` reports the old one as cut.
+    restart_on_new_database(SYSTEM)
     click.echo("\nDemo accounts (organisation, role, username, passphrase):")
     for username, _display, org_index, role in USERS:
         click.echo(f"  {ORGANISATIONS[org_index][0]:<26} {role:<17} {username:<12} {credentials[username]}")

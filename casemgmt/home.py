@@ -13,6 +13,7 @@ from casemgmt import htcds
 from casemgmt.access import Action, allowed
 from casemgmt.access.guard import requires
 from casemgmt.access.roles import Role
+from casemgmt.audit import queries as audit_queries
 from casemgmt.journey import queries as journey
 
 bp = Blueprint("home", __name__)
@@ -39,7 +40,7 @@ ROLE_SECTIONS = {
 @requires(Action.HOME)
 def index():
     if not allowed(current_user, Action.CASE_LIST):
-        if allowed(current_user, Action.USERS_MANAGE):
+        if allowed(current_user, Action.USERS_LIST):
             return redirect(url_for("admin.users"))
         return render_template("home.html", sections=[], my_cases=None)
     work = journey.work_for(current_user)
@@ -57,4 +58,7 @@ def index():
         "home.html", sections=sections, my_cases=cases, my_cases_total=total, all_my_cases_url=all_mine,
         stages=htcds.STAGES,
         statuses=htcds.CASE_STATUS, can_list_tasks=allowed(current_user, Action.TASK_MANAGE),
+        # Other organisations' refused attempts on this organisation's cases (finding 10): the supervisors' signal.
+        denied_recently=audit_queries.denied_attempts_on_organisation(current_user)
+        if allowed(current_user, Action.AUDIT_VIEW) else 0,
     )

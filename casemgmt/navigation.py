@@ -32,7 +32,8 @@ NAV = (
     NavItem("shelter.facilities", _l("Facilities"), Action.FACILITY_VIEW),
     NavItem("reports.dashboard", _l("Reports"), Action.REPORT_VIEW),
     NavItem("audit.index", _l("Audit trail"), Action.AUDIT_VIEW),
-    NavItem("admin.users", _l("Users"), Action.USERS_MANAGE),
+    NavItem("admin.approvals_list", _l("Account approvals"), Action.ACCOUNTS_APPROVE),
+    NavItem("admin.users", _l("Users"), Action.USERS_LIST),
     NavItem("admin.organisations", _l("Organisations"), Action.ORGS_MANAGE),
     NavItem("admin.keys", _l("Keys"), Action.KEYS_MANAGE),
 )

@@ -39,6 +39,8 @@ class Settings:
     login_max_failures: int = 5
     login_failure_window_seconds: int = 60
     login_lock_minutes: int = 15
+    # How long an enrolment or reset link stays usable (the person it is handed to may need a weekend).
+    enrolment_link_hours: int = 72
     expected_cases: int = 100_000
     page_size: int = 25
     # Identity-document scans and signed forms; the request cap is this plus room for the multipart envelope.
@@ -47,11 +49,26 @@ class Settings:
     # Argon2id cost. The defaults follow OWASP's 2023 guidance (m=19 MiB, t=2, p=1); tests lower them.
     argon2_time_cost: int = 2
     argon2_memory_kib: int = 19_456
+    # Per-client rate limits (casemgmt/ratelimits.py): where the counts live (Redis in production, shared by every
+    # worker; memory:// only in development), the prefix of their keys, and the number of reverse proxies in front of
+    # the application whose X-Forwarded-For is trusted to give the client's address (0: use the connection's).
+    ratelimit_enabled: bool = True
+    ratelimit_storage_uri: str = "memory://"
+    ratelimit_key_prefix: str = "casemgmt"
+    trusted_proxies: int = 0
     # Disclosure control for anything that leaves the organisation: a de-identified record is indistinguishable from
     # at least k-1 others, and a published count below k is suppressed. CTDC publishes with k = 11.
     disclosure_k: int = 11
     # The de-identified export generalises until at most this share of records must be suppressed (percent).
     deidentified_max_suppression_percent: int = 5
+    # Signed checkpoints of the audit chain's head, written where the database cannot rewrite them (see
+    # casemgmt/audit/anchor.py): an append-only file (None: off) and syslog (None: off; a unix socket path, or a
+    # (host, port) reached over UDP). A checkpoint is written once the head has moved and the last one is older than
+    # `audit_checkpoint_seconds` or `audit_checkpoint_events` events.
+    audit_checkpoint_file: Path | None = None
+    audit_checkpoint_syslog: str | tuple[str, int] | None = None
+    audit_checkpoint_seconds: int = 60
+    audit_checkpoint_events: int = 1000
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -192,6 +209,64 @@ def _root_keys(environ: Mapping[str, str], instance_path: Path, env: str) -> dic
     return ring
 
 
+def _checkpoint_file(environ: Mapping[str, str], instance_path: Path, env: str) -> Path | None:
+    raw = environ.get(PREFIX + "AUDIT_CHECKPOINT_FILE", "").strip()
+    if raw.lower() == "off":
+        return None
+    if raw:
+        path = Path(raw)
+        if not path.is_absolute():
+            raise SettingsError(f"{PREFIX}AUDIT_CHECKPOINT_FILE must be an absolute path, not {raw!r}")
+        return path
+    # Tests share one instance folder across databases that are wiped after each test: they opt in per test.
+    return None if env == "testing" else instance_path / "audit-checkpoints.log"
+
+
+def _checkpoint_syslog(environ: Mapping[str, str]) -> str | tuple[str, int] | None:
+    """off | local (the /dev/log socket, which journald also serves) | /path/to/socket | host[:port] (UDP)."""
+    raw = environ.get(PREFIX + "AUDIT_CHECKPOINT_SYSLOG", "").strip()
+    if raw == "" or raw.lower() == "off":
+        return None
+    if raw.lower() == "local":
+        return "/dev/log"
+    if raw.startswith("/"):
+        return raw
+    host, _, port = raw.rpartition(":") if ":" in raw else (raw, "", "514")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise SettingsError(
+            f"{PREFIX}AUDIT_CHECKPOINT_SYSLOG must be off, local, a socket path or host:port, not {raw!r}"
+        )
+    return host.strip("[]"), int(port)  # [::1]:514
+
+
+RATELIMIT_SCHEMES = ("memory", "redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster")
+
+
+def _ratelimit_storage(environ: Mapping[str, str], env: str, enabled: bool) -> str:
+    uri = environ.get(PREFIX + "RATELIMIT_STORAGE_URI", "").strip()
+    if not uri:
+        if env == "production" and enabled:
+            raise SettingsError(
+                f"Production needs a shared store for rate limits: set {PREFIX}RATELIMIT_STORAGE_URI, e.g. "
+                "redis://127.0.0.1:6379/0"
+            )
+        uri = "memory://"
+    scheme = uri.partition("://")[0]
+    if scheme not in RATELIMIT_SCHEMES:
+        raise SettingsError(f"{PREFIX}RATELIMIT_STORAGE_URI must start with one of "
+                            f"{', '.join(s + '://' for s in RATELIMIT_SCHEMES)}")
+    # Each worker process would count on its own, so N workers would allow N times every limit, and a restart would
+    # forget them all.
+    if env == "production" and enabled and scheme == "memory" and not _env_bool(
+        environ.get(PREFIX + "ALLOW_MEMORY_RATELIMIT_IN_PRODUCTION"), False, "ALLOW_MEMORY_RATELIMIT_IN_PRODUCTION"
+    ):
+        raise SettingsError(
+            f"Production needs Redis for rate limits, not memory://: set {PREFIX}RATELIMIT_STORAGE_URI, e.g. "
+            "redis://127.0.0.1:6379/0"
+        )
+    return uri
+
+
 def load_settings(environ: Mapping[str, str] | None = None, overrides: Mapping[str, object] | None = None) -> Settings:
     environ = dict(os.environ if environ is None else environ)
     for name, value in (overrides or {}).items():
@@ -210,6 +285,7 @@ def load_settings(environ: Mapping[str, str] | None = None, overrides: Mapping[s
     ):
         raise SettingsError(f"Production needs PostgreSQL: set {PREFIX}DATABASE_URL")
     languages = tuple(x.strip() for x in environ.get(PREFIX + "LANGUAGES", "en,es").split(",") if x.strip())
+    ratelimit_enabled = _env_bool(environ.get(PREFIX + "RATELIMIT_ENABLED"), True, "RATELIMIT_ENABLED")
     return Settings(
         env=env,
         instance_path=instance_path,
@@ -222,6 +298,7 @@ def load_settings(environ: Mapping[str, str] | None = None, overrides: Mapping[s
         login_max_failures=_env_int(environ, "LOGIN_MAX_FAILURES", 5),
         login_failure_window_seconds=_env_int(environ, "LOGIN_FAILURE_WINDOW_SECONDS", 60),
         login_lock_minutes=_env_int(environ, "LOGIN_LOCK_MINUTES", 15),
+        enrolment_link_hours=_env_int(environ, "ENROLMENT_LINK_HOURS", 72),
         # Below 512 rows the 8-bit minimum index would give fewer than two coincidences per value.
         expected_cases=_env_int(environ, "EXPECTED_CASES", 100_000, minimum=512),
         page_size=_env_int(environ, "PAGE_SIZE", 25),
@@ -229,8 +306,16 @@ def load_settings(environ: Mapping[str, str] | None = None, overrides: Mapping[s
         languages=languages or ("en",),
         argon2_time_cost=_env_int(environ, "ARGON2_TIME_COST", 2),
         argon2_memory_kib=_env_int(environ, "ARGON2_MEMORY_KIB", 19_456, minimum=8),
+        ratelimit_enabled=ratelimit_enabled,
+        ratelimit_storage_uri=_ratelimit_storage(environ, env, ratelimit_enabled),
+        ratelimit_key_prefix=environ.get(PREFIX + "RATELIMIT_KEY_PREFIX", "").strip() or "casemgmt",
+        trusted_proxies=_env_int(environ, "TRUSTED_PROXIES", 0, minimum=0),
         disclosure_k=_env_int(environ, "DISCLOSURE_K", 11, minimum=2),
         deidentified_max_suppression_percent=min(
             100, _env_int(environ, "DEIDENTIFIED_MAX_SUPPRESSION_PERCENT", 5, minimum=0)
         ),
+        audit_checkpoint_file=_checkpoint_file(environ, instance_path, env),
+        audit_checkpoint_syslog=_checkpoint_syslog(environ),
+        audit_checkpoint_seconds=_env_int(environ, "AUDIT_CHECKPOINT_SECONDS", 60, minimum=0),
+        audit_checkpoint_events=_env_int(environ, "AUDIT_CHECKPOINT_EVENTS", 1000),
     )

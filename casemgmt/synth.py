@@ -21,6 +21,7 @@ from sqlalchemy import select, text
 
 from casemgmt.accounts import operations as accounts
 from casemgmt.accounts.models import User
+from casemgmt.audit.anchor import restart_on_new_database
 from casemgmt.audit.events import HEAD_ID, SYSTEM
 from casemgmt.audit.models import AuditHead
 from casemgmt.auth.passwords import passphrase_problems
@@ -177,6 +178,7 @@ def synth_command(n_cases, seed, password, reset, batch_size):
                    f"set it to {n_cases} for realistic search figures", err=True)
     with click.progressbar(length=n_cases, label=f"creating {n_cases} synthetic cases") as bar:
         result = build(n_cases, seed, password, progress=bar.update, batch_size=batch_size)
+    restart_on_new_database(SYSTEM)  # a new chain, as in the demo
     click.echo(f"\n{n_cases} cases, {sum(result['rows'].values())} rows ({result['audit_events']} audit events) "
                f"in {result['seconds']} s")
     if result["waiting_for_a_bed"]:

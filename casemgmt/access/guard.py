@@ -20,6 +20,7 @@ PUBLIC_ENDPOINTS = frozenset({
     "static",             # CSS, JS and images of the application itself
     "bootstrap.static",   # Bootstrap served from the bootstrap-flask package, never from a CDN
     "auth.login",
+    "auth.enrol",         # the single-use enrolment or reset link: the token in the URL is the credential
     "i18n.set_language",  # the login page has a language switcher
     "health.check",       # load balancers; answers "ok" and nothing else
 })

@@ -10,10 +10,15 @@ Scopes (which cases a user may open):
 - caseworker: cases of their organisation assigned to them or created by them;
 - mission staff: cases of their organisation (referred-in cases arrive with the referrals issue);
 - hotline operator: cases they created;
-- administrator: none. Administrators manage users, organisations and keys, never case contents.
+- administrator, installation administrator: none. They manage accounts, organisations and keys, never case
+  contents (see _manageable_roles for who manages which accounts).
 Referred-in access: an accepted, unrevoked referral lets the receiving organisation's mission staff and supervisors
 (and the caseworker who accepted it) open the case with "referral" access: identity, consent, documents, the return
-and reintegration; never counseling notes, never edits to the core record.
+and reintegration, and the receiving organisation's own tasks; never screenings, counseling, shelter placements
+(the timeline tells that a stay took place, not where), the sending organisation's tasks, or edits to the core
+record. access/scope.py holds this as a table (REFERRAL_SCOPE is what
+_reaches() allows through a referral), and docs/access.md is rendered from it.
+Nobody approves what they requested (not_own_request): closure, return plan, transfer and account approvals.
 Reports (dashboard, donor report, exports) are for supervisors and cover their own organisation's cases only; an
 identified export also needs the user's own `may_export_identified` grant.
 A case of another organisation answers 404 (its existence is not disclosed); a case of the user's own organisation
@@ -31,7 +36,8 @@ from sqlalchemy import ColumnElement, event, false, or_, select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import Forbidden, NotFound
 
-from casemgmt.access.roles import Role
+from casemgmt.access import scope
+from casemgmt.access.roles import CASE_READING_ROLES, Role
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +54,11 @@ class Action(StrEnum):
     CASE_ACCESS_LOG = "case.access_log"
     CASE_ERASE = "case.erase"
     AUDIT_VIEW = "audit.view"
+    USERS_LIST = "users.list"
     USERS_MANAGE = "users.manage"
+    USERS_BOOTSTRAP = "users.bootstrap"
+    ACCOUNTS_APPROVE = "accounts.approve"
+    ACCOUNTS_HISTORY = "accounts.history"
     ORGS_MANAGE = "orgs.manage"
     KEYS_MANAGE = "keys.manage"
     ACCOUNT_SELF = "account.self"
@@ -57,6 +67,7 @@ class Action(StrEnum):
     CONTACT_LOG = "contact.log"
     CONTACT_VIEW = "contact.view"
     SCREENING_RECORD = "screening.record"
+    SCREENING_VIEW = "screening.view"
     CONSENT_RECORD = "consent.record"
     CONSENT_VIEW = "consent.view"
     FACILITY_MANAGE = "facility.manage"
@@ -263,12 +274,12 @@ def can_create_case(user, obj=None) -> bool:
 
 
 def can_view_case(user, case=None) -> bool:
-    return _role(user) in CASE_ROLES and (case is None or case_access(user, case) is not None)
+    return _role(user) in CASE_ROLES and (case is None or _reaches(user, case, Action.CASE_VIEW))
 
 
 def can_view_identity(user, case=None) -> bool:
-    # Everyone who may open a case works with the person; the referrals issue narrows this for referred-in access.
-    return can_view_case(user, case)
+    # Everyone who may open a case works with the person, including through a referral (access/scope.py).
+    return _role(user) in CASE_ROLES and (case is None or _reaches(user, case, Action.CASE_VIEW_IDENTITY))
 
 
 def can_edit_case(user, case=None) -> bool:
@@ -300,7 +311,7 @@ def can_search_cases(user, obj=None) -> bool:
 
 def can_see_access_log(user, case=None) -> bool:
     # Both sides of a referral see who looked at the record they share.
-    return _role(user) == Role.SUPERVISOR and (case is None or case_access(user, case) is not None)
+    return _role(user) == Role.SUPERVISOR and (case is None or _reaches(user, case, Action.CASE_ACCESS_LOG))
 
 
 def can_erase_case(user, case=None) -> bool:
@@ -313,16 +324,72 @@ def can_view_audit(user, obj=None) -> bool:
     return _role(user) in (Role.SUPERVISOR, Role.ADMIN)
 
 
-def can_manage_users(user, obj=None) -> bool:
-    return _is_system(user) or _role(user) == Role.ADMIN
+def _manageable_roles(user) -> frozenset:
+    """Separation of duties: an organisation's administrator manages the case-reading accounts of their organisation;
+    the installation administrator manages the organisations' administrators. Neither can make an account of the
+    other kind, so no administrator can turn an account they control into one that reads cases."""
+    role = _role(user)
+    if role == Role.ADMIN:
+        return CASE_READING_ROLES
+    if role == Role.INSTALL_ADMIN:
+        return frozenset({Role.ADMIN})
+    return frozenset()
+
+
+def can_list_users(user, target=None) -> bool:
+    """See an account (list, detail page): the installation administrator sees every organisation's accounts, an
+    organisation's administrator only their own organisation's (another organisation's account answers 404)."""
+    if _is_system(user) or _role(user) == Role.INSTALL_ADMIN:
+        return True
+    if _role(user) != Role.ADMIN:
+        return False
+    return target is None or target.organisation_id == user.organisation_id
+
+
+def can_manage_users(user, target=None) -> bool:
+    """Change an account, or create one: `target` is the user, or anything with the organisation_id and role of the
+    account to be (a new account, a role to change to)."""
+    if _is_system(user):
+        return True
+    if not _manageable_roles(user):
+        return False
+    if target is None:
+        return True
+    if _role(user) == Role.ADMIN and target.organisation_id != user.organisation_id:
+        return False
+    return target.role in _manageable_roles(user)
+
+
+def can_bootstrap_users(user, obj=None) -> bool:
+    # Choosing another person's passphrase, or acting without a supervisor's approval, is for the operator at the
+    # server's shell only (the first accounts of a fresh install, an organisation without a supervisor yet).
+    return _is_system(user)
+
+
+def can_approve_account(user, request=None) -> bool:
+    """Four eyes: a supervisor of the account's organisation approves; never their own request, nor one about
+    their own account."""
+    if _is_system(user):
+        return True
+    if _role(user) != Role.SUPERVISOR:
+        return False
+    if request is None:
+        return True
+    return (request.organisation_id == user.organisation_id and request.requested_by_id != user.id
+            and request.user_id != user.id)
+
+
+def can_view_account_history(user, org=None) -> bool:
+    # Supervisors see the account changes of their organisation (who was created, changed, reset, approved).
+    return _role(user) == Role.SUPERVISOR and (org is None or getattr(org, "id", org) == user.organisation_id)
 
 
 def can_manage_orgs(user, obj=None) -> bool:
-    return _is_system(user) or _role(user) == Role.ADMIN
+    return _is_system(user) or _role(user) == Role.INSTALL_ADMIN
 
 
 def can_manage_keys(user, obj=None) -> bool:
-    return _is_system(user) or _role(user) == Role.ADMIN
+    return _is_system(user) or _role(user) == Role.INSTALL_ADMIN
 
 
 def can_manage_own_account(user, obj=None) -> bool:
@@ -338,14 +405,26 @@ def _case_of(obj):
     return getattr(obj, "case", None)
 
 
-def _works_on(user, obj, allow_referral: bool) -> bool:
-    """A case worker with full access to the object's case (or referral access, where allowed)."""
+def _reaches(user, case, action: Action) -> bool:
+    """Full access to the case, or referral access where the referral scope (access/scope.py) includes the action."""
+    access = case_access(user, case)
+    return access == "full" or (access == "referral" and scope.in_referral_scope(action))
+
+
+def _works_on(user, obj, action: Action) -> bool:
+    """A case worker who reaches the object's case for this action (see _reaches)."""
     if _role(user) not in CASE_WORKERS:
         return False
     if obj is None:
         return True
-    access = case_access(user, _case_of(obj))
-    return access == "full" or (allow_referral and access == "referral")
+    return _reaches(user, _case_of(obj), action)
+
+
+def not_own_request(user, obj) -> bool:
+    """Nobody approves what they requested (four eyes). Everything that waits for an approval names who asked for
+    it as `requested_by_id` (a closure request, a transfer, a return plan's submitter, an account change)."""
+    requester = getattr(obj, "requested_by_id", None) if obj is not None else None
+    return requester is None or requester != getattr(user, "id", None)
 
 
 def can_log_contact(user, contact=None) -> bool:
@@ -362,13 +441,19 @@ def can_view_contact(user, contact=None) -> bool:
 def can_record_screening(user, case=None) -> bool:
     if _role(user) == Role.HOTLINE:
         return case is None or (case_access(user, case) == "full" and case.stage == "intake")
-    return _works_on(user, case, allow_referral=False)
+    return _works_on(user, case, Action.SCREENING_RECORD)
+
+
+def can_view_screening(user, case=None) -> bool:
+    """Screening interviews (finding, indicators, who screened): the owning organisation's, like recording them;
+    they are not in the referral scope."""
+    return _role(user) in CASE_ROLES and (case is None or _reaches(user, _case_of(case), Action.SCREENING_VIEW))
 
 
 def can_record_consent(user, obj=None) -> bool:
     if _role(user) == Role.HOTLINE:
         return obj is None or case_access(user, _case_of(obj)) == "full"
-    return _works_on(user, obj, allow_referral=True)
+    return _works_on(user, obj, Action.CONSENT_RECORD)
 
 
 def can_view_consent(user, obj=None) -> bool:
@@ -387,16 +472,16 @@ def can_view_facility(user, facility=None) -> bool:
 
 
 def can_manage_placement(user, obj=None) -> bool:
-    return _role(user) in (Role.CASEWORKER, Role.SUPERVISOR) and _works_on(user, obj, allow_referral=False)
+    return _role(user) in (Role.CASEWORKER, Role.SUPERVISOR) and _works_on(user, obj, Action.PLACEMENT_MANAGE)
 
 
 def can_record_counseling(user, obj=None) -> bool:
-    return _role(user) in (Role.CASEWORKER, Role.SUPERVISOR) and _works_on(user, obj, allow_referral=False)
+    return _role(user) in (Role.CASEWORKER, Role.SUPERVISOR) and _works_on(user, obj, Action.COUNSELING_RECORD)
 
 
 def can_view_counseling(user, obj=None) -> bool:
     """That sessions took place (type, date, provider), not their notes."""
-    return _works_on(user, obj, allow_referral=False)
+    return _works_on(user, obj, Action.COUNSELING_VIEW)
 
 
 def can_read_counseling_notes(user, session=None) -> bool:
@@ -415,41 +500,47 @@ def can_read_counseling_notes(user, session=None) -> bool:
 
 
 def can_view_return(user, obj=None) -> bool:
-    return _works_on(user, obj, allow_referral=True)
+    return _works_on(user, obj, Action.RETURN_VIEW)
 
 
 def can_manage_return(user, obj=None) -> bool:
     # Sending and receiving organisations both work on the return plan.
-    return _works_on(user, obj, allow_referral=True)
+    return _works_on(user, obj, Action.RETURN_MANAGE)
 
 
 def can_approve_return(user, obj=None) -> bool:
-    # The sending organisation, which holds the person's consent and assessments, approves the departure.
+    # The sending organisation, which holds the person's consent and assessments, approves the departure; never
+    # the supervisor who submitted the plan.
     if _role(user) != Role.SUPERVISOR:
         return False
-    return obj is None or case_access(user, _case_of(obj)) == "full"
+    return obj is None or (_reaches(user, _case_of(obj), Action.RETURN_APPROVE) and not_own_request(user, obj))
 
 
 def can_manage_reintegration(user, obj=None) -> bool:
-    return _works_on(user, obj, allow_referral=True)
+    return _works_on(user, obj, Action.REINTEGRATION_MANAGE)
 
 
 def can_manage_task(user, obj=None) -> bool:
+    """obj is a case (list its tasks, add one) or a task. A task belongs to the organisation that created it: a
+    referral never reaches the sending organisation's tasks, and the receiving organisation keeps its own."""
     if _role(user) not in CASE_ROLES:
         return False
     if obj is None:
         return True
-    if getattr(obj, "assignee_id", None) == user.id:
-        return True
     case = _case_of(obj)
-    if case is None:
-        return getattr(obj, "organisation_id", None) == user.organisation_id
-    return case_access(user, case) is not None
+    if obj is case:
+        return _reaches(user, case, Action.TASK_MANAGE)
+    if getattr(obj, "organisation_id", None) != user.organisation_id:
+        return False
+    if case is None or _reaches(user, case, Action.TASK_MANAGE):
+        return True
+    # A colleague given a task on one of the organisation's own cases may do it without opening the case.
+    return getattr(obj, "assignee_id", None) == user.id and _same_org(user, case)
 
 
 def can_create_referral(user, case=None) -> bool:
     return _role(user) in (Role.CASEWORKER, Role.SUPERVISOR, Role.MISSION) and _works_on(
-        user, case, allow_referral=False
+        user, case, Action.REFERRAL_CREATE
     )
 
 
@@ -471,31 +562,32 @@ def can_list_referrals(user, obj=None) -> bool:
 
 
 def can_request_transfer(user, case=None) -> bool:
-    return _works_on(user, case, allow_referral=False)
+    return _works_on(user, case, Action.TRANSFER_REQUEST)
 
 
 def can_approve_transfer(user, obj=None) -> bool:
     if _role(user) != Role.SUPERVISOR:
         return False
-    return obj is None or case_access(user, _case_of(obj)) == "full"
+    return obj is None or (_reaches(user, _case_of(obj), Action.TRANSFER_APPROVE) and not_own_request(user, obj))
 
 
 def can_upload_document(user, obj=None) -> bool:
-    return _works_on(user, obj, allow_referral=True)
+    return _works_on(user, obj, Action.DOCUMENT_UPLOAD)
 
 
 def can_download_document(user, document=None) -> bool:
-    return _works_on(user, document, allow_referral=True)
+    return _works_on(user, document, Action.DOCUMENT_DOWNLOAD)
 
 
 def can_approve_closure(user, obj=None) -> bool:
     if _role(user) != Role.SUPERVISOR:
         return False
-    return obj is None or case_access(user, _case_of(obj)) == "full"
+    return obj is None or (_reaches(user, _case_of(obj), Action.CLOSURE_APPROVE) and not_own_request(user, obj))
 
 
 def can_view_timeline(user, case=None) -> bool:
-    return can_view_case(user, case)
+    # Each feature's entries then follow that feature's own policy (journey/queries.timeline).
+    return _role(user) in CASE_ROLES and (case is None or _reaches(user, case, Action.TIMELINE_VIEW))
 
 
 def _own_org_supervisor(user, org=None) -> bool:
@@ -534,7 +626,11 @@ POLICIES: dict[Action, Callable[..., bool]] = {
     Action.CASE_ACCESS_LOG: can_see_access_log,
     Action.CASE_ERASE: can_erase_case,
     Action.AUDIT_VIEW: can_view_audit,
+    Action.USERS_LIST: can_list_users,
     Action.USERS_MANAGE: can_manage_users,
+    Action.USERS_BOOTSTRAP: can_bootstrap_users,
+    Action.ACCOUNTS_APPROVE: can_approve_account,
+    Action.ACCOUNTS_HISTORY: can_view_account_history,
     Action.ORGS_MANAGE: can_manage_orgs,
     Action.KEYS_MANAGE: can_manage_keys,
     Action.ACCOUNT_SELF: can_manage_own_account,
@@ -542,6 +638,7 @@ POLICIES: dict[Action, Callable[..., bool]] = {
     Action.CONTACT_LOG: can_log_contact,
     Action.CONTACT_VIEW: can_view_contact,
     Action.SCREENING_RECORD: can_record_screening,
+    Action.SCREENING_VIEW: can_view_screening,
     Action.CONSENT_RECORD: can_record_consent,
     Action.CONSENT_VIEW: can_view_consent,
     Action.FACILITY_MANAGE: can_manage_facility,
@@ -580,11 +677,22 @@ def allowed(user, action: Action, obj=None) -> bool:
         return False
 
 
+class OwnRequestRefused(Forbidden):
+    """The 403 of an approval (an action named "*.approve") of the user's own request; the error page shows
+    `user_message`, so the supervisor learns why rather than reading that their role does not allow it."""
+
+    def __init__(self, message: str):
+        super().__init__()
+        self.user_message = message
+
+
 def authorize(user, action: Action, obj=None) -> None:
     """Raise 404 for an object of another organisation, 403 otherwise; audit the denial."""
     if allowed(user, action, obj):
         return
     from casemgmt.audit.denials import record_denial
+
+    own_request = obj is not None and str(action).endswith(".approve") and not not_own_request(user, obj)
 
     # Objects of a case the user cannot open at all answer 404, so their existence is not disclosed.
     case = _case_of(obj)
@@ -597,4 +705,9 @@ def authorize(user, action: Action, obj=None) -> None:
     else:
         other_org = hasattr(obj, "organisation_id") and obj.organisation_id != getattr(user, "organisation_id", None)
     record_denial(action, obj, actor=None if getattr(user, "role", None) == "system" else user)
+    if own_request and not other_org:
+        from flask_babel import gettext
+
+        raise OwnRequestRefused(gettext("You asked for this yourself, and nobody approves what they requested: "
+                                        "another supervisor of your organisation decides."))
     raise NotFound() if other_org else Forbidden()

@@ -1,4 +1,8 @@
-"""The five roles. A user has exactly one."""
+"""The roles. A user has exactly one.
+
+Separation of duties: the roles that read cases never administer accounts, and the roles that administer accounts
+never read cases. An organisation's administrator manages the case-reading accounts of their own organisation; the
+installation administrator creates organisations and their administrators and looks after the keys."""
 
 from enum import StrEnum
 
@@ -11,6 +15,7 @@ class Role(StrEnum):
     MISSION = "mission_staff"
     SUPERVISOR = "supervisor"
     ADMIN = "administrator"
+    INSTALL_ADMIN = "installation_admin"
 
     @property
     def label(self):
@@ -23,7 +28,13 @@ ROLE_LABELS = {
     Role.MISSION: _l("Mission staff"),
     Role.SUPERVISOR: _l("Supervisor"),
     Role.ADMIN: _l("Administrator"),
+    Role.INSTALL_ADMIN: _l("Installation administrator"),
 }
 
 # Roles whose accounts must use two-factor login when CASEMGMT_REQUIRE_2FA is on.
-TWO_FACTOR_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR})
+TWO_FACTOR_ROLES = frozenset({Role.ADMIN, Role.INSTALL_ADMIN, Role.SUPERVISOR})
+
+# Roles that open cases: a new account in one of them, or a role change into one, takes effect only when a
+# supervisor of the organisation approves it (four eyes), and its enrolment link goes to that supervisor.
+CASE_READING_ROLES = frozenset({Role.HOTLINE, Role.CASEWORKER, Role.MISSION, Role.SUPERVISOR})
+ADMIN_ROLES = frozenset({Role.ADMIN, Role.INSTALL_ADMIN})

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, LargeBinary, String
+from sqlalchemy import ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casemgmt.access.roles import Role
@@ -55,6 +55,8 @@ class User(UserMixin, db.Model):
 
     # Set by the session loader: Flask-Login stores this token, not the user id, in the cookie.
     session_token = None
+    # Set by authenticate() when a recovery code stood in for the one-time code: how many unused codes are left.
+    recovery_codes_left = None
 
     @property
     def role_enum(self) -> Role:
@@ -87,3 +89,63 @@ class UserSession(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AccountRequest(db.Model):
+    """A change to an account that a supervisor of its organisation must approve before it takes effect (four eyes):
+    a new account in a role that reads cases, a role change into such a role, a reset of such an account.
+
+    kind: "create", "role" or "reset"; status: "requested", then "approved", "refused" or "withdrawn" (a newer
+    request about the same account replaced it)."""
+
+    __tablename__ = "account_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str | None] = mapped_column(String(32))
+    from_role: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="requested")
+    # Null when the operator asked from the command line.
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+    __table_args__ = (Index("ix_account_requests_org_status", "organisation_id", "status"),)
+
+
+class EnrolmentLink(db.Model):
+    """A single-use, expiring link with which a person sets their own passphrase (a new account, or a reset).
+    Only the SHA-256 of the random token is stored: a database read hands out no usable link."""
+
+    __tablename__ = "enrolment_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # "enrol" or "reset"
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    superseded_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
+class RecoveryCode(db.Model):
+    """A single-use two-factor recovery code. Only a keyed hash is stored (HMAC-SHA256 under a key derived from the
+    key ring), so the 50 bits of a code cannot be searched offline from a copy of the database alone."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]

@@ -4,11 +4,16 @@ commits once, so a change and its audit record are saved together or not at all.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
 from casemgmt.access import Action, authorize
 from casemgmt.access.roles import Role
+from casemgmt.accounts import approvals, enrolment, recovery
+from casemgmt.accounts.approvals import Outcome
+from casemgmt.accounts.errors import AccountError
+from casemgmt.accounts.errors import _ as _gettext
 from casemgmt.accounts.models import Organisation, User
 from casemgmt.audit import record_event
 from casemgmt.auth import passwords, totp
@@ -21,14 +26,12 @@ from casemgmt.htcds import ORGANISATION_TYPES, country_codes
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 
 
-class AccountError(ValueError):
-    """A request that cannot be carried out; the message is shown to the user (already translated)."""
+@dataclass(frozen=True)
+class AccountTarget:
+    """The account an administrator is about to create, or the role they want to give: what the policy judges."""
 
-
-def _gettext(message: str, **kwargs) -> str:
-    from flask_babel import gettext
-
-    return gettext(message, **kwargs)
+    organisation_id: int
+    role: str
 
 
 def create_organisation(actor, name: str, org_type: str, country: str, contact: str | None = None) -> Organisation:
@@ -46,7 +49,8 @@ def create_organisation(actor, name: str, org_type: str, country: str, contact: 
     org = Organisation(name=name, org_type=org_type, country=country, contact=(contact or "").strip() or None)
     db.session.add(org)
     db.session.flush()
-    record_event("organisation.create", object_type="organisation", object_id=org.id, actor=actor)
+    record_event("organisation.create", object_type="organisation", object_id=org.id, actor=actor,
+                 subject_organisation_id=org.id)
     return org
 
 
@@ -63,8 +67,12 @@ def _check_passphrase(password: str, *hints: str) -> None:
         raise AccountError(" ".join(problems))
 
 
-def create_user(actor, username: str, display_name: str, organisation_id: int, role: str, password: str) -> User:
-    authorize(actor, Action.USERS_MANAGE)
+def _check_role(role: str) -> None:
+    if role not in {r.value for r in Role}:
+        raise AccountError(_gettext("Unknown role."))
+
+
+def _new_user(actor, username: str, display_name: str, organisation_id: int, role: str, password_hash) -> User:
     username = (username or "").strip().lower()
     if not USERNAME.match(username):
         raise AccountError(
@@ -72,22 +80,48 @@ def create_user(actor, username: str, display_name: str, organisation_id: int, r
         )
     if db.session.scalar(select(User.id).where(User.username == username)):
         raise AccountError(_gettext("This username is taken."))
-    if role not in {r.value for r in Role}:
-        raise AccountError(_gettext("Unknown role."))
-    if db.session.get(Organisation, organisation_id) is None:
-        raise AccountError(_gettext("Unknown organisation."))
-    _check_passphrase(password, username, display_name)
     user = User(
         username=username,
         display_name=(display_name or username).strip(),
         organisation_id=organisation_id,
         role=role,
-        password_hash=passwords.hash_password(password),
+        password_hash=password_hash(username),
     )
     db.session.add(user)
     db.session.flush()
-    record_event("user.create", object_type="user", object_id=user.id, actor=actor, details={"role": role})
+    record_event("user.create", object_type="user", object_id=user.id, actor=actor, details={"role": role},
+                 subject_organisation_id=organisation_id)
     return user
+
+
+def create_user(actor, username: str, display_name: str, organisation_id: int, role: str, password: str) -> User:
+    """Create a usable account with a passphrase chosen for it: the bootstrap of a fresh install, for the operator at
+    the server's shell only (`casemgmt users create`, the demo, the tests). The pages use add_account()."""
+    authorize(actor, Action.USERS_BOOTSTRAP)
+    _check_role(role)
+    if db.session.get(Organisation, organisation_id) is None:
+        raise AccountError(_gettext("Unknown organisation."))
+
+    def chosen(name: str) -> str:
+        _check_passphrase(password, name, display_name)
+        return passwords.hash_password(password)
+
+    return _new_user(actor, username, display_name, organisation_id, role, chosen)
+
+
+def add_account(actor, username: str, display_name: str, organisation_id: int, role: str) -> Outcome:
+    """An administrator creates an account without a passphrase. A case-reading account waits for a supervisor of
+    its organisation, who receives its enrolment link at approval; an administrator account gets its link at once,
+    for the (installation) administrator who asked to hand over."""
+    _check_role(role)
+    if db.session.get(Organisation, organisation_id) is None:
+        raise AccountError(_gettext("Unknown organisation."))
+    authorize(actor, Action.USERS_MANAGE, AccountTarget(organisation_id, role))
+    user = _new_user(actor, username, display_name, organisation_id, role,
+                     lambda _name: enrolment.unknowable_password_hash())
+    if approvals.needs_approval(actor, role):
+        return Outcome(user, request=approvals.file_request(actor, user, "create", role))
+    return Outcome(user, token=enrolment.issue_link(actor, user, "enrol"))
 
 
 def set_active(actor, user: User, active: bool) -> None:
@@ -97,24 +131,41 @@ def set_active(actor, user: User, active: bool) -> None:
     user.active = active
     if not active:
         end_all_sessions(user.id)
-    record_event("user.enable" if active else "user.disable", object_type="user", object_id=user.id, actor=actor)
+    record_event("user.enable" if active else "user.disable", object_type="user", object_id=user.id, actor=actor,
+                 subject_organisation_id=user.organisation_id)
+
+
+def _check_role_change(actor, user: User, role: str) -> None:
+    _check_role(role)
+    if getattr(actor, "id", None) == user.id:
+        raise AccountError(_gettext("You cannot change your own role."))
+    if user.role == role:
+        raise AccountError(_gettext("The account already has this role."))
 
 
 def set_role(actor, user: User, role: str) -> None:
-    authorize(actor, Action.USERS_MANAGE, user)
-    if role not in {r.value for r in Role}:
-        raise AccountError(_gettext("Unknown role."))
-    if getattr(actor, "id", None) == user.id:
-        raise AccountError(_gettext("You cannot change your own role."))
+    """Change a role at once: the operator at the shell only (see request_role_change for the pages)."""
+    authorize(actor, Action.USERS_BOOTSTRAP)
+    _check_role_change(actor, user, role)
     old = user.role
-    user.role = role
-    if role != Role.SUPERVISOR and user.may_export_identified:
-        # The grant belongs to the supervisor role; a new role starts without it.
-        user.may_export_identified = False
-    # A role change takes effect at once: the user logs in again under the new role.
-    end_all_sessions(user.id)
+    approvals.apply_role(user, role)
     record_event("user.set_role", object_type="user", object_id=user.id, actor=actor,
-                 details={"from": old, "to": role})
+                 details={"from": old, "to": role}, subject_organisation_id=user.organisation_id)
+
+
+def request_role_change(actor, user: User, role: str) -> Outcome:
+    """A role change into a case-reading role waits for a supervisor's approval; others happen at once."""
+    authorize(actor, Action.USERS_MANAGE, user)
+    _check_role(role)
+    authorize(actor, Action.USERS_MANAGE, AccountTarget(user.organisation_id, role))
+    _check_role_change(actor, user, role)
+    if approvals.needs_approval(actor, role):
+        return Outcome(user, request=approvals.file_request(actor, user, "role", role))
+    old = user.role
+    approvals.apply_role(user, role)
+    record_event("user.set_role", object_type="user", object_id=user.id, actor=actor,
+                 details={"from": old, "to": role}, subject_organisation_id=user.organisation_id)
+    return Outcome(user)
 
 
 def set_export_grant(actor, user: User, granted: bool) -> None:
@@ -127,25 +178,33 @@ def set_export_grant(actor, user: User, granted: bool) -> None:
         return
     user.may_export_identified = granted
     record_event("user.export_grant", object_type="user", object_id=user.id, actor=actor,
-                 details={"granted": granted})
+                 details={"granted": granted}, subject_organisation_id=user.organisation_id)
 
 
-def reset_password(actor, user: User, password: str) -> None:
+def request_reset(actor, user: User) -> Outcome:
+    """Reset a passphrase and two-factor login: the person sets new ones through a reset link. For a case-reading
+    account the reset waits for a supervisor, who receives the link; for an administrator account it happens at
+    once and the link goes to the requester. Nobody ever types another person's passphrase."""
     authorize(actor, Action.USERS_MANAGE, user)
-    _check_passphrase(password, user.username, user.display_name)
-    user.password_hash = passwords.hash_password(password)
-    user.password_changed_at = utcnow()
-    user.failed_logins, user.failure_window_start, user.locked_until = 0, None, None
-    end_all_sessions(user.id)
-    record_event("user.reset_password", object_type="user", object_id=user.id, actor=actor)
+    if getattr(actor, "id", None) == user.id:
+        raise AccountError(_gettext("Change your own passphrase from your account page."))
+    if approvals.needs_approval(actor, user.role):
+        return Outcome(user, request=approvals.file_request(actor, user, "reset"))
+    return Outcome(user, token=reset_now(actor, user))
 
 
-def reset_two_factor(actor, user: User) -> None:
-    authorize(actor, Action.USERS_MANAGE, user)
-    user.totp_secret = user.totp_pending = None
-    user.totp_last_step = None
-    end_all_sessions(user.id)
-    record_event("user.reset_2fa", object_type="user", object_id=user.id, actor=actor)
+def reset_now(actor, user: User) -> str:
+    """Revoke the user's passphrase, second factor, recovery codes and sessions, and make a link to set new ones."""
+    if approvals.needs_approval(actor, user.role):
+        authorize(actor, Action.USERS_BOOTSTRAP)
+    else:
+        authorize(actor, Action.USERS_MANAGE, user)
+    if approvals.awaiting_creation(user):
+        raise AccountError(_gettext("This account waits for a supervisor's approval of its creation."))
+    ended = enrolment.revoke_credentials(user)
+    record_event("user.reset", object_type="user", object_id=user.id, actor=actor, details={"ended_sessions": ended},
+                 subject_organisation_id=user.organisation_id)
+    return enrolment.issue_link(actor, user, "reset")
 
 
 def change_own_password(user: User, current: str, new: str) -> None:
@@ -174,9 +233,9 @@ def pending_totp_secret(user: User) -> str | None:
     return totp.open_secret(user.id, "totp_pending", user.totp_pending)
 
 
-def confirm_totp_enrolment(user: User, code: str, password: str) -> None:
-    """Turn two-factor login on. The passphrase is asked again so that a stolen session cannot attach the thief's
-    authenticator and lock the real user out."""
+def confirm_totp_enrolment(user: User, code: str, password: str) -> list[str]:
+    """Turn two-factor login on and return the new recovery codes, to be shown once. The passphrase is asked again
+    so that a stolen session cannot attach the thief's authenticator and lock the real user out."""
     authorize(user, Action.ACCOUNT_SELF)
     if not recheck_passphrase(user, password):
         raise AccountError(_gettext("Your current passphrase is not correct."))
@@ -190,7 +249,23 @@ def confirm_totp_enrolment(user: User, code: str, password: str) -> None:
     user.totp_pending = None
     user.totp_last_step = step
     ended = end_other_sessions(user)
-    record_event("account.enable_2fa", object_type="user", object_id=user.id, details={"ended_sessions": ended})
+    codes = recovery.replace_codes(user)
+    record_event("account.enable_2fa", object_type="user", object_id=user.id, details={"ended_sessions": ended},
+                 subject_organisation_id=user.organisation_id)
+    return codes
+
+
+def regenerate_recovery_codes(user: User, password: str) -> list[str]:
+    """New recovery codes (the old ones die), after the passphrase is asked again (ASVS 3.7.1)."""
+    authorize(user, Action.ACCOUNT_SELF)
+    if not user.has_totp:
+        raise AccountError(_gettext("Turn on two-factor login first."))
+    if not recheck_passphrase(user, password):
+        raise AccountError(_gettext("Your current passphrase is not correct."))
+    codes = recovery.replace_codes(user)
+    record_event("account.recovery_codes", object_type="user", object_id=user.id,
+                 subject_organisation_id=user.organisation_id, details={"codes": len(codes)})
+    return codes
 
 
 def disable_own_totp(user: User, password: str, required: bool) -> None:
@@ -201,4 +276,6 @@ def disable_own_totp(user: User, password: str, required: bool) -> None:
         raise AccountError(_gettext("Your current passphrase is not correct."))
     user.totp_secret = None
     user.totp_last_step = None
-    record_event("account.disable_2fa", object_type="user", object_id=user.id)
+    recovery.discard(user)
+    record_event("account.disable_2fa", object_type="user", object_id=user.id,
+                 subject_organisation_id=user.organisation_id)

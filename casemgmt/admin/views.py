@@ -3,11 +3,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from casemgmt.access import Action
+from casemgmt.access import Action, allowed, authorize
 from casemgmt.access.guard import requires
+from casemgmt.accounts import approvals, enrolment, queries
 from casemgmt.accounts import operations as accounts
-from casemgmt.accounts.models import Organisation, User
-from casemgmt.admin.forms import OrganisationForm, ReauthForm, ResetPasswordForm, RoleForm, UserCreateForm
+from casemgmt.accounts.models import AccountRequest, Organisation, User
+from casemgmt.admin.forms import OrganisationForm, ReauthForm, RoleForm, UserCreateForm
 from casemgmt.audit import record_event
 from casemgmt.auth.login import recheck_passphrase
 from casemgmt.core.pagination import paginate
@@ -27,58 +28,89 @@ def _reauthenticated(form) -> bool:
     return False
 
 
-def _organisation_choices():
-    return [(o.id, o.name) for o in db.session.scalars(select(Organisation).order_by(Organisation.name))]
+def _visible_user_or_404(user_id: int) -> User:
+    target = db.get_or_404(User, user_id)
+    authorize(current_user, Action.USERS_LIST, target)  # another organisation's account answers 404
+    return target
 
 
-def _user_or_404(user_id: int) -> User:
-    return db.get_or_404(User, user_id)
+def _link_page(user: User, token: str, purpose: str):
+    """Show a new enrolment or reset link once. It is never stored, flashed or put in a redirect."""
+    url = url_for("auth.enrol", token=token, _external=True)
+    return render_template("admin/link.html", target=user, url=url, purpose=purpose,
+                           hours=enrolment.link_hours())
+
+
+def _after(outcome: approvals.Outcome, done: str, purpose: str):
+    if outcome.token:
+        db.session.commit()
+        return _link_page(outcome.user, outcome.token, purpose)
+    db.session.commit()
+    if outcome.request is not None:
+        flash(_("The request waits for a supervisor of the organisation, who will hand the link to the person."),
+              "info")
+    else:
+        flash(done, "success")
+    return redirect(url_for("admin.user", user_id=outcome.user.id))
 
 
 @bp.get("/users")
-@requires(Action.USERS_MANAGE)
+@requires(Action.USERS_LIST)
 def users():
-    page = paginate(select(User).order_by(User.username), 50)
-    return render_template("admin/users.html", page=page)
+    page = paginate(queries.visible_users(current_user), 50)
+    return render_template("admin/users.html", page=page,
+                           can_create=allowed(current_user, Action.USERS_MANAGE))
+
+
+def _create_form():
+    organisations = queries.organisation_choices(current_user)
+    return UserCreateForm(organisations=organisations,
+                          roles=queries.assignable_roles(current_user, current_user.organisation_id))
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
 @requires(Action.USERS_MANAGE)
 def create_user():
-    form = UserCreateForm(organisations=_organisation_choices())
+    form = _create_form()
     if form.validate_on_submit() and _reauthenticated(form):
+        # An organisation's administrator has no organisation field: the account is in their own organisation.
+        org_id = current_user.organisation_id if form.organisation_id is None else form.organisation_id.data
         try:
-            user = accounts.create_user(current_user, form.username.data, form.display_name.data,
-                                        form.organisation_id.data, form.role.data, form.password.data)
+            outcome = accounts.add_account(current_user, form.username.data, form.display_name.data, org_id,
+                                           form.role.data)
         except accounts.AccountError as exc:
             db.session.rollback()
             form.username.errors.append(str(exc))
         else:
-            db.session.commit()
-            flash(_("User %(name)s created.", name=user.username), "success")
-            return redirect(url_for("admin.user", user_id=user.id))
+            return _after(outcome, _("User %(name)s created.", name=outcome.user.username), "enrol")
     return render_template("admin/user_new.html", form=form), 200 if request.method == "GET" else 422
 
 
 @bp.get("/users/<int:user_id>")
-@requires(Action.USERS_MANAGE)
+@requires(Action.USERS_LIST)
 def user(user_id):
-    target = _user_or_404(user_id)
-    role_form = RoleForm(role=target.role)
-    return render_template("admin/user.html", target=target, role_form=role_form,
-                           reset_form=ResetPasswordForm(), reauth_form=ReauthForm())
+    target = _visible_user_or_404(user_id)
+    can_manage = allowed(current_user, Action.USERS_MANAGE, target) and target.id != current_user.id
+    roles = [r for r in queries.assignable_roles(current_user, target.organisation_id) if r != target.role]
+    return render_template(
+        "admin/user.html", target=target, can_manage=can_manage,
+        role_form=RoleForm(roles=roles) if roles else None, reauth_form=ReauthForm(),
+        pending=approvals.pending_request(target), open_link=enrolment.open_link(target),
+    )
 
 
-def _user_action(user_id, form_class, apply, success):
-    target = _user_or_404(user_id)
-    form = form_class()
+def _user_action(user_id, form_class, apply, success, **form_args):
+    target = _visible_user_or_404(user_id)
+    form = form_class(**form_args)
     if form.validate_on_submit() and _reauthenticated(form):
         try:
-            apply(target, form)
+            outcome = apply(target, form)
         except accounts.AccountError as exc:
             db.session.rollback()
             flash(str(exc), "danger")
         else:
+            if isinstance(outcome, approvals.Outcome):
+                return _after(outcome, success, "reset")
             db.session.commit()
             flash(success, "success")
     else:
@@ -91,23 +123,16 @@ def _user_action(user_id, form_class, apply, success):
 @bp.post("/users/<int:user_id>/role")
 @requires(Action.USERS_MANAGE)
 def set_role(user_id):
-    return _user_action(user_id, RoleForm, lambda u, f: accounts.set_role(current_user, u, f.role.data),
-                        _("Role changed."))
+    target = _visible_user_or_404(user_id)
+    return _user_action(user_id, RoleForm, lambda u, f: accounts.request_role_change(current_user, u, f.role.data),
+                        _("Role changed."), roles=queries.assignable_roles(current_user, target.organisation_id))
 
 
-@bp.post("/users/<int:user_id>/password")
+@bp.post("/users/<int:user_id>/reset")
 @requires(Action.USERS_MANAGE)
-def reset_password(user_id):
-    return _user_action(user_id, ResetPasswordForm,
-                        lambda u, f: accounts.reset_password(current_user, u, f.password.data),
-                        _("Passphrase reset. The user's sessions have been ended."))
-
-
-@bp.post("/users/<int:user_id>/two-factor")
-@requires(Action.USERS_MANAGE)
-def reset_two_factor(user_id):
-    return _user_action(user_id, ReauthForm, lambda u, f: accounts.reset_two_factor(current_user, u),
-                        _("Two-factor login reset."))
+def reset(user_id):
+    return _user_action(user_id, ReauthForm, lambda u, f: accounts.request_reset(current_user, u),
+                        _("Passphrase and two-factor login reset."))
 
 
 @bp.post("/users/<int:user_id>/export-grant")
@@ -130,6 +155,66 @@ def disable(user_id):
 def enable(user_id):
     return _user_action(user_id, ReauthForm, lambda u, f: accounts.set_active(current_user, u, True),
                         _("Account enabled."))
+
+
+@bp.get("/approvals")
+@requires(Action.ACCOUNTS_APPROVE)
+def approvals_list():
+    waiting = approvals.requests_of_organisation(current_user.organisation_id)
+    return render_template(
+        "admin/approvals.html", requests=waiting, form=ReauthForm(),
+        can_decide={r.id: allowed(current_user, Action.ACCOUNTS_APPROVE, r) for r in waiting},
+    )
+
+
+def _request_or_404(request_id: int) -> AccountRequest:
+    found = db.get_or_404(AccountRequest, request_id)
+    authorize(current_user, Action.ACCOUNTS_APPROVE, found)  # another organisation's request answers 404
+    return found
+
+
+@bp.post("/approvals/<int:request_id>/approve")
+@requires(Action.ACCOUNTS_APPROVE)
+def approve(request_id):
+    return _decide(request_id, "approve")
+
+
+@bp.post("/approvals/<int:request_id>/refuse")
+@requires(Action.ACCOUNTS_APPROVE)
+def refuse(request_id):
+    return _decide(request_id, "refuse")
+
+
+def _decide(request_id: int, decision: str):
+    found = _request_or_404(request_id)
+    form = ReauthForm()
+    if not (form.validate_on_submit() and _reauthenticated(form)):
+        for errors in form.errors.values():
+            for error in errors:
+                flash(error, "danger")
+        return redirect(url_for("admin.approvals_list"))
+    try:
+        if decision == "approve":
+            token = approvals.approve(current_user, found)
+        else:
+            approvals.refuse(current_user, found)
+            token = None
+    except accounts.AccountError as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+        return redirect(url_for("admin.approvals_list"))
+    db.session.commit()
+    if token:
+        return _link_page(found.user, token, "reset" if found.kind == "reset" else "enrol")
+    flash(_("Approved.") if decision == "approve" else _("Refused."), "success")
+    return redirect(url_for("admin.approvals_list"))
+
+
+@bp.get("/account-changes")
+@requires(Action.ACCOUNTS_HISTORY)
+def account_changes():
+    page = paginate(queries.account_changes(current_user.organisation_id), 50)
+    return render_template("admin/account_changes.html", page=page)
 
 
 @bp.route("/organisations", methods=["GET", "POST"])

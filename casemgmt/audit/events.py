@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from casemgmt.audit.anchor import COMMITTED_HEAD
 from casemgmt.audit.models import AuditEvent, AuditHead
 from casemgmt.core.time import utcnow
 from casemgmt.crypto.keyring import keyring
@@ -57,7 +58,8 @@ def chain_hash(prev_hash: str, event: AuditEvent) -> str:
     return hmac.new(keyring().audit_key(), prev_hash.encode() + _canonical(event), hashlib.sha256).hexdigest()
 
 
-def _actor(actor):
+def acting_user(actor):
+    """`actor` when given, else the logged-in user of the request, else None (anonymous)."""
     if actor is not None:
         return actor
     if has_request_context() and current_user and current_user.is_authenticated:
@@ -98,7 +100,7 @@ def record_event(
     subject_organisation_id: int | None = None,
 ) -> AuditEvent:
     """Append an event to the session; it is saved by the same commit as the change it records."""
-    who = _actor(actor)
+    who = acting_user(actor)
     head = _head()
     event = AuditEvent(
         seq=head.last_seq + 1,
@@ -119,4 +121,6 @@ def record_event(
     event.hash = chain_hash(head.last_hash, event)
     head.last_seq, head.last_hash = event.seq, event.hash
     db.session.add(event)
+    # Anchored (casemgmt/audit/anchor.py) once, and only if, this transaction commits.
+    db.session.info[COMMITTED_HEAD] = (event.seq, event.hash)
     return event

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from sqlalchemy import Index, String, Text
@@ -36,6 +37,16 @@ class AuditEvent(db.Model):
         Index("ix_audit_events_case_id_seq", "case_id", "seq"),
         Index("ix_audit_events_subject_org_seq", "subject_organisation_id", "seq"),
     )
+
+    @property
+    def attempted_action(self) -> str | None:
+        """For a denial: the action that was refused (its details hold nothing else)."""
+        if self.outcome != "denied":
+            return None
+        try:
+            return json.loads(self.details).get("action")
+        except (ValueError, AttributeError):
+            return None
 
 
 class AuditHead(db.Model):

@@ -6,7 +6,7 @@ import re
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app
+from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 from zxcvbn import zxcvbn
 
@@ -15,9 +15,49 @@ MIN_LENGTH, MAX_LENGTH = 12, 128
 MIN_STRENGTH = 3
 
 
-def _hasher() -> PasswordHasher:
-    settings = current_app.config["SETTINGS"]
+# The application's hasher and dummy hash live in app.extensions under this name (see init_app).
+EXTENSION_KEY = "casemgmt.passwords"
+
+# A fixed passphrase whose hash is verified when there is no real hash to verify (an unknown username), so that a
+# failed login costs one Argon2 verification whether or not the account exists.
+_DUMMY_PASSWORD = "casemgmt-timing-equaliser"  # noqa: S105 - not a credential, only hashed for timing
+
+
+class _Hashing:
+    """The configured hasher and the dummy hash made with it.
+
+    The dummy hash is made once per application, so once per worker process, when the application is created (not
+    at the first login, which would then be the one slower failure), with the configured (production) cost: a
+    verification against it costs what a verification against a real user's hash costs. (It used to be recomputed at
+    every call, because `dict.setdefault` evaluates its default first: unknown usernames cost a hash and a
+    verification, twice a real account's, which told who has an account.)
+    """
+
+    def __init__(self, hasher: PasswordHasher):
+        self.hasher = hasher
+        self.dummy_hash = hasher.hash(_DUMMY_PASSWORD)
+
+
+def configured_hasher(settings) -> PasswordHasher:
     return PasswordHasher(time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib, parallelism=1)
+
+
+def use_hasher(app: Flask, hasher: PasswordHasher) -> None:
+    """Make `hasher` the application's hasher and the maker of its dummy hash. Tests use it as a seam, to count the
+    Argon2 operations with a PasswordHasher subclass that still does the real work."""
+    app.extensions[EXTENSION_KEY] = _Hashing(hasher)
+
+
+def init_app(app: Flask, settings) -> None:
+    use_hasher(app, configured_hasher(settings))
+
+
+def _hashing() -> _Hashing:
+    return current_app.extensions[EXTENSION_KEY]
+
+
+def _hasher() -> PasswordHasher:
+    return _hashing().hasher
 
 
 def hash_password(password: str) -> str:
@@ -35,13 +75,10 @@ def needs_rehash(stored_hash: str) -> bool:
     return _hasher().check_needs_rehash(stored_hash)
 
 
-# A fixed hash verified for unknown usernames, so a failed login takes as long whether or not the account exists.
-_DUMMY_PASSWORD = "casemgmt-timing-equaliser"  # noqa: S105 - not a credential, only hashed for timing
-
-
-def burn_time() -> None:
-    cache = current_app.extensions.setdefault("casemgmt.dummy_hash", hash_password(_DUMMY_PASSWORD))
-    verify_password(cache, "x" * 16)
+def verify_dummy(password: str) -> None:
+    """Spend exactly one Argon2 verification at the configured cost, with nothing to learn from it. Every failure
+    path of a login that has no real hash to check (an unknown username) calls this."""
+    verify_password(_hashing().dummy_hash, password)
 
 
 def _name_words(user_inputs: list[str] | None) -> list[str]:

@@ -90,6 +90,9 @@ def load_user(token: str) -> User | None:
     idle = timedelta(minutes=settings.session_idle_minutes)
     absolute = timedelta(hours=settings.session_absolute_hours)
     if not user.active or now - user_session.last_seen_at > idle or now - user_session.created_at > absolute:
+        # Deleted, not just refused: a session that has seen its account disabled (even by a direct database edit)
+        # stays dead when the account is enabled again. The application's own disable ends sessions at once
+        # (accounts.set_active); a disable and re-enable both done in the database between two requests is not seen.
         db.session.delete(user_session)
         db.session.commit()
         return None

@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from casemgmt.access import Action, allowed, authorize
 from casemgmt.access.policies import case_scope_filter, case_scope_parts, prefetch_case_access
 from casemgmt.audit import record_event
+from casemgmt.audit.denials import DENIED
 from casemgmt.audit.models import AuditEvent
 from casemgmt.cases import identity
 from casemgmt.cases.models import Case, Person
@@ -139,8 +140,11 @@ def search_cases(actor, kind: str, term: str) -> list[tuple[Case, str]]:
 
 def access_log_query(actor, case: Case) -> Select:
     authorize(actor, Action.CASE_ACCESS_LOG, case)
+    # The owning organisation also sees who tried and was refused (another organisation's probe answers 404, so
+    # this is the only place it shows); a referral partner sees the views of the record they share, as before.
+    actions = (*VIEW_ACTIONS, DENIED) if case.organisation_id == actor.organisation_id else VIEW_ACTIONS
     return (
         select(AuditEvent)
-        .where(AuditEvent.case_id == case.id, AuditEvent.action.in_(VIEW_ACTIONS))
+        .where(AuditEvent.case_id == case.id, AuditEvent.action.in_(actions))
         .order_by(AuditEvent.seq.desc())
     )

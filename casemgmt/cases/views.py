@@ -10,6 +10,7 @@ from casemgmt.access.roles import Role
 from casemgmt.accounts.models import User
 from casemgmt.cases import operations, queries, stages
 from casemgmt.cases.forms import CaseForm, SearchForm, StageForm
+from casemgmt.core import params
 from casemgmt.core.pagination import paginate
 from casemgmt.extensions import db
 from casemgmt.intake.duplicates import find_candidates
@@ -48,11 +49,10 @@ def _commit_keeping_loaded() -> None:
 def _filters() -> queries.CaseFilters:
     stage = request.args.get("stage") or None
     status = request.args.get("status") or None
-    assignee = request.args.get("assignee", "")
     return queries.CaseFilters(
         stage=stage if stage in htcds.STAGES else None,
         status=status if status in htcds.CASE_STATUS else None,
-        assignee=int(assignee) if assignee.isdigit() else None,
+        assignee=params.int_arg("assignee"),
     )
 
 

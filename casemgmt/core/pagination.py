@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import request
 from sqlalchemy import Select, func, select
 
+from casemgmt.core import params
 from casemgmt.extensions import db
 
 
@@ -31,10 +31,9 @@ class Page:
 
 
 def requested_page() -> int:
-    try:
-        return max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        return 1
+    """The ?page= argument; the first page for anything that is not a plain number in 1..MAX_ID, so the offset
+    stays an integer the database holds (page_window turns a page beyond the end into the last page)."""
+    return params.int_arg("page", minimum=1) or 1
 
 
 def page_window(total: int, per_page: int, page: int | None = None) -> tuple[int, int]:

@@ -52,6 +52,11 @@ class KeyRing:
     def audit_key(self) -> bytes:
         return _hkdf(self._index_root, "audit-chain")
 
+    @cache  # noqa: B019
+    def audit_checkpoint_key(self) -> bytes:
+        # Its own label: a checkpoint signature must never be mistaken for (or reusable as) a chain link.
+        return _hkdf(self._index_root, "audit-checkpoint")
+
     def user_secret_key(self, version: int) -> bytes:
         return self._user_secret_key(version)
 

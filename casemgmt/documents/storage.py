@@ -54,14 +54,24 @@ def _context(case_id: str, document_id: str) -> tuple[str, ...]:
     return ("documents", "content", document_id, case_id)
 
 
+def _private_dir(folder: Path) -> None:
+    """An owner-only directory. mkdir(parents=True) gave the documents folder itself the umask's 0755 (only the
+    last folder took the mode asked for), so each level is made here and set to exactly 0700."""
+    folder.mkdir(exist_ok=True, mode=0o700)
+    if folder.stat().st_mode & 0o777 != 0o700:
+        folder.chmod(0o700)
+
+
 def write(case_id: str, document_id: str, data: bytes) -> None:
     """Encrypt and store; a crash leaves either no file or the whole file, never half of one."""
     path = _path(case_id, document_id)
     blob = seal_bytes(case_id, _context(case_id, document_id), data)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _private_dir(_root())
+    _private_dir(path.parent)
     tmp = path.with_name(f".{document_id}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
+        os.fchmod(fd, 0o600)  # a leftover temporary file keeps its old mode through O_TRUNC
         with os.fdopen(fd, "wb") as handle:
             handle.write(blob)
             handle.flush()

@@ -1,10 +1,18 @@
-"""Duplicate detection before a case is opened: is this person already known, here or elsewhere?
+"""Duplicate detection before a case is opened: does the user's organisation already know this person?
 
 The blind indexes on Person (name with year of birth, document number, phone) find candidates without decrypting the
 table. They collide by design (see crypto.blind_index), so a candidate is only a candidate: those in cases the user
-may open are decrypted and compared exactly, and only real matches are shown, with the fields that matched. Those in
-cases the user may not open are never decrypted; the user learns only that a possible match exists in organisation X
-and how to reach that organisation, nothing about the person (an index hit may well be a coincidence). The check is
+may open are decrypted and compared exactly, and only real matches are shown, with the fields that matched.
+
+The check never looks beyond the user's own organisation and the cases referred to them (issue 10, finding 2: it
+used to name the organisation holding a match, which made it an oracle for "who holds this person?"). The scope is a
+condition of the query itself, so another organisation's rows are never fetched, never decrypted, never counted
+against the candidate limit, and the statements, rows and answer are the same whether another organisation holds
+the person or nobody does. Telling the holder of a possible match is left to its own feature.
+
+A possible match in a case of the user's own organisation that they may not open (a hotline operator and a
+caseworker's case) is reported without anything about it: inside one organisation a case's existence is not a
+secret (such a case answers 403, not 404), and the point of the check is to stop duplicates at intake. The check is
 audited with counts only, never the terms.
 """
 
@@ -17,7 +25,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from casemgmt.access import Action, allowed, authorize
-from casemgmt.access.policies import case_scope_filter
+from casemgmt.access.policies import case_access, case_scope_filter, prefetch_case_access
 from casemgmt.audit import record_event
 from casemgmt.cases import identity
 from casemgmt.cases.models import Case, Person
@@ -37,28 +45,20 @@ class Candidate:
     matched: tuple[str, ...]  # codes of intake.vocabulary.MATCHED_FIELDS
 
 
-@dataclass(frozen=True)
-class Elsewhere:
-    """An organisation holding a possible match in a case the user may not open: whom to ask, nothing more."""
-
-    organisation_id: int
-    organisation_name: str
-    contact: str | None
-
-
 @dataclass
 class DuplicateReport:
     candidates: list[Candidate] = field(default_factory=list)
-    elsewhere: list[Elsewhere] = field(default_factory=list)
+    # A possible match in a case of the user's own organisation that they may not open: whether, never which.
+    in_own_organisation: bool = False
     searched: bool = False  # False when nothing searchable was given (a name needs a year of birth)
 
     @property
     def empty(self) -> bool:
-        return not self.candidates and not self.elsewhere
+        return not self.candidates and not self.in_own_organisation
 
     @property
     def total(self) -> int:
-        return len(self.candidates) + len(self.elsewhere)
+        return len(self.candidates) + int(self.in_own_organisation)
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,13 @@ def _exact_matches(terms: _Terms, revealed: dict[str, str | None]) -> tuple[str,
     return tuple(matched)
 
 
+def _within_reach(actor):
+    """The cases the check may look at, as SQL: the user's scope (own cases, referred-in cases) and the rest of their
+    own organisation. Nothing else is ever read."""
+    own_organisation = (Case.organisation_id == actor.organisation_id) & Case.erased_at.is_(None)
+    return or_(case_scope_filter(actor, by_case=True), own_organisation)
+
+
 def find_candidates(
     actor,
     given_name: str | None = None,
@@ -120,7 +127,7 @@ def find_candidates(
     document_number: str | None = None,
     phone: str | None = None,
 ) -> DuplicateReport:
-    """Look for the person among existing cases (all organisations), revealing only what the actor may see."""
+    """Look for the person among the cases of the actor's organisation and those referred to them."""
     authorize(actor, Action.CASE_CREATE)
     terms = _terms(given_name, family_name, date_of_birth, birth_year, document_number, phone)
     conditions = _conditions(terms)
@@ -129,14 +136,14 @@ def find_candidates(
         rows = db.session.scalars(
             select(Case)
             .join(Person, Person.case_id == Case.id)
-            .where(or_(*conditions), Case.erased_at.is_(None))
-            .options(selectinload(Case.person), selectinload(Case.organisation))
+            .where(or_(*conditions), Case.erased_at.is_(None), _within_reach(actor))
+            .options(selectinload(Case.person))
             .order_by(Case.created_at.desc(), Case.id)
             .limit(MAX_CANDIDATES)
         ).all()
-        ids = [c.id for c in rows]
-        in_scope = set(db.session.scalars(select(Case.id).where(Case.id.in_(ids), case_scope_filter(actor))))
-        visible = [c for c in rows if c.id in in_scope and allowed(actor, Action.CASE_VIEW_IDENTITY, c)]
+        prefetch_case_access(actor, [c.id for c in rows])
+        opened = [c for c in rows if case_access(actor, c) is not None]
+        visible = [c for c in opened if allowed(actor, Action.CASE_VIEW_IDENTITY, c)]
         preload_keys([c.id for c in visible])
         for case in visible:
             revealed = identity.read_identity(case.person)
@@ -145,16 +152,13 @@ def find_candidates(
                 report.candidates.append(
                     Candidate(case.id, case.reference, identity.display_name(revealed), matched)
                 )
-        shown = {c.id for c in visible}
-        seen: set[int] = set()
-        for case in rows:
-            if case.id in shown or case.organisation_id in seen:
-                continue
-            seen.add(case.organisation_id)
-            org = case.organisation
-            report.elsewhere.append(Elsewhere(org.id, org.name, org.contact))
-        report.elsewhere.sort(key=lambda e: e.organisation_name)
+        # Only rows of the actor's own organisation can be left over (see _within_reach); a case they may open
+        # without seeing its identity is left out rather than reported by an index hit that may be a coincidence.
+        opened_ids = {c.id for c in opened}
+        report.in_own_organisation = any(
+            c.id not in opened_ids and c.organisation_id == actor.organisation_id for c in rows
+        )
     record_event("intake.duplicate_check", actor=actor,
                  details={"searched": report.searched, "shown": len(report.candidates),
-                          "organisations_elsewhere": len(report.elsewhere)})
+                          "own_organisation_not_open": report.in_own_organisation})
     return report

@@ -13,6 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from casemgmt import htcds
 from casemgmt.access import Action, allowed, authorize
+from casemgmt.access.policies import case_scope_filter
 from casemgmt.audit import record_event
 from casemgmt.cases import identity
 from casemgmt.cases import operations as cases
@@ -198,7 +199,11 @@ def attach_contact(actor, contact: Contact, reference: str) -> Case:
     _may_change(actor, contact)
     _not_linked(contact)
     ref = (reference or "").strip().upper()
-    case = db.session.scalar(select(Case).where(Case.reference == ref)) if ref else None
+    # The scope is part of the query: another organisation's case is never loaded, so the answer and the work done
+    # are the same as for a reference that does not exist (issue 10: no existence oracles).
+    case = db.session.scalar(
+        select(Case).where(Case.reference == ref, case_scope_filter(actor, by_case=True))
+    ) if ref else None
     if case is None or not allowed(actor, Action.CASE_VIEW, case):
         # The same answer for a case that does not exist and one the actor may not open.
         raise IntakeError(gettext("No case you may open has the reference %(ref)s.", ref=ref))

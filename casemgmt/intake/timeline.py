@@ -63,4 +63,6 @@ def entries(actor, case) -> list[TimelineEntry]:
     if not allowed(actor, Action.CASE_VIEW, case):
         return []
     contacts = _contact_entries(actor, case) if allowed(actor, Action.CONTACT_VIEW) else []
-    return contacts + _screening_entries(case)
+    # Screening interviews are not in the referral scope (access/scope.py): a referral does not learn of them.
+    screenings = _screening_entries(case) if allowed(actor, Action.SCREENING_VIEW, case) else []
+    return contacts + screenings

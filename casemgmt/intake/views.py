@@ -140,7 +140,9 @@ def open_case(contact_id):
 def case_contacts(case_id):
     case = queries.case_for(current_user, case_id, Action.CASE_VIEW)
     contacts = queries.contacts_of_case(current_user, case.id)
-    screenings = queries.screenings_of(case.id)
+    # Screening interviews are the owning organisation's; a referral does not reach them (access/scope.py).
+    show_screenings = allowed(current_user, Action.SCREENING_VIEW, case)
+    screenings = queries.screenings_of(case.id) if show_screenings else []
     read_notes = queries.may_read_screening_notes(current_user, case)
     texts = queries.screening_texts(screenings) if read_notes else {}
     if read_notes and screenings:
@@ -148,7 +150,7 @@ def case_contacts(case_id):
         db.session.commit()
     return render_template(
         "intake/case_contacts.html", case=case, contacts=contacts, screenings=screenings, texts=texts,
-        read_notes=read_notes, v=vocabulary, htcds=htcds,
+        read_notes=read_notes, v=vocabulary, htcds=htcds, show_screenings=show_screenings,
         can_screen=allowed(current_user, Action.SCREENING_RECORD, case),
     )
 

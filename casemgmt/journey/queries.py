@@ -14,6 +14,7 @@ from casemgmt import htcds
 from casemgmt.access import Action, allowed
 from casemgmt.access.policies import case_scope_filter
 from casemgmt.access.roles import Role
+from casemgmt.accounts import worklist as account_worklist  # supervisors approve account requests too
 from casemgmt.cases import stages
 from casemgmt.cases.models import Case
 from casemgmt.core.journey import WORK_SECTIONS, TimelineEntry, WorkItem
@@ -35,14 +36,16 @@ def closure_requests(case: Case) -> list[ClosureRequest]:
 
 
 def closures_waiting_for(user) -> list[ClosureRequest]:
-    """Closure requests on cases of the supervisor's organisation that wait for a decision."""
+    """Closure requests on cases of the supervisor's organisation that wait for a decision, except the supervisor's
+    own requests (nobody approves what they requested: another supervisor does)."""
     if not allowed(user, Action.CLOSURE_APPROVE):
         return []
     return list(db.session.scalars(
         select(ClosureRequest)
         .join(Case, Case.id == ClosureRequest.case_id)
         .where(ClosureRequest.status == "requested", Case.organisation_id == user.organisation_id,
-               Case.erased_at.is_(None))
+               Case.erased_at.is_(None),
+               ClosureRequest.requested_by_id.is_(None) | (ClosureRequest.requested_by_id != user.id))
         .options(selectinload(ClosureRequest.case), selectinload(ClosureRequest.requested_by))
         .order_by(ClosureRequest.requested_at)
         .limit(WORKLIST_LIMIT)
@@ -65,7 +68,7 @@ def _work_order(item: WorkItem):
 def work_for(user) -> dict[str, list[WorkItem]]:
     """What waits for the user, by section (WORK_SECTIONS order): urgent, then overdue, then by due date."""
     sections: dict[str, list[WorkItem]] = {name: [] for name in WORK_SECTIONS}
-    for module in feature_modules("worklist"):
+    for module in [*feature_modules("worklist"), account_worklist]:
         for item in module.items(user):
             sections.setdefault(item.section, []).append(item)
     return {name: sorted(items, key=_work_order) for name, items in sections.items()}

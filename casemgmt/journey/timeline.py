@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from casemgmt import htcds
 from casemgmt.access import Action, allowed
+from casemgmt.access.policies import case_access
 from casemgmt.cases.models import StageChange
 from casemgmt.core.journey import TimelineEntry
 from casemgmt.crypto import unseal
@@ -46,6 +47,10 @@ def _stage_entries(case, reveal: bool) -> list[TimelineEntry]:
 
 
 def _closure_entries(actor, case, reveal: bool) -> list[TimelineEntry]:
+    # Closure requests are the owning organisation's business (the closure page's readers); a referral does not
+    # reach them (access/scope.py), though it sees the stage move to "closed".
+    if case_access(actor, case) != "full":
+        return []
     url = url_for("journey.closure", case_id=case.id) if allowed(actor, Action.CASE_CHANGE_STAGE, case) else None
     result = []
     for request in queries.closure_requests(case):

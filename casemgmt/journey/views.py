@@ -5,6 +5,7 @@ from flask_login import current_user
 from casemgmt import htcds
 from casemgmt.access import Action, allowed
 from casemgmt.access.guard import requires
+from casemgmt.access.policies import not_own_request
 from casemgmt.crypto import unseal
 from casemgmt.extensions import db
 from casemgmt.journey import operations, queries
@@ -55,6 +56,9 @@ def closure(case_id):
         decision_form=ClosureDecisionForm(), codes=CLOSURE_CODES, htcds=htcds,
         can_request=case.stage != "closed" and pending is None,
         can_decide=pending is not None and allowed(current_user, Action.CLOSURE_APPROVE, pending),
+        # A supervisor's own request: another supervisor decides.
+        own_request=pending is not None and allowed(current_user, Action.CLOSURE_APPROVE)
+        and not not_own_request(current_user, pending),
     ), 200 if request.method == "GET" else 422
 
 

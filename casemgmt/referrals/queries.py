@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from casemgmt.access import Action, allowed, authorize
-from casemgmt.access.policies import case_access, case_scope_filter
+from casemgmt.access.policies import case_access, case_scope_filter, not_own_request
 from casemgmt.accounts.models import Organisation
 from casemgmt.cases.models import Case
 from casemgmt.crypto import unseal
@@ -40,6 +40,7 @@ class TransferRow:
     decision_note: str | None
     can_decide: bool
     can_cancel: bool
+    waits_for_another: bool  # a supervisor's own request: another supervisor decides
 
 
 def case_referrals(actor, case: Case) -> list[ReferralRow]:
@@ -81,6 +82,7 @@ def case_transfers(actor, case: Case) -> list[TransferRow]:
             decision_note=unseal(t, "decision_note"),
             can_decide=waiting and allowed(actor, Action.TRANSFER_APPROVE, t),
             can_cancel=waiting and allowed(actor, Action.TRANSFER_REQUEST, t),
+            waits_for_another=waiting and allowed(actor, Action.TRANSFER_APPROVE) and not not_own_request(actor, t),
         ))
     return result
 

@@ -42,7 +42,9 @@ def items(user) -> list[WorkItem]:
             select(Transfer)
             .join(Case, Case.id == Transfer.case_id)
             .where(Transfer.from_organisation_id == user.organisation_id, Transfer.status == "requested",
-                   Case.organisation_id == user.organisation_id, Case.erased_at.is_(None))
+                   Case.organisation_id == user.organisation_id, Case.erased_at.is_(None),
+                   # Nobody approves what they requested: another supervisor decides.
+                   Transfer.requested_by_id.is_(None) | (Transfer.requested_by_id != user.id))
             .options(selectinload(Transfer.case), selectinload(Transfer.to_organisation))
             .order_by(Transfer.requested_at)
             .limit(LIMIT)

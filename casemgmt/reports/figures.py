@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, select
 
 from casemgmt import htcds
 from casemgmt.cases.models import Case, CaseCode, Person
+from casemgmt.core.params import parse_id, parse_int
 from casemgmt.core.time import utcnow
 from casemgmt.reports.filters import ReportFilters, related, related_rows
 
@@ -91,7 +92,7 @@ def resolve(key: str | None, ctx: FigureContext) -> tuple[ColumnElement[bool], s
         return None
     try:
         condition = figure.condition(arg, ctx)
-    except (ValueError, LookupError):
+    except (ValueError, LookupError, OverflowError):  # OverflowError: a year of 30 digits
         return None
     return None if condition is None else (condition, str(figure.label(arg)))
 
@@ -114,9 +115,10 @@ def _stage(arg, ctx):
 
 @register("assignee", lambda arg: _l("Assigned caseworker") if arg != "0" else _l("Not assigned"))
 def _assignee(arg, ctx):
-    if not arg.isdigit():
+    assignee = parse_int(arg)  # ASCII digits within the database's integers, or no figure
+    if assignee is None:
         return None
-    return Case.assigned_to_id.is_(None) if arg == "0" else Case.assigned_to_id == int(arg)
+    return Case.assigned_to_id.is_(None) if assignee == 0 else Case.assigned_to_id == assignee
 
 
 def _month_label(arg: str) -> str:
@@ -217,9 +219,10 @@ def placed_now(placement) -> ColumnElement[bool]:
 def _facility(arg, ctx):
     from casemgmt.shelter.models import Placement
 
-    if not arg.isdigit():
+    facility = parse_id(arg)
+    if facility is None:
         return None
-    return related_rows(Placement.case_id, Placement.facility_id == int(arg), placed_now(Placement))
+    return related_rows(Placement.case_id, Placement.facility_id == facility, placed_now(Placement))
 
 
 # The returns pipeline: a plan is "planned" until approved; a cancelled plan is in no column.

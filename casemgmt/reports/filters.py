@@ -19,11 +19,15 @@ from wtforms.validators import Optional, ValidationError
 
 from casemgmt import htcds
 from casemgmt.cases.models import Case, CaseCode, Person
+from casemgmt.core.params import parse_int
 from casemgmt.core.time import utcnow
 from casemgmt.core.widgets import LongSelect
 
 # A period longer than this is almost always a typing mistake (year 2205) and would make a useless monthly chart.
 MAX_PERIOD_DAYS = 366 * 20
+# The dates a report can be about. Beyond them is a typing mistake, and near year 9999 the date arithmetic of a
+# report (the day after the end, the month after the last) overflowed into a 500.
+EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2100, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -76,12 +80,16 @@ class FilterForm(Form):
         self.assignee.choices = anyone + [("0", str(_l("Not assigned")))] + [(str(i), n) for i, n in assignees]
         self._assignee_ids = {i for i, _n in assignees}
 
+    def validate_start(self, field):
+        _plausible_date(field)
+
     def validate_end(self, field):
         if field.data and self.start.data:
             if field.data < self.start.data:
                 raise ValidationError(_l("The end of the period cannot be before its start."))
             if (field.data - self.start.data).days > MAX_PERIOD_DAYS:
                 raise ValidationError(_l("The period cannot be longer than 20 years."))
+        _plausible_date(field)
 
     def validate_citizenship(self, field):
         _known_country(field)
@@ -94,7 +102,7 @@ class FilterForm(Form):
             raise ValidationError(_l("Choose a type of exploitation from the list."))
 
     def validate_assignee(self, field):
-        if field.data and not (field.data == "0" or (field.data.isdigit() and int(field.data) in self._assignee_ids)):
+        if field.data and not (field.data == "0" or parse_int(field.data) in self._assignee_ids):
             raise ValidationError(_l("Choose a person from the list."))
 
 
@@ -112,6 +120,11 @@ def assignee_choices(organisation_id: int) -> list[tuple[int, str]]:
         .order_by(User.display_name)
     )
     return [(uid, name if active else str(_l("%(name)s (deactivated)", name=name))) for uid, name, active in rows]
+
+
+def _plausible_date(field) -> None:
+    if field.data and not EARLIEST_DATE <= field.data <= LATEST_DATE:
+        raise ValidationError(_l("Choose a date between 1900 and 2100."))
 
 
 def _known_country(field) -> None:

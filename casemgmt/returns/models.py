@@ -120,6 +120,11 @@ class ReturnPlan(db.Model):
         return self.case_id
 
     @property
+    def requested_by_id(self) -> int | None:
+        # Submitting the plan asks for its approval: the submitter may not approve it (access.policies).
+        return self.submitted_by_id
+
+    @property
     def editable(self) -> bool:
         return self.status in EDITABLE
 

@@ -9,6 +9,7 @@ from flask_login import current_user
 from casemgmt import htcds
 from casemgmt.access import Action, allowed
 from casemgmt.access.guard import requires
+from casemgmt.access.policies import not_own_request
 from casemgmt.extensions import db
 from casemgmt.returns import forms, operations, queries
 from casemgmt.returns.models import FAMILY_OUTCOMES, RETURN_STATUSES, RISK_LEVELS, TRAVEL_DOCUMENT_STATUSES
@@ -59,6 +60,9 @@ def _page(case, posted: dict | None = None, status: int = 200):
         checklist=queries.approval_checklist(plan, case) if plan else [],
         can_manage=allowed(current_user, Action.RETURN_MANAGE, case) and case.stage != "closed",
         can_approve=allowed(current_user, Action.RETURN_APPROVE, plan) if plan else False,
+        # A supervisor's own submission: another supervisor approves it.
+        own_request=plan is not None and allowed(current_user, Action.RETURN_APPROVE)
+        and not not_own_request(current_user, plan),
         needs_escort=queries.needs_escort(case),
     ), status
 

@@ -1,4 +1,5 @@
-"""Approvals waiting for a supervisor: return plans of their organisation's cases submitted for approval."""
+"""Approvals waiting for a supervisor: return plans of their organisation's cases submitted for approval, except
+those the supervisor submitted themselves (nobody approves what they requested: another supervisor does)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ def items(user) -> list[WorkItem]:
             ReturnPlan.status == "submitted",
             Case.organisation_id == user.organisation_id,
             Case.erased_at.is_(None),
+            ReturnPlan.submitted_by_id.is_(None) | (ReturnPlan.submitted_by_id != user.id),
         )
         .order_by(ReturnPlan.submitted_at, ReturnPlan.id)
         .limit(LIMIT)

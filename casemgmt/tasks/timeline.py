@@ -16,7 +16,7 @@ def entries(actor, case) -> list[TimelineEntry]:
         return []
     url = url_for("tasks.case_index", case_id=case.id)
     result = []
-    for task in queries.case_tasks(case):
+    for task in queries.case_tasks(actor, case):
         assignee = task.assignee.display_name if task.assignee else ""
         result.append(TimelineEntry(
             at=task.created_at, kind="task", title=gettext("Task set: %(title)s", title=task.title),

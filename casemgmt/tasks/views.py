@@ -37,7 +37,8 @@ def index():
     page = paginate(queries.my_tasks_query(current_user, done=done), current_app.config["SETTINGS"].page_size)
     return render_template(
         "tasks/index.html", page=page, done=done, form=form, action_form=TaskActionForm(), today=date.today(),
-        priorities=PRIORITIES,
+        priorities=PRIORITIES, manageable=queries.manageable(current_user, page.items),
+        openable=queries.openable_cases(current_user, page.items),
     ), 200 if request.method == "GET" else 422
 
 
@@ -58,13 +59,14 @@ def case_index(case_id):
             db.session.commit()
             flash(_("Task added."), "success")
             return redirect(url_for("tasks.case_index", case_id=case.id))
-    tasks = queries.case_tasks(case)
+    tasks = queries.case_tasks(current_user, case)
     descriptions = {t.id: operations.readable_description(t) for t in tasks}
     if request.method == "GET":
         db.session.commit()  # the view event
     return render_template(
         "tasks/case_index.html", case=case, tasks=tasks, descriptions=descriptions, form=form,
         action_form=TaskActionForm(), today=date.today(), priorities=PRIORITIES,
+        manageable=queries.manageable(current_user, tasks),
     ), 200 if request.method == "GET" else 422
 
 

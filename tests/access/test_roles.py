@@ -25,15 +25,21 @@ COARSE = {
     Action.CASE_ACCESS_LOG: (F, F, F, T, F),
     Action.CASE_ERASE: (F, F, F, T, F),
     Action.AUDIT_VIEW: (F, F, F, T, T),
+    Action.USERS_LIST: (F, F, F, F, T),
     Action.USERS_MANAGE: (F, F, F, F, T),
-    Action.ORGS_MANAGE: (F, F, F, F, T),
-    Action.KEYS_MANAGE: (F, F, F, F, T),
+    Action.USERS_BOOTSTRAP: (F, F, F, F, F),  # the operator at the shell only
+    Action.ACCOUNTS_APPROVE: (F, F, F, T, F),
+    Action.ACCOUNTS_HISTORY: (F, F, F, T, F),
+    # Organisations and keys are the installation administrator's (tests/admin/test_separation_of_duties.py).
+    Action.ORGS_MANAGE: (F, F, F, F, F),
+    Action.KEYS_MANAGE: (F, F, F, F, F),
     Action.ACCOUNT_SELF: (T, T, T, T, T),
     Action.HOME: (T, T, T, T, T),
     # The journey
     Action.CONTACT_LOG: (T, T, T, T, F),
     Action.CONTACT_VIEW: (T, T, T, T, F),
     Action.SCREENING_RECORD: (T, T, T, T, F),
+    Action.SCREENING_VIEW: (T, T, T, T, F),
     Action.CONSENT_RECORD: (T, T, T, T, F),
     Action.CONSENT_VIEW: (T, T, T, T, F),
     Action.FACILITY_MANAGE: (F, F, F, T, F),

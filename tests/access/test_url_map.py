@@ -14,7 +14,7 @@ from tests import factories
 from tests.auth.support import csrf_token_of, dummy_url, events, new_web, rules
 from tests.conftest import make_test_app
 
-EXPECTED_PUBLIC = {"static", "bootstrap.static", "auth.login", "i18n.set_language", "health.check"}
+EXPECTED_PUBLIC = {"static", "bootstrap.static", "auth.login", "auth.enrol", "i18n.set_language", "health.check"}
 
 
 def test_every_endpoint_declares_a_policy_or_is_on_the_public_allowlist(app):

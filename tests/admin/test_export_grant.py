@@ -8,6 +8,7 @@ import pytest
 
 from casemgmt.access import Action, allowed
 from tests import factories
+from tests.admin.support import decide, pending
 from tests.auth.support import events, new_web, user_row
 from tests.cli.support import make_world, run_cli
 
@@ -53,11 +54,16 @@ def test_only_supervisors_can_hold_the_grant(admin, world):
     assert "Allow identified exports" not in admin.get(f"/admin/users/{world.caseworker.id}").get_data(as_text=True)
 
 
-def test_a_role_change_takes_the_grant_away(admin, world):
+def test_a_role_change_takes_the_grant_away(app, admin, world):
     _grant(admin, world.supervisor.id, "1")
+    factories.user(world.ngo, "supervisor", "supervisorb")
     page = f"/admin/users/{world.supervisor.id}"
     admin.post(f"{page}/role", {"role": "caseworker", "admin_password": factories.PASSWORD}, token_page=page)
-    assert not user_row("supervisor").may_export_identified
+    # A role change into a case-reading role waits for another supervisor; until then nothing changes.
+    assert user_row("supervisor").may_export_identified
+    assert decide(app, "supervisorb", pending(world.supervisor.id).id).status_code == 302
+    row = user_row("supervisor")
+    assert row.role == "caseworker" and not row.may_export_identified
 
 
 def test_a_supervisor_cannot_give_themselves_the_grant(app, world):

@@ -29,6 +29,7 @@ from tests.factories import PASSWORD
 GENERIC_LOGIN_ERROR = "The username, passphrase or code is not correct, or the account is locked for a while."
 COOKIE = "casemgmt_session"
 SECRET_ON_PAGE = re.compile(r'<code class="totp-secret">([A-Z2-7]+)</code>')
+RECOVERY_CODE_ON_PAGE = re.compile(r"<li><code>([A-Z2-7]{5}-[A-Z2-7]{5})</code></li>")
 
 
 @pytest.fixture(name="client")
@@ -105,7 +106,10 @@ def enrol_through_pages(web: Web) -> str:
     web._token = csrf_token_of(html)
     wait_clear_of_step_boundary()
     confirmed = web.post("/account/two-factor", {"code": pyotp.TOTP(secret).now(), "password": PASSWORD})
-    assert confirmed.status_code == 302, confirmed.get_data(as_text=True)
+    # The answer is the page that shows the new recovery codes, once.
+    assert confirmed.status_code == 200 and RECOVERY_CODE_ON_PAGE.search(confirmed.get_data(as_text=True)), (
+        confirmed.get_data(as_text=True))
+    web.recovery_codes = RECOVERY_CODE_ON_PAGE.findall(confirmed.get_data(as_text=True))
     return secret
 
 
@@ -136,7 +140,8 @@ def dummy_url(application, rule) -> str:
     values = {}
     for name in rule.arguments:
         converter = type(rule._converters[name]).__name__
-        values[name] = DUMMY_ARGS["int"] if converter == "IntegerConverter" else DUMMY_ARGS["default"]
+        # IdConverter: the app's own `int` converter (casemgmt/core/converters.py).
+        values[name] = DUMMY_ARGS["int"] if converter in ("IntegerConverter", "IdConverter") else DUMMY_ARGS["default"]
     if rule.endpoint.endswith("static"):
         values["filename"] = "app.css"
     adapter = application.url_map.bind("localhost")

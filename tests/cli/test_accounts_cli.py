@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import flask_migrate
 from sqlalchemy import func, select
@@ -214,23 +215,67 @@ def test_users_set_role(app):
     assert _user(app, "caseworker")["role"] == "supervisor"
 
 
-def test_users_reset_password(app):
+def _link(output: str) -> str:
+    match = re.search(r"^  (/enrol/[A-Za-z0-9_-]+)$", output, re.MULTILINE)
+    assert match, output
+    return match.group(1)
+
+
+def _enrol(app, path: str, password: str = NEW_PASSWORD):
+    web = Web(app.test_client())
+    return web.post(path, {"new": password, "confirm": password}, token_page=path)
+
+
+def test_users_enrol_link_resets_the_passphrase_and_the_user_sets_a_new_one(app):
+    """The operator never chooses a passphrase after the bootstrap: a reset prints a single-use link."""
     make_world(app)
     browser = _logged_in(app, "caseworker")
-    old_hash = _user(app, "caseworker")["hash"]
-
-    weak = run_cli(app, ["users", "reset-password", "caseworker"], input=_twice("caseworker123"))
-    assert weak.exit_code == 1 and "Error:" in weak.output
-    assert _user(app, "caseworker")["hash"] == old_hash and not _is_logged_out(browser)
-
-    result = run_cli(app, ["users", "reset-password", "caseworker"], input=_twice(NEW_PASSWORD))
+    result = run_cli(app, ["users", "enrol-link", "caseworker"])
     assert result.exit_code == 0, result.output
-    assert "New passphrase:" in result.output and NEW_PASSWORD not in result.output
-    assert result.output.splitlines()[-1] == "passphrase of caseworker reset; their sessions have ended"
+    assert "valid once for 72 hours" in result.output
+    path = _link(result.output)
     assert _user(app, "caseworker")["sessions"] == 0 and _is_logged_out(browser)
     assert Web(app.test_client()).login("caseworker", factories.PASSWORD).status_code == 200  # old one refused
+    assert _enrol(app, path).status_code == 302
     _logged_in(app, "caseworker", NEW_PASSWORD)
-    assert len(_events(app, "user.reset_password")) == 1
+    assert _enrol(app, path, "another-quartz-meadow-lantern-5").status_code == 410  # used once
+    assert [json.loads(e[3])["purpose"] for e in _events(app, "user.enrol_link")] == ["reset"]
+    assert len(_events(app, "user.reset")) == 1
+
+
+def test_users_create_with_a_link_and_the_installation_administrator(app):
+    make_world(app)
+    result = run_cli(app, ["users", "create", "ines", "--org", "IOM Haiti", "--role", "installation_admin", "--link"])
+    assert result.exit_code == 0, result.output
+    assert "user ines created (installation_admin, IOM Haiti)" in result.output
+    assert _enrol(app, _link(result.output)).status_code == 302
+    install = _logged_in(app, "ines", NEW_PASSWORD)
+    assert install.get("/admin/organisations").status_code == 200
+    assert install.get("/cases/").status_code == 403
+
+
+def test_users_requests_approve_and_refuse(app):
+    """An organisation without a supervisor yet: the operator decides its account requests from the shell."""
+    ids = make_world(app)
+    with request(app):
+        from casemgmt.accounts import operations as accounts
+
+        admin = db.session.get(User, ids.admin)
+        first = accounts.add_account(admin, "sofia", "Sofía", ids.ngo, "supervisor").request.id
+        second = accounts.add_account(admin, "tomas", "Tomás", ids.ngo, "caseworker").request.id
+        db.session.commit()
+    listed = run_cli(app, ["users", "requests"]).output.splitlines()
+    assert [line.split("\t")[:3] for line in listed] == [[str(first), "create", "sofia"],
+                                                         [str(second), "create", "tomas"]]
+    approved = run_cli(app, ["users", "approve", str(first)])
+    assert approved.exit_code == 0, approved.output
+    assert _enrol(app, _link(approved.output)).status_code == 302
+    _logged_in(app, "sofia", NEW_PASSWORD)
+    refused = run_cli(app, ["users", "refuse", str(second)])
+    assert refused.exit_code == 0 and _user(app, "tomas")["active"] is False
+    again = run_cli(app, ["users", "approve", str(first)])
+    assert again.exit_code == 1 and "already been decided" in again.output
+    assert run_cli(app, ["users", "approve", "999"]).exit_code == 1
 
 
 def test_users_list(app):
@@ -252,7 +297,7 @@ def test_users_list(app):
 def test_unknown_user(app):
     make_world(app)
     for args in (["disable", "ghost"], ["enable", "ghost"], ["set-role", "ghost", "caseworker"],
-                 ["reset-2fa", "ghost"], ["reset-password", "ghost", "--password", NEW_PASSWORD]):
+                 ["enrol-link", "ghost"]):
         result = run_cli(app, ["users", *args])
         assert result.exit_code == 1, args
         assert "Error: no user named 'ghost'" in result.output

@@ -19,6 +19,7 @@ PASSPHRASE = "quartz-meadow-lantern-orbit-71"
 
 EXPECTED_USERS = {
     # username: (role, organisation type, which NGO: 0 first, 1 second, None for the mission)
+    "install": ("installation_admin", "NGO", 0),
     "admin": ("administrator", "NGO", 0),
     "hotline": ("hotline_operator", "NGO", 0),
     "caseworker": ("caseworker", "NGO", 0),

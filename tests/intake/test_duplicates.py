@@ -1,4 +1,6 @@
-"""find_candidates(): blind-index candidates, exact comparison for cases the user may open, nothing else revealed."""
+"""find_candidates(): blind-index candidates, exact comparison for cases the user may open, nothing else revealed
+(tests/security/test_duplicate_oracle.py checks the pages answer the same whether or not another organisation holds
+the person)."""
 
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ def test_each_identifier_finds_the_person_after_normalisation(ctx, world):
         report = find_candidates(world.caseworker, **kwargs)
         assert [(c.reference, c.name, c.matched) for c in report.candidates] == [
             (mine.reference, "María José Quispe Mamani", matched)], kwargs
-        assert report.elsewhere == []
+        assert not report.in_own_organisation
 
 
 def test_a_name_alone_or_a_different_year_is_not_a_match(ctx, world):
@@ -42,19 +44,22 @@ def test_a_name_alone_or_a_different_year_is_not_a_match(ctx, world):
     # Searching is audited even when nothing could be searched, with counts only.
     details = [json.loads(e.details) for e in db.session.scalars(
         select(AuditEvent).where(AuditEvent.action == "intake.duplicate_check"))]
-    assert details == [{"organisations_elsewhere": 0, "searched": False, "shown": 0},
-                       {"organisations_elsewhere": 0, "searched": True, "shown": 0}]
+    assert details == [{"own_organisation_not_open": False, "searched": False, "shown": 0},
+                       {"own_organisation_not_open": False, "searched": True, "shown": 0}]
 
 
-def test_matches_elsewhere_are_grouped_by_organisation_and_reveal_nothing(ctx, world):
+def test_other_organisations_cases_are_not_looked_at(ctx, world):
     factories.case(world.caseworker2)
     factories.case(world.supervisor2)
     factories.case(world.mission)
     report = find_candidates(world.caseworker, document_number="PE-1234567")
-    assert report.candidates == []
-    assert [(e.organisation_name, e.contact) for e in report.elsewhere] == [("Camino Seguro", None),
-                                                                           ("IOM Haiti", None)]
-    assert report.total == 2
+    assert report.searched and report.empty and report.total == 0
+
+
+def test_a_colleagues_case_the_user_may_not_open_is_reported_without_anything_about_it(ctx, world):
+    factories.case(world.caseworker)
+    report = find_candidates(world.hotline, document_number="PE-1234567")
+    assert report.candidates == [] and report.in_own_organisation and report.total == 1
 
 
 def test_blind_index_collisions_in_visible_cases_are_dropped_by_the_exact_comparison(ctx, world, monkeypatch):
@@ -68,11 +73,15 @@ def test_blind_index_collisions_in_visible_cases_are_dropped_by_the_exact_compar
     )
     report = find_candidates(world.caseworker, colliding, "Flores", birth_year=1990)
     assert report.searched and report.empty
-    # In a case the user may not open, the same collision can only be reported as a possible match.
+    # In a colleague's case the user may not open, the same collision can only be reported as a possible match; in
+    # another organisation's case it is not looked at.
     factories.case(world.caseworker2, given_name="Ana", family_name="Flores", date_of_birth=date(1990, 1, 1),
                    document_number=None, phone=None)
-    elsewhere = find_candidates(world.caseworker, colliding, "Flores", birth_year=1990)
-    assert [e.organisation_name for e in elsewhere.elsewhere] == ["Camino Seguro"]
+    assert find_candidates(world.caseworker, colliding, "Flores", birth_year=1990).empty
+    factories.case(world.caseworker_b, given_name="Ana", family_name="Flores", date_of_birth=date(1990, 1, 1),
+                   document_number=None, phone=None)
+    colleague = find_candidates(world.caseworker, colliding, "Flores", birth_year=1990)
+    assert colleague.candidates == [] and colleague.in_own_organisation
 
 
 def _name_year_index(given: str, family: str, year: int) -> int | None:
@@ -91,4 +100,4 @@ def test_referred_in_cases_are_shown_to_the_receiving_organisation(ctx, world):
     db.session.commit()
     report = find_candidates(world.mission, document_number="PE-1234567")
     assert [c.reference for c in report.candidates] == [case.reference]
-    assert report.elsewhere == []
+    assert not report.in_own_organisation

@@ -33,7 +33,7 @@ def test_posts_without_a_token_change_nothing(app, world):
     client = web.client
     attempts = [
         ("/account/password", {"current": factories.PASSWORD, "new": NEW, "confirm": NEW}),
-        (f"/admin/users/{world.caseworker.id}/password", {"password": NEW, "admin_password": factories.PASSWORD}),
+        (f"/admin/users/{world.caseworker.id}/reset", {"admin_password": factories.PASSWORD}),
         (f"/admin/users/{world.caseworker.id}/disable", {"admin_password": factories.PASSWORD}),
         (f"/admin/users/{world.caseworker.id}/role", {"role": "administrator", "admin_password": factories.PASSWORD}),
         ("/admin/organisations", {"name": "Forged Org", "org_type": "NGO", "country": "PE"}),
@@ -74,8 +74,9 @@ def test_the_pre_login_token_stops_working_after_login(app, client, world):
 
 
 def test_stored_text_is_escaped(app, world):
+    factories.user(world.ngo, "installation_admin", "install")  # organisations are the installation admin's
     web = new_web(app)
-    web.login("admin")
+    web.login("install")
     name = '<script>alert("x")</script><img src=x onerror=alert(1)>'
     response = web.post("/admin/organisations", {"name": name, "org_type": "NGO", "country": "PE",
                                                  "contact": "<b>bold</b>"}, token_page="/admin/organisations")

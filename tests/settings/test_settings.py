@@ -31,6 +31,7 @@ def prod(tmp_path, **values) -> dict[str, str]:
         "CASEMGMT_DATABASE_URL": "postgresql://casemgmt@db.internal/casemgmt",
         "CASEMGMT_SECRET_KEY": GOOD_SECRET,
         "CASEMGMT_ROOT_KEYS": f"1:{key()}",
+        "CASEMGMT_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",  # production requires it (casemgmt/ratelimits.py)
     }
     for name, value in values.items():
         if value is None:

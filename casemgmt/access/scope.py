@@ -1,0 +1,227 @@
+"""The scope of each access level, as one table: docs/access.md is rendered from it, the policies read its referral
+column, and tests/access/test_referral_scope.py walks it action by action on real objects.
+
+A row is one action checked on one object (the subject); a column is an access level: the roles of the organisation
+that owns the case, the four ways a user of the receiving organisation stands towards a case referred to it, and the
+installation administrator.
+A cell says whether that user is allowed, with a short note where the answer needs one.
+
+REFERRAL_SCOPE is what an accepted referral reaches: the actions some receiving user may take on the shared case.
+policies.py allows referral access for those actions only, so changing a cell here changes the code and the
+documentation together (and the test tells whether the policies agree).
+
+Keys are the Action values (strings), so this module needs nothing from policies.py, which imports it.
+Regenerate the documentation with `python -m casemgmt.access.scope > docs/access.md`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Level:
+    key: str
+    title: str
+    referral: bool = False  # a user of the receiving organisation of an accepted referral
+
+
+LEVELS = (
+    Level("hotline", "Hotline operator (opened the case)"),
+    Level("caseworker", "Caseworker assigned to the case (or who created it)"),
+    Level("caseworker_other", "Caseworker not on the case"),
+    Level("mission", "Mission staff"),
+    Level("supervisor", "Supervisor"),
+    Level("administrator", "Administrator"),
+    Level("ref_mission", "Receiving mission staff", referral=True),
+    Level("ref_supervisor", "Receiving supervisor", referral=True),
+    Level("ref_caseworker", "Receiving caseworker who accepted the referral", referral=True),
+    Level("ref_other", "Another caseworker of the receiving organisation", referral=True),
+    Level("install_admin", "Installation administrator (creates organisations and their administrators)"),
+)
+LEVEL_KEYS = tuple(level.key for level in LEVELS)
+REFERRAL_LEVELS = tuple(level.key for level in LEVELS if level.referral)
+
+# What a row's check is made on. "case" subjects belong to the shared case; "org" subjects are the owning
+# (sending) organisation's own things, or nothing at all (a coarse check of the role).
+SUBJECTS = {
+    "none": ("org", "nothing: may the role do this at all (in its own organisation)"),
+    "org": ("org", "the owning organisation"),
+    "facility": ("org", "a shelter facility of the owning organisation"),
+    "contact": ("org", "a hotline contact of the owning organisation, linked to the case"),
+    "pending_referral": ("org", "another case of the owning organisation, referred to the receiving one and not yet "
+                                "answered"),
+    "case": ("case", "the case"),
+    "listed": ("case", "the case, in the user's case list"),
+    "found": ("case", "the case, found by an exact search"),
+    "consent": ("case", "a consent record of the case"),
+    "session": ("case", "a counseling session of the case, written by its caseworker"),
+    "return_plan": ("case", "the case's return plan, submitted for approval by its caseworker"),
+    "sending_task": ("case", "a task of the owning organisation on the case"),
+    "receiving_task": ("case", "a task of the receiving organisation on the case"),
+    "referral": ("case", "the accepted referral that shares the case"),
+    "transfer": ("case", "a transfer of the case requested by its caseworker"),
+    "document": ("case", "a document of the case"),
+    "closure": ("case", "a closure request for the case, made by its caseworker"),
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    action: str
+    subject: str
+    allow: dict[str, bool]
+    note: str = ""
+    notes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def about_case(self) -> bool:
+        return SUBJECTS[self.subject][0] == "case"
+
+
+def row(action: str, subject: str, cells: str, note: str = "", **notes: str) -> Row:
+    """cells: one Y or N per level, in LEVELS order; spaces and "|" are only for the eye."""
+    marks = [c for c in cells if c in "YN"]
+    if len(marks) != len(LEVELS) or set(notes) - set(LEVEL_KEYS):
+        raise ValueError(f"row {action}: {cells!r} {sorted(notes)}")
+    return Row(action, subject, dict(zip(LEVEL_KEYS, (m == "Y" for m in marks), strict=True)), note, notes)
+
+
+#          hotline cw cw-other mission supervisor admin | ref-mission ref-supervisor ref-cw ref-other-cw | install
+TABLE: tuple[Row, ...] = (
+    row("case.list", "listed", "Y Y N Y Y N | Y Y Y N | N", "the case list shows the case",
+        caseworker_other="only cases assigned to them or created by them",
+        ref_other="only the caseworker who accepted the referral"),
+    row("case.create", "none", "Y Y Y Y Y N | Y Y Y Y | N", "a new case of the user's own organisation"),
+    row("case.view", "case", "Y Y N Y Y N | Y Y Y N | N", "open the case record",
+        caseworker_other="answers 403: a case of their organisation, outside their cases",
+        ref_other="answers 404, as for any case of another organisation"),
+    row("case.view_identity", "case", "Y Y N Y Y N | Y Y Y N | N", "name, date of birth, documents, contact details"),
+    row("case.edit", "case", "Y Y N Y Y N | N N N N | N", "edit the core record; never through a referral",
+        hotline="only while the case is in intake"),
+    row("case.change_stage", "case", "N Y N Y Y N | N N N N | N", "move the stage, request closure, reopen"),
+    row("case.assign", "case", "N N N N Y N | N N N N | N", "choose the caseworker"),
+    row("case.search", "found", "Y Y N Y Y N | Y Y Y N | N", "exact search finds the case",
+        ref_other="only the caseworker who accepted the referral"),
+    row("case.access_log", "case", "N N N N Y N | N Y N N | N", "who looked at the record; both sides of a referral"),
+    row("case.erase", "case", "N N N N Y N | N N N N | N", "crypto-shredding; the owning organisation only"),
+    row("audit.view", "none", "N N N N Y Y | N Y N N | N", "the audit trail of the user's own organisation"),
+    row("users.list", "none", "N N N N N Y | N N N N | Y",
+        "an organisation's administrator: its own accounts; the installation administrator: every organisation's"),
+    row("users.manage", "none", "N N N N N Y | N N N N | Y",
+        "an organisation's administrator: its case-reading accounts; the installation administrator: administrators"),
+    row("users.bootstrap", "none", "N N N N N N | N N N N | N", "the operator at the server's shell only"),
+    row("accounts.approve", "none", "N N N N Y N | N Y N N | N",
+        "a supervisor approves account changes of their own organisation, never their own request"),
+    row("accounts.history", "org", "N N N N Y N | N N N N | N", "account changes of the owning organisation"),
+    row("orgs.manage", "none", "N N N N N N | N N N N | Y", "the installation administrator only"),
+    row("keys.manage", "none", "N N N N N N | N N N N | Y", "the installation administrator only"),
+    row("account.self", "none", "Y Y Y Y Y Y | Y Y Y Y | Y", "one's own passphrase, two-factor, language"),
+    row("home", "none", "Y Y Y Y Y Y | Y Y Y Y | Y", "one's own work list"),
+    row("contact.log", "contact", "Y Y Y Y Y N | N N N N | N", "contacts belong to the organisation that took them"),
+    row("contact.view", "contact", "Y Y Y Y Y N | N N N N | N", "contacts belong to the organisation that took them"),
+    row("screening.record", "case", "Y Y N Y Y N | N N N N | N", "screening interviews are not in the referral scope",
+        hotline="only while the case is in intake"),
+    row("screening.view", "case", "Y Y N Y Y N | N N N N | N",
+        "screening interviews (timeline and the contacts and screening page); not in the referral scope"),
+    row("consent.record", "case", "Y Y N Y Y N | Y Y Y N | N", "consent is in the referral scope"),
+    row("consent.view", "consent", "Y Y N Y Y N | Y Y Y N | N", "consent is in the referral scope"),
+    row("facility.manage", "facility", "N N N N Y N | N N N N | N", "facilities of the user's own organisation"),
+    row("facility.view", "facility", "N Y Y N Y N | N N N N | N",
+        "who is in a shelter is sensitive: the facility's organisation only"),
+    row("placement.manage", "case", "N Y N N Y N | N N N N | N", "shelter placements; not in the referral scope"),
+    row("counseling.record", "case", "N Y N N Y N | N N N N | N", "never through a referral"),
+    row("counseling.view", "case", "N Y N Y Y N | N N N N | N",
+        "that sessions took place; a referral does not learn that counseling took place at all"),
+    row("counseling.read_notes", "session", "N Y N N Y N | N N N N | N",
+        "need to know: the author, the assigned caseworker, supervisors of the owning organisation"),
+    row("return.view", "return_plan", "N Y N Y Y N | Y Y Y N | N", "the return is in the referral scope"),
+    row("return.manage", "return_plan", "N Y N Y Y N | Y Y Y N | N", "both organisations work on the return plan"),
+    row("return.approve", "return_plan", "N N N N Y N | N N N N | N",
+        "a supervisor of the owning organisation, never the one who submitted the plan"),
+    row("reintegration.manage", "case", "N Y N Y Y N | Y Y Y N | N", "reintegration is in the referral scope"),
+    row("task.manage", "sending_task", "Y Y N Y Y N | N N N N | N",
+        "a task belongs to the organisation that created it",
+        caseworker_other="also allowed when the task is assigned to them"),
+    row("task.manage", "receiving_task", "N N N N N N | Y Y Y N | N",
+        "the receiving organisation keeps its own tasks on the shared case"),
+    row("referral.create", "case", "N Y N Y Y N | N N N N | N", "only the owning organisation shares the case"),
+    row("referral.respond", "pending_referral", "N N N N N N | Y Y Y Y | N",
+        "any caseworker, mission staff or supervisor of the receiving organisation answers; "
+        "a caseworker who accepts gains access"),
+    row("referral.revoke", "referral", "N Y N Y Y N | N N N N | N", "the owning organisation manages all sharing"),
+    row("referral.list", "none", "N Y Y Y Y N | Y Y Y Y | N", "the referrals page of the user's organisation"),
+    row("transfer.request", "case", "N Y N Y Y N | N N N N | N", "the owning organisation hands its case over"),
+    row("transfer.approve", "transfer", "N N N N Y N | N N N N | N",
+        "a supervisor of the owning organisation, never the one who requested it"),
+    row("document.upload", "case", "N Y N Y Y N | Y Y Y N | N", "documents are in the referral scope"),
+    row("document.download", "document", "N Y N Y Y N | Y Y Y N | N", "documents are in the referral scope"),
+    row("closure.approve", "closure", "N N N N Y N | N N N N | N",
+        "a supervisor of the owning organisation, never the one who requested the closure"),
+    row("timeline.view", "case", "Y Y N Y Y N | Y Y Y N | N",
+        "each feature's entries follow its own row: through a referral no screenings, counseling, closure requests "
+        "or sending-side tasks, and a shelter stay without the facility"),
+    row("report.view", "org", "N N N N Y N | N N N N | N", "reports cover the supervisor's own organisation"),
+    row("export.caseload", "org", "N N N N Y N | N N N N | N", "the supervisor's own organisation"),
+    row("export.identified", "org", "N N N N N N | N N N N | N",
+        "only a supervisor of the organisation with the may_export_identified grant"),
+    row("export.deidentified", "org", "N N N N Y N | N N N N | N", "the supervisor's own organisation"),
+)
+
+# What an accepted referral reaches: the actions on the shared case that some receiving user is allowed.
+REFERRAL_SCOPE: frozenset[str] = frozenset(
+    r.action for r in TABLE if r.about_case and any(r.allow[level] for level in REFERRAL_LEVELS)
+)
+
+
+def in_referral_scope(action: str) -> bool:
+    return action in REFERRAL_SCOPE
+
+
+def _cell(r: Row, level: str) -> str:
+    word = "allow" if r.allow[level] else "deny"
+    return f"{word} ({r.notes[level]})" if level in r.notes else word
+
+
+def render_markdown() -> str:
+    """docs/access.md: the table, and what each column and subject means."""
+    lines = [
+        "# Access levels: who may do what",
+        "",
+        "Generated from `casemgmt/access/scope.py` (`python -m casemgmt.access.scope > docs/access.md`); "
+        "`tests/access/test_referral_scope.py` walks every row on real objects and fails when the policies, this "
+        "page or the table disagree.",
+        "",
+        "Each row is an action checked on one object (the subject) of a case owned by one organisation. The first six "
+        "columns are that organisation's roles; the next four are users of another organisation to which the case "
+        "was referred, and which accepted the referral; the last is the installation administrator, who creates "
+        "organisations and their administrators and reads no case. A referral reaches identity, consent, "
+        "documents, the return and reintegration (and the receiving organisation's own tasks); never screenings, "
+        "counseling, shelter "
+        "placements (the timeline says a stay took place, not where), the owning organisation's tasks, or edits to "
+        "the core record.",
+        "",
+        "Nobody approves what they requested: a supervisor cannot approve a closure, a return plan or a transfer "
+        "they asked for (`policies.not_own_request`); another supervisor of the organisation decides.",
+        "",
+        "Another organisation's case answers 404; a case of the user's own organisation outside their scope, 403.",
+        "",
+        "## Columns",
+        "",
+    ]
+    lines += [f"- **{level.key}**: {level.title}" for level in LEVELS]
+    lines += ["", "## Subjects", ""]
+    lines += [f"- **{key}**: {text}" for key, (_, text) in SUBJECTS.items()]
+    lines += ["", "## The table", ""]
+    lines.append("| action | subject | " + " | ".join(LEVEL_KEYS) + " | note |")
+    lines.append("|---" * (len(LEVEL_KEYS) + 3) + "|")
+    for r in TABLE:
+        cells = " | ".join(_cell(r, level) for level in LEVEL_KEYS)
+        lines.append(f"| `{r.action}` | {r.subject} | {cells} | {r.note} |")
+    lines += ["", "## What a referral reaches", ""]
+    lines += [f"- `{action}`" for action in sorted(REFERRAL_SCOPE)]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(render_markdown(), end="")

@@ -1,0 +1,227 @@
+"""The generated access matrix (issue 10, "Keep it closed"; ASVS 4.1.1, 4.1.3, 4.2.1).
+
+Every route that takes an object id is requested by every viewer, GET and POST, on a real object of the owning
+organisation, and the answer must be the one in TABLE. tests/security/matrix.py builds the objects through the
+operations and says how each request is made (a refused viewer sends a complete form, a viewer of another
+organisation also asks for an id that does not exist, a permitted one also for another organisation's object under
+the case) and what the letters mean. A route without a row fails, and so does a row whose route no longer exists.
+
+Columns, in this order (spaces and "|" are only for the eye):
+    own:       admin hotline caseworker caseworker_b supervisor mission   (the organisation that owns the object)
+    other:     admin hotline caseworker supervisor mission                (another NGO: must learn nothing)
+    referral:  mission supervisor accepted caseworker                     (the mission the case is referred to)
+    install:   the installation administrator
+
+`own_hotline` opened the main case (it is still in intake) and `own_caseworker` is assigned to it; `own_caseworker_b`
+is a colleague not on it. `referral_accepted` accepted the referral; `referral_caseworker` is a colleague who did not.
+
+Another organisation's object answers 404. A 403 for another organisation's viewer only ever comes from the role (the
+route is closed to it whatever the id): the test asks each of those viewers for an id that does not exist too, and
+the two answers must be the same, so no answer says whether the object exists.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from flask import url_for
+
+from casemgmt.extensions import db
+from tests.conftest import drop_postgres_database, make_test_app, postgres_database
+from tests.security import matrix
+
+# Each row: endpoint -> (the object it is asked about, by its name in matrix.World.objects, {method: letters}).
+# A letter per column: o allowed, f 403, n 404.
+#                                         own          other    referral install
+CASE_ROLES = "f o o f o o | f n n n n | o o o n | f"  # the case's own pages, in the referral scope
+CASE_NOT_REFERRED = "f o o f o o | f n n n n | f f f n | f"
+WORKERS_REFERRED = "f f o f o o | f f n n n | o o o n | f"  # caseworkers, mission staff, supervisors
+WORKERS_NOT_REFERRED = "f f o f o o | f f n n n | f f f n | f"
+PLACEMENT = "f f o f o f | f f n n f | f f f n | f"  # caseworkers and supervisors, never through a referral
+SUPERVISOR_DECIDES = "f f f f o f | f f f n f | f f f f | f"  # a supervisor of the owning organisation
+NOBODY = "f f f f f f | f f f n f | f f f f | f"  # the supervisor's own request: nobody approves what they requested
+# Contacts belong to the organisation that took the call. One linked to a case the viewer reaches through a referral
+# is refused (403: the case is no secret to them); one not linked to any case is another organisation's (404).
+CONTACT = "f o o o o o | f n n n n | f f f n | f"
+WAITING_CONTACT = "f o o o o o | f n n n n | n n n n | f"
+# The organisation's administrator manages its case-reading accounts; the installation administrator sees them (200
+# on the account page) but manages only administrators, and is of another organisation: 404, as for any other.
+ACCOUNT_ADMIN = "o f f f f f | n f f f f | f f f f | n"
+# An administrator's account is the installation administrator's to manage, never a fellow administrator's.
+ADMIN_ACCOUNT = "f f f f f f | n f f f f | f f f f | o"
+ADMIN_ACCOUNT_VIEW = "o f f f f f | n f f f f | f f f f | o"
+SUPERVISOR_APPROVES_ACCOUNT = "f f f f o f | f f f n f | f n f f | f"  # an account change in the organisation
+
+# A task belongs to the organisation that made it: the owning organisation's task is not the receiving one's to touch,
+# nor the receiving organisation's task the owner's (only its accepting caseworker, mission staff and supervisor).
+RECEIVING_TASK = "f f f f f f | f n n n n | o o o n | f"
+
+TABLE: dict[str, tuple[str, dict[str, str]] | list[tuple[str, dict[str, str]]]] = {
+    "admin.approve": ("account_request", {"POST": SUPERVISOR_APPROVES_ACCOUNT}),
+    "admin.refuse": ("account_request", {"POST": SUPERVISOR_APPROVES_ACCOUNT}),
+    "admin.disable": [("user", {"POST": ACCOUNT_ADMIN}), ("administrator", {"POST": ADMIN_ACCOUNT})],
+    "admin.enable": [("user", {"POST": ACCOUNT_ADMIN}), ("administrator", {"POST": ADMIN_ACCOUNT})],
+    "admin.export_grant": [("user", {"POST": ACCOUNT_ADMIN}), ("administrator", {"POST": ADMIN_ACCOUNT})],
+    "admin.reset": [("user", {"POST": ACCOUNT_ADMIN}), ("administrator", {"POST": ADMIN_ACCOUNT})],
+    "admin.set_role": [("user", {"POST": ACCOUNT_ADMIN}), ("administrator", {"POST": ADMIN_ACCOUNT})],
+    "admin.user": [("user", {"GET": "o f f f f f | n f f f f | f f f f | o"}),
+                   ("administrator", {"GET": ADMIN_ACCOUNT_VIEW})],
+    "cases.access_log": ("case", {"GET": "f f f f o f | f f f n f | f o f f | f"}),
+    "cases.change_stage": ("case", {"POST": "f f o f o o | f f n n n | f f f n | f"}),
+    "cases.edit": ("case", {"GET": CASE_NOT_REFERRED, "POST": CASE_NOT_REFERRED}),
+    "cases.view": ("case", {"GET": CASE_ROLES}),
+    "consent.case_index": ("case", {"GET": CASE_ROLES}),
+    "consent.record": ("case", {"POST": CASE_ROLES}),
+    "consent.withdraw": ("consent", {"POST": CASE_ROLES}),
+    "counseling.case_index": ("case", {"GET": WORKERS_NOT_REFERRED}),
+    "counseling.create": ("case", {"GET": PLACEMENT, "POST": PLACEMENT}),
+    "counseling.view": ("counseling_session", {"GET": WORKERS_NOT_REFERRED}),
+    "documents.case_index": ("case", {"GET": WORKERS_REFERRED}),
+    "documents.download": ("document", {"GET": WORKERS_REFERRED}),
+    "documents.upload": ("case", {"POST": WORKERS_REFERRED}),
+    "intake.attach": ("waiting_contact", {"POST": WAITING_CONTACT}),
+    "intake.case_contacts": ("case", {"GET": CASE_ROLES}),
+    "intake.contact": ("contact", {"GET": CONTACT}),
+    "intake.mark_handled": ("contact", {"POST": CONTACT}),
+    "intake.new_screening": ("case", {"GET": CASE_NOT_REFERRED, "POST": CASE_NOT_REFERRED}),
+    "intake.open_case": ("waiting_contact", {"GET": WAITING_CONTACT, "POST": WAITING_CONTACT}),
+    "journey.approve": ("own_closure", {"POST": NOBODY}),
+    "journey.closure": ("case", {"GET": WORKERS_NOT_REFERRED, "POST": WORKERS_NOT_REFERRED}),
+    "journey.reject": ("rejectable_closure", {"POST": SUPERVISOR_DECIDES}),
+    "journey.timeline": ("case", {"GET": CASE_ROLES}),
+    "referrals.accept": ("pending_referral", {"POST": "f f f f f f | f f n n n | o o o o | f"}),
+    "referrals.approve_transfer": ("own_transfer", {"POST": NOBODY}),
+    "referrals.cancel_transfer": ("cancellable_transfer", {"POST": WORKERS_NOT_REFERRED}),
+    "referrals.case_index": ("case", {"GET": CASE_ROLES}),
+    "referrals.create": ("case", {"POST": WORKERS_NOT_REFERRED}),
+    "referrals.decline": ("pending_referral", {"POST": "f f f f f f | f f n n n | o o o o | f"}),
+    "referrals.reject_transfer": ("rejectable_transfer", {"POST": SUPERVISOR_DECIDES}),
+    "referrals.request_transfer": ("case", {"POST": WORKERS_NOT_REFERRED}),
+    "referrals.revoke": ("revocable_referral", {"POST": WORKERS_NOT_REFERRED}),
+    "reintegration.case_index": ("case", {"GET": WORKERS_REFERRED}),
+    "reintegration.plan": ("case", {"POST": WORKERS_REFERRED}),
+    "reintegration.service": ("case", {"POST": WORKERS_REFERRED}),
+    "reintegration.visit": ("case", {"POST": WORKERS_REFERRED}),
+    "returns.approve": ("return_plan", {"POST": SUPERVISOR_DECIDES}),
+    "returns.arrival": ("return_plan", {"POST": WORKERS_REFERRED}),
+    "returns.cancel": ("cancellable_plan", {"POST": WORKERS_REFERRED}),
+    "returns.case_index": ("case", {"GET": WORKERS_REFERRED}),
+    "returns.consular": ("return_plan", {"POST": WORKERS_REFERRED}),
+    "returns.create": ("case", {"POST": WORKERS_REFERRED}),
+    "returns.departure": ("return_plan", {"POST": WORKERS_REFERRED}),
+    "returns.destination": ("return_plan", {"POST": WORKERS_REFERRED}),
+    "returns.family": ("return_plan", {"POST": WORKERS_REFERRED}),
+    "returns.itinerary": ("return_plan", {"POST": WORKERS_REFERRED}),
+    "returns.risk": ("return_plan", {"POST": WORKERS_REFERRED}),
+    "returns.submit": ("return_plan", {"POST": WORKERS_REFERRED}),
+    "returns.travel_document": ("return_plan", {"POST": WORKERS_REFERRED}),
+    "shelter.admit": ("case", {"POST": PLACEMENT}),
+    "shelter.case_index": ("case", {"GET": PLACEMENT}),
+    "shelter.discharge": ("placement", {"POST": PLACEMENT}),
+    "shelter.edit_facility": ("facility", {"GET": "f f f f o f | f f f n f | f n f f | f",
+                                           "POST": "f f f f o f | f f f n f | f n f f | f"}),
+    "shelter.facility": ("facility", {"GET": "f f o o o f | f f n n f | f n n n | f"}),
+    "tasks.case_index": ("case", {"GET": CASE_ROLES, "POST": CASE_ROLES}),
+    "tasks.complete": [("task", {"POST": CASE_NOT_REFERRED}), ("receiving_task", {"POST": RECEIVING_TASK})],
+    "tasks.edit": [("task", {"GET": CASE_NOT_REFERRED, "POST": CASE_NOT_REFERRED}),
+                   ("receiving_task", {"GET": RECEIVING_TASK, "POST": RECEIVING_TASK})],
+    "tasks.reopen": [("task", {"POST": CASE_NOT_REFERRED}), ("receiving_task", {"POST": RECEIVING_TASK})],
+}
+# Routes with an argument that is not an object id, and where they are tested instead.
+NOT_OBJECT_ROUTES = {
+    "auth.enrol": "a single-use enrolment token, public by design (tests/auth for the token's life)",
+}
+
+
+def _rows(endpoint: str) -> list[tuple[str, dict[str, str]]]:
+    """A row names one object, or several when the answer depends on whose object it is."""
+    row = TABLE[endpoint]
+    return row if isinstance(row, list) else [row]
+
+
+def _letters(cells: str) -> str:
+    letters = "".join(c for c in cells if c in "ofn")
+    assert len(letters) == len(matrix.VIEWERS), cells
+    return letters
+
+
+def test_every_route_that_takes_an_id_has_a_row_and_every_row_a_route(app):
+    routes = {endpoint for endpoint, _method in matrix.object_routes(app)}
+    assert sorted(routes - set(TABLE) - set(NOT_OBJECT_ROUTES)) == [], "routes without a row in TABLE"
+    assert sorted(set(TABLE) - routes) == [], "rows in TABLE for routes that no longer exist"
+    for (endpoint, method) in matrix.object_routes(app):
+        if endpoint in TABLE:
+            for _object, methods in _rows(endpoint):
+                assert method in methods, f"{endpoint}: no expectation for {method}"
+    for endpoint in TABLE:
+        for _object, methods in _rows(endpoint):
+            for method, cells in methods.items():
+                assert (endpoint, method) in matrix.object_routes(app), f"{endpoint} does not answer {method}"
+                _letters(cells)
+
+
+@pytest.fixture(scope="module")
+def matrix_app(backend, tmp_path_factory):
+    """An application of its own, built once per backend for this module: the world is large, and the session's
+    shared app is wiped after every test. Rate limits are off here: they are tested in test_rate_limits.py, and
+    hundreds of requests from one address would hit them."""
+    url = postgres_database("matrix") if backend == "postgresql" else None
+    application = make_test_app(tmp_path_factory.mktemp(f"matrix-{backend}"), url, RATELIMIT_ENABLED="false")
+    with application.app_context():
+        db.create_all()
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    if url:
+        drop_postgres_database(url)
+
+
+def test_every_route_answers_every_viewer_as_the_table_says(matrix_app):
+    started = time.monotonic()
+    with matrix_app.test_request_context():
+        world = matrix.build_world()
+    viewers = matrix.Viewers(matrix_app, world)
+    built = time.monotonic() - started
+    routes = [r for r in sorted(matrix.object_routes(matrix_app)) if r[0] not in NOT_OBJECT_ROUTES]
+    wrong: list[str] = []
+    asked = 0
+    n_cells = 0
+    for (endpoint, method), (object_name, methods) in ((r, row) for r in routes for row in _rows(r[0])):
+        n_cells += len(matrix.VIEWERS)
+        expected = dict(zip(matrix.VIEWERS, _letters(methods[method]), strict=True))
+        arguments = dict(world.objects[object_name])
+        swapped = matrix.crossed(arguments, world)
+        with matrix_app.test_request_context():
+            url = url_for(endpoint, **arguments)
+            nowhere = url_for(endpoint, **matrix.missing(arguments))
+            elsewhere = url_for(endpoint, **swapped) if swapped else None
+        # Those refused first: a permitted POST may change its object (a referral accepted, a plan cancelled).
+        for viewer in sorted(matrix.VIEWERS, key=lambda v: expected[v] == "o"):
+            form = None if expected[viewer] == "o" else matrix.submission(endpoint, world, viewer)
+            got = viewers.ask(viewer, method, url, form)
+            asked += 1
+            if got != expected[viewer]:
+                wrong.append(f"{method} {endpoint} as {viewer}: expected {expected[viewer]}, got {got}")
+            if elsewhere and expected[viewer] == "o":
+                # A case the viewer may open, with another organisation's object under it: not found there.
+                crosswired = viewers.ask(viewer, method, elsewhere, matrix.submission(endpoint, world, viewer))
+                asked += 1
+                if crosswired != "n":
+                    wrong.append(f"{method} {endpoint} as {viewer}: {crosswired} with another organisation's "
+                                 f"object under the case, expected n")
+            if viewer in matrix.OTHER_VIEWERS:
+                absent = viewers.ask(viewer, method, nowhere, form)
+                asked += 1
+                if absent != got:
+                    wrong.append(f"{method} {endpoint} as {viewer}: {got} for the object, {absent} for no object")
+    # The complete forms the refused viewers sent left nothing behind (permitted viewers sent empty ones).
+    with matrix_app.app_context():
+        assert matrix.planted() == [], "a refused request changed something"
+    elapsed = time.monotonic() - started
+    print(f"\naccess matrix: {len({e for e, _m in routes})} routes, {len(routes)} route-methods x "
+          f"{len(matrix.VIEWERS)} viewers = {n_cells} cells (some routes on two objects), {asked} requests, "
+          f"{elapsed:.1f} s (world and logins {built:.1f} s)")
+    assert wrong == [], "\n".join(wrong)
+

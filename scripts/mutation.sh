@@ -9,6 +9,7 @@
 #     MUTATION_SOURCE=head scripts/mutation.sh          # mutate the last commit instead of the working tree
 #     MUTANTS="casemgmt.crypto.keyring.x__hkdf* casemgmt.audit.verify.*" scripts/mutation.sh casemgmt/crypto/keyring.py \
 #         casemgmt/audit/verify.py                      # only these mutants (mutmut's names, shell patterns)
+#     MUTATION_TESTS="tests/crypto tests/audit" scripts/mutation.sh   # another test selection (default: see below)
 #
 # What it does:
 #   1. Copies casemgmt/, tests/, migrations/ and pyproject.toml (of the working tree, or of HEAD) into $MUTATION_WORKDIR (default: a folder under /tmp), so the
@@ -64,7 +65,9 @@ find "$WORK" -name __pycache__ -prune -exec rm -rf {} +
   echo ']'
   # The one test that starts the installed `casemgmt` command in a subprocess would run the unmutated working tree.
   echo 'pytest_add_cli_args = ["-p", "no:cacheprovider", "-p", "no:xdist", "--deselect", "tests/crypto/test_rotation.py::test_killed_rotate_command_leaves_a_readable_mix_and_a_rerun_finishes"]'
-  echo 'pytest_add_cli_args_test_selection = ["tests/access", "tests/crypto", "tests/audit", "tests/auth", "tests/security", "tests/reports"]'
+  printf 'pytest_add_cli_args_test_selection = ['
+  printf '"%s", ' ${MUTATION_TESTS:-tests/access tests/crypto tests/audit tests/auth tests/security tests/reports}
+  echo ']'
   echo 'use_git_change_detection = false'
 } >>"$WORK/pyproject.toml"
 

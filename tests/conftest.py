@@ -92,11 +92,10 @@ def backend(request) -> str:
     return request.param
 
 
-@pytest.fixture(scope="session")
-def app(backend, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp(f"instance-{backend}")
-    url = postgres_database("app") if backend == "postgresql" else None
-    application = make_test_app(tmp, url)
+def built_app(backend: str, tmp, name: str, **overrides):
+    """An app on a database of its own (created with create_all), dropped when the generator closes: for fixtures."""
+    url = postgres_database(name) if backend == "postgresql" else None
+    application = make_test_app(tmp, url, **overrides)
     with application.app_context():
         db.create_all()
     yield application
@@ -105,6 +104,11 @@ def app(backend, tmp_path_factory):
         db.engine.dispose()
     if url:
         drop_postgres_database(url)
+
+
+@pytest.fixture(scope="session")
+def app(backend, tmp_path_factory):
+    yield from built_app(backend, tmp_path_factory.mktemp(f"instance-{backend}"), "app")
 
 
 def _wipe(application) -> None:
@@ -196,6 +200,13 @@ class Web:
 
     def logout(self):
         return self.post("/logout")
+
+
+def signed_in(application, username: str) -> Web:
+    """A browser-like client of its own, logged in as `username` with the factories' passphrase."""
+    web = Web(new_client(application))
+    web.login(username)
+    return web
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from casemgmt.journey.models import ClosureRequest
 from casemgmt.referrals.models import Transfer
 from casemgmt.returns.models import ReturnPlan
 from tests import factories
-from tests.conftest import Web, new_client
+from tests.conftest import signed_in
 from tests.returns.support import complete_plan, consent
 
 REASON = "She found work near her sister in Arequipa and wants no further contact."
@@ -54,10 +54,6 @@ def org(app):
     return found
 
 
-def _as(app, username: str) -> Web:
-    web = Web(new_client(app))
-    web.login(username)
-    return web
 
 
 def _approvals(home_html: str) -> str:
@@ -101,7 +97,7 @@ def test_every_approval_is_one_of_those_tested_here():
 
 
 def test_a_supervisor_cannot_approve_their_own_closure_request(app, org):
-    boss = _as(app, "boss")
+    boss = signed_in(app, "boss")
     case_id = org["case"]
     assert boss.post(f"/cases/{case_id}/closure", {"code": "completed", "reason": REASON}).status_code == 302
     with app.app_context():
@@ -116,7 +112,7 @@ def test_a_supervisor_cannot_approve_their_own_closure_request(app, org):
     assert _row(app, ClosureRequest, request_id).status == "requested"
     assert _row(app, Case, case_id).stage == "counseling" and _events(app, "closure.approve") == 0
 
-    other = _as(app, "boss2")
+    other = signed_in(app, "boss2")
     assert f"/cases/{case_id}/closure" in _approvals(other.get("/").get_data(as_text=True))
     assert "Approve and close the case" in other.get(f"/cases/{case_id}/closure").get_data(as_text=True)
     assert other.post(f"/closures/{request_id}/approve", {"note": ""}).status_code == 302
@@ -132,7 +128,7 @@ def test_a_supervisor_cannot_approve_a_return_plan_they_submitted(app, org):
         plan = complete_plan(boss, case, db.session.get(Organisation, org["mission"]))
         db.session.commit()
         plan_id = plan.id
-    web = _as(app, "boss")
+    web = signed_in(app, "boss")
     base = f"/cases/{case_id}/return/{plan_id}"
     assert web.post(f"{base}/submit").status_code == 302
     page = web.get(f"/cases/{case_id}/return").get_data(as_text=True)
@@ -144,7 +140,7 @@ def test_a_supervisor_cannot_approve_a_return_plan_they_submitted(app, org):
     plan = _row(app, ReturnPlan, plan_id)
     assert (plan.status, plan.approved_by_id) == ("submitted", None) and _events(app, "return.approve") == 0
 
-    other = _as(app, "boss2")
+    other = signed_in(app, "boss2")
     assert f"/cases/{case_id}/return" in _approvals(other.get("/").get_data(as_text=True))
     assert "Approve the return" in other.get(f"/cases/{case_id}/return").get_data(as_text=True)
     assert other.post(f"{base}/approve").status_code == 302
@@ -153,7 +149,7 @@ def test_a_supervisor_cannot_approve_a_return_plan_they_submitted(app, org):
 
 def test_a_supervisor_cannot_approve_a_transfer_they_requested(app, org):
     case_id = org["case"]
-    web = _as(app, "boss")
+    web = signed_in(app, "boss")
     response = web.post(f"/cases/{case_id}/transfers", {
         "transfer-to_organisation_id": str(org["mission"]), "transfer-transfer_reason": "The family lives in Haiti.",
         "transfer-consent_basis": "consent",
@@ -172,7 +168,7 @@ def test_a_supervisor_cannot_approve_a_transfer_they_requested(app, org):
     assert _row(app, Transfer, transfer_id).status == "requested"
     assert _row(app, Case, case_id).organisation_id != org["mission"] and _events(app, "transfer.approve") == 0
 
-    other = _as(app, "boss2")
+    other = signed_in(app, "boss2")
     assert f"/cases/{case_id}/referrals" in _approvals(other.get("/").get_data(as_text=True))
     assert f"{base}/approve" in other.get(f"/cases/{case_id}/referrals").get_data(as_text=True)
     assert other.post(f"{base}/approve", {"decision_note": ""}).status_code == 302
@@ -187,7 +183,7 @@ def test_a_caseworkers_request_still_reaches_every_supervisor(app, org):
         case = db.session.get(Case, case_id)
         case.assigned_to_id = db.session.scalar(select(User.id).where(User.username == "caseworker"))
         db.session.commit()
-    assert _as(app, "caseworker").post(f"/cases/{case_id}/closure", {"code": "completed", "reason": REASON}
+    assert signed_in(app, "caseworker").post(f"/cases/{case_id}/closure", {"code": "completed", "reason": REASON}
                                        ).status_code == 302
     for username in ("boss", "boss2"):
-        assert f"/cases/{case_id}/closure" in _approvals(_as(app, username).get("/").get_data(as_text=True))
+        assert f"/cases/{case_id}/closure" in _approvals(signed_in(app, username).get("/").get_data(as_text=True))

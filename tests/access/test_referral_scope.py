@@ -36,7 +36,7 @@ from casemgmt.tasks import operations as tasks
 from casemgmt.tasks import worklist as task_worklist
 from casemgmt.tasks.models import Task
 from tests import factories
-from tests.conftest import Web, new_client
+from tests.conftest import signed_in
 from tests.shelter.support import facility
 
 TODAY = date.today()
@@ -246,10 +246,6 @@ def ids(app):
     return found
 
 
-def _as(app, username: str) -> Web:
-    web = Web(new_client(app))
-    web.login(username)
-    return web
 
 
 def _task(app, task_id: str) -> Task:
@@ -260,7 +256,7 @@ def _task(app, task_id: str) -> Task:
 
 
 def test_receiving_mission_staff_cannot_open_edit_complete_or_reopen_the_senders_task(app, ids):
-    web = _as(app, "refmission")
+    web = signed_in(app, "refmission")
     sending = ids["sending_task"]
     before = _task(app, sending)
     assert web.get(f"/tasks/{sending}/edit").status_code == 403
@@ -283,7 +279,7 @@ def test_receiving_mission_staff_cannot_open_edit_complete_or_reopen_the_senders
 
 
 def test_my_tasks_offers_no_buttons_or_case_link_once_the_referral_is_revoked(app, ids):
-    mission = _as(app, "refmission")
+    mission = signed_in(app, "refmission")
     task_id, case_id = ids["receiving_task"], ids["case"]
     mine = mission.get("/tasks/").get_data(as_text=True)
     assert f"/tasks/{task_id}/complete" in mine and f"/cases/{case_id}/tasks" in mine
@@ -302,7 +298,7 @@ def test_my_tasks_offers_no_buttons_or_case_link_once_the_referral_is_revoked(ap
 
 
 def test_the_owner_sees_the_receivers_task_without_buttons_for_it(app, ids):
-    page = _as(app, "caseworker").get(f"/cases/{ids['case']}/tasks").get_data(as_text=True)
+    page = signed_in(app, "caseworker").get(f"/cases/{ids['case']}/tasks").get_data(as_text=True)
     assert "Meet at the airport" in page and "Call the consulate" in page
     assert f"/tasks/{ids['sending_task']}/edit" in page and f"/tasks/{ids['receiving_task']}/" not in page
 
@@ -310,21 +306,21 @@ def test_the_owner_sees_the_receivers_task_without_buttons_for_it(app, ids):
 def test_receiving_users_see_no_screening_on_any_page(app, ids):
     case_id = ids["case"]
     for username in ("refmission", "refsupervisor", "refcaseworker"):
-        web = _as(app, username)
+        web = signed_in(app, username)
         contacts = web.get(f"/cases/{case_id}/contacts")
         timeline = web.get(f"/cases/{case_id}/timeline")
         assert contacts.status_code == 200 and timeline.status_code == 200, username
         for html in (contacts.get_data(as_text=True), timeline.get_data(as_text=True)):
             assert "Victim of trafficking" not in html and "Screening" not in html and "Tacna" not in html, username
         assert web.get(f"/cases/{case_id}/screening/new").status_code == 403
-    owner = _as(app, "caseworker").get(f"/cases/{case_id}/timeline").get_data(as_text=True)
+    owner = signed_in(app, "caseworker").get(f"/cases/{case_id}/timeline").get_data(as_text=True)
     assert "Screening: Victim of trafficking" in owner
 
 
 def test_a_second_caseworker_of_the_receiving_organisation_cannot_open_list_or_search_the_case(app, ids):
     case_id = ids["case"]
-    accepted = _as(app, "refcaseworker")
-    other = _as(app, "refother")
+    accepted = signed_in(app, "refcaseworker")
+    other = signed_in(app, "refother")
     assert accepted.get(f"/cases/{case_id}").status_code == 200
     assert ids["reference"] in accepted.get("/cases/").get_data(as_text=True)
     for path in ("", "/timeline", "/tasks", "/return", "/consent", "/documents", "/referrals", "/contacts"):
@@ -345,7 +341,7 @@ def test_a_second_caseworker_of_the_receiving_organisation_cannot_open_list_or_s
 
 @pytest.mark.parametrize("username", ["refmission", "refsupervisor", "refcaseworker"])
 def test_receiving_users_cannot_edit_the_core_record_or_reach_counseling(app, ids, username):
-    web = _as(app, username)
+    web = signed_in(app, username)
     case_id = ids["case"]
     assert web.get(f"/cases/{case_id}/edit").status_code == 403
     assert web.get(f"/cases/{case_id}/counseling").status_code == 403

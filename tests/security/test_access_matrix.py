@@ -27,8 +27,7 @@ import time
 import pytest
 from flask import url_for
 
-from casemgmt.extensions import db
-from tests.conftest import drop_postgres_database, make_test_app, postgres_database
+from tests.conftest import built_app
 from tests.security import matrix
 
 # Each row: endpoint -> (the object it is asked about, by its name in matrix.World.objects, {method: letters}).
@@ -130,7 +129,7 @@ TABLE: dict[str, tuple[str, dict[str, str]] | list[tuple[str, dict[str, str]]]] 
 }
 # Routes with an argument that is not an object id, and where they are tested instead.
 NOT_OBJECT_ROUTES = {
-    "auth.enrol": "a single-use enrolment token, public by design (tests/auth for the token's life)",
+    "auth.enrol": "a single-use enrolment token, public by design (tests/auth/test_enrolment.py)",
 }
 
 
@@ -166,16 +165,7 @@ def matrix_app(backend, tmp_path_factory):
     """An application of its own, built once per backend for this module: the world is large, and the session's
     shared app is wiped after every test. Rate limits are off here: they are tested in test_rate_limits.py, and
     hundreds of requests from one address would hit them."""
-    url = postgres_database("matrix") if backend == "postgresql" else None
-    application = make_test_app(tmp_path_factory.mktemp(f"matrix-{backend}"), url, RATELIMIT_ENABLED="false")
-    with application.app_context():
-        db.create_all()
-    yield application
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    if url:
-        drop_postgres_database(url)
+    yield from built_app(backend, tmp_path_factory.mktemp(f"matrix-{backend}"), "matrix", RATELIMIT_ENABLED="false")
 
 
 def test_every_route_answers_every_viewer_as_the_table_says(matrix_app):

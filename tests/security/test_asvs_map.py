@@ -168,9 +168,9 @@ def test_no_cors_headers_even_for_a_foreign_origin(app, web, world):
     web.login("supervisor")
     for url in ("/", "/cases/", "/login", "/healthz"):
         response = web.get(url, headers={"Origin": "null"})
-        assert not any(name.lower().startswith("access-control-") for name in response.headers.keys()), url
+        assert not any(name.lower().startswith("access-control-") for name, _ in response.headers), url
         response = web.get(url, headers={"Origin": "https://evil.example"})
-        assert not any(name.lower().startswith("access-control-") for name in response.headers.keys()), url
+        assert not any(name.lower().startswith("access-control-") for name, _ in response.headers), url
 
 
 def test_device_features_are_refused_to_every_page(app, client):

@@ -121,6 +121,8 @@ class Run:
         missing = [ref for (_t, ref), r in zip(sample.search_terms, responses, strict=False) if ref not in r.text]
         if missing:
             raise BenchError(f"search did not find {len(missing)} of {len(responses)} people it should find")
+        # Issue 10: the supervisor's trail merges their own users' events with the events about their organisation.
+        self.page("audit_trail", [lambda: reader.get("/audit/")] * self.repeat)
 
     def fixed_query_counts(self, reader: Browser, case_id: str, sample: Sample) -> None:
         """Each read page's query count on inputs of the same shape at every size: the first and middle list pages,
@@ -138,6 +140,7 @@ class Run:
             "search": lambda: reader.post("/cases/search", {"kind": "name", "term": term}, expected=200),
             "dashboard": lambda: reader.get("/reports/"),
             "donor_report": lambda: reader.get("/reports/donor"),
+            "audit_trail": lambda: reader.get("/audit/"),
         }
         for name, call in pages.items():
             if "skipped" in self.metrics.get(name, {"skipped": True}):

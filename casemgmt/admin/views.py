@@ -91,11 +91,15 @@ def create_user():
 def user(user_id):
     target = _visible_user_or_404(user_id)
     can_manage = allowed(current_user, Action.USERS_MANAGE, target) and target.id != current_user.id
+    pending = approvals.pending_request(target)
+    # An account waiting for its creation to be approved has nothing to reset and no role to change yet: those
+    # requests would be refused (approvals.file_request), so they are not offered.
+    awaiting = pending is not None and pending.kind == "create"
     roles = [r for r in queries.assignable_roles(current_user, target.organisation_id) if r != target.role]
     return render_template(
-        "admin/user.html", target=target, can_manage=can_manage,
-        role_form=RoleForm(roles=roles) if roles else None, reauth_form=ReauthForm(),
-        pending=approvals.pending_request(target), open_link=enrolment.open_link(target),
+        "admin/user.html", target=target, can_manage=can_manage, awaiting=awaiting,
+        role_form=RoleForm(roles=roles) if roles and not awaiting else None, reauth_form=ReauthForm(),
+        pending=pending, open_link=enrolment.open_link(target),
     )
 
 

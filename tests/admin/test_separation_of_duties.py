@@ -128,6 +128,21 @@ def test_a_case_reading_account_is_unusable_until_a_supervisor_approves_it(app, 
     assert newcomer.get("/cases/").status_code == 200
 
 
+def test_an_account_waiting_for_approval_is_shown_so_and_offers_no_refused_action(admin, world):
+    """Never offer what will be refused: a reset or a role change of an account whose creation waits for approval
+    is refused (approvals.file_request), so the page offers neither, and does not call the account active."""
+    response = admin.post("/admin/users/new", {"username": "waiting", "display_name": "Wanda Espera",
+                                               "role": "caseworker", "admin_password": factories.PASSWORD},
+                          token_page="/admin/users/new")
+    html = admin.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Waiting for approval" in html and ">Active<" not in html
+    assert "/reset" not in html and "/role" not in html
+    assert "/disable" in html  # withdrawing the account before it is approved stays possible
+    waiting = user_row("waiting")
+    refused = admin.post(f"/admin/users/{waiting.id}/reset", {"admin_password": factories.PASSWORD})
+    assert refused.status_code == 302 and pending(waiting.id).kind == "create"
+
+
 def test_a_refused_account_stays_unusable(app, admin, world):
     accounts.add_account(world.admin, "newbie", "N", world.ngo.id, "caseworker")
     db.session.commit()

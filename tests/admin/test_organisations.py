@@ -10,17 +10,7 @@ from casemgmt.accounts import operations as accounts
 from casemgmt.accounts.models import Organisation
 from casemgmt.audit.events import SYSTEM
 from casemgmt.extensions import db
-from tests import factories
 from tests.auth.support import events, new_web
-
-
-@pytest.fixture
-def admin(app, world):
-    """The installation administrator."""
-    factories.user(world.mission_org, "installation_admin", "install")
-    web = new_web(app)
-    assert web.login("install").status_code == 302
-    return web
 
 
 def _names() -> list[str]:
@@ -28,24 +18,24 @@ def _names() -> list[str]:
     return sorted(db.session.scalars(select(Organisation.name)))
 
 
-def _create(admin, **overrides):
+def _create(install, **overrides):
     data = {"name": "Red de Apoyo", "org_type": "LegalService", "country": "EC", "contact": "apoyo@example.org"}
     data.update(overrides)
-    return admin.post("/admin/organisations", data, token_page="/admin/organisations")
+    return install.post("/admin/organisations", data, token_page="/admin/organisations")
 
 
-def test_organisations_page_lists_them(admin, world):
-    html = admin.get("/admin/organisations").get_data(as_text=True)
+def test_organisations_page_lists_them(install, world):
+    html = install.get("/admin/organisations").get_data(as_text=True)
     for name in ("Casa Esperanza", "Camino Seguro", "IOM Haiti"):
         assert name in html
 
 
-def test_create_an_organisation(admin, world):
-    response = _create(admin)
+def test_create_an_organisation(install, world):
+    response = _create(install)
     assert response.status_code == 302
     org = db.session.scalar(select(Organisation).where(Organisation.name == "Red de Apoyo"))
     assert (org.org_type, org.country, org.contact) == ("LegalService", "EC", "apoyo@example.org")
-    assert "Red de Apoyo" in admin.get("/admin/organisations").get_data(as_text=True)
+    assert "Red de Apoyo" in install.get("/admin/organisations").get_data(as_text=True)
     created = events("organisation.create")[-1]
     assert created.object_id == str(org.id) and created.actor_name == "install"
 
@@ -62,9 +52,9 @@ def test_create_an_organisation(admin, world):
     ({"name": "  casa ESPERANZA "}, "An organisation with this name already exists."),
     ({"name": "x" * 201}, "200 characters"),
 ])
-def test_invalid_organisations_are_refused(admin, world, overrides, message):
+def test_invalid_organisations_are_refused(install, world, overrides, message):
     before = _names()
-    response = _create(admin, **overrides)
+    response = _create(install, **overrides)
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
     assert _names() == before

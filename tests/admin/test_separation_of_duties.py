@@ -31,13 +31,6 @@ CHOSEN = "amber-quarry-whistle-nectar-27"
 MINE = "copper-lantern-saffron-orbit-93"
 
 
-@pytest.fixture
-def admin(app, world):
-    web = new_web(app)
-    assert web.login("admin").status_code == 302
-    return web
-
-
 def _users() -> set[str]:
     db.session.expire_all()
     return set(db.session.scalars(select(User.username)))

@@ -19,21 +19,6 @@ NEW = "amber-quarry-whistle-nectar-27"
 WRONG = "not-my-own-passphrase-at-all-4"
 
 
-@pytest.fixture
-def admin(app, world):
-    web = new_web(app)
-    assert web.login("admin").status_code == 302
-    return web
-
-
-@pytest.fixture
-def install(app, world):
-    factories.user(world.mission_org, "installation_admin", "install")
-    web = new_web(app)
-    assert web.login("install").status_code == 302
-    return web
-
-
 def _act(admin, user_id: int, path: str, **data):
     page = f"/admin/users/{user_id}"
     response = admin.post(f"{page}/{path}", data, token_page=page)

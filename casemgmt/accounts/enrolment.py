@@ -8,7 +8,6 @@ of the link's random token is stored, and a new link supersedes the older ones.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,13 +18,9 @@ from sqlalchemy import delete, select, update
 from casemgmt.accounts.models import EnrolmentLink, RecoveryCode, User
 from casemgmt.audit import record_event
 from casemgmt.auth import passwords
-from casemgmt.auth.sessions import end_all_sessions
+from casemgmt.auth.sessions import end_all_sessions, token_digest
 from casemgmt.core.time import utcnow
 from casemgmt.extensions import db
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def unknowable_password_hash() -> str:
@@ -57,7 +52,7 @@ def issue_link(actor, user: User, purpose: str) -> str:
     )
     token = secrets.token_urlsafe(32)
     hours = current_app.config["SETTINGS"].enrolment_link_hours
-    link = EnrolmentLink(user_id=user.id, token_hash=_hash(token), purpose=purpose, created_at=now,
+    link = EnrolmentLink(user_id=user.id, token_hash=token_digest(token), purpose=purpose, created_at=now,
                          expires_at=now + timedelta(hours=hours))
     db.session.add(link)
     db.session.flush()
@@ -78,7 +73,7 @@ class LinkState:
 
 
 def look_up(token: str) -> LinkState:
-    link = db.session.scalar(select(EnrolmentLink).where(EnrolmentLink.token_hash == _hash(token or "")))
+    link = db.session.scalar(select(EnrolmentLink).where(EnrolmentLink.token_hash == token_digest(token or "")))
     if link is None:
         return LinkState(None, "unknown")
     if link.used_at is not None:

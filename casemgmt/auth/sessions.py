@@ -22,7 +22,9 @@ from casemgmt.extensions import db, login_manager
 TOUCH_EVERY = timedelta(seconds=60)
 
 
-def _hash(token: str) -> str:
+def token_digest(token: str) -> str:
+    """What is stored of a random bearer token (a session cookie, an enrolment link): its SHA-256, so a database
+    read does not hand out live tokens. The tokens carry 256 bits, so no salt or slow hash is needed."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -50,7 +52,7 @@ def start_session(user: User) -> None:
         session["language"] = language
     _sweep_expired(user.id)
     token = secrets.token_urlsafe(32)
-    db.session.add(UserSession(token_hash=_hash(token), user_id=user.id))
+    db.session.add(UserSession(token_hash=token_digest(token), user_id=user.id))
     user.session_token = token
     login_user(user, remember=False)
     session.permanent = True
@@ -58,13 +60,13 @@ def start_session(user: User) -> None:
 
 def end_session(user: User) -> None:
     if user.session_token:
-        db.session.execute(delete(UserSession).where(UserSession.token_hash == _hash(user.session_token)))
+        db.session.execute(delete(UserSession).where(UserSession.token_hash == token_digest(user.session_token)))
     logout_user()
     session.clear()
 
 
 def end_other_sessions(user: User) -> int:
-    keep = _hash(user.session_token) if user.session_token else ""
+    keep = token_digest(user.session_token) if user.session_token else ""
     result = db.session.execute(
         delete(UserSession).where(UserSession.user_id == user.id, UserSession.token_hash != keep)
     )
@@ -80,7 +82,7 @@ def load_user(token: str) -> User | None:
     settings = current_app.config["SETTINGS"]
     row = db.session.execute(
         select(UserSession, User).join(User, User.id == UserSession.user_id).where(
-            UserSession.token_hash == _hash(token)
+            UserSession.token_hash == token_digest(token)
         )
     ).first()
     if row is None:

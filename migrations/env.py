@@ -4,6 +4,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from casemgmt import migrating
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -101,12 +103,17 @@ def run_migrations_online():
 
     connectable = get_engine()
 
-    with connectable.connect() as connection:
+    # One transaction for the whole run, which on SQLite runs with foreign keys off and commits only if they all
+    # hold (casemgmt/migrating.py says why). Alembic sees the transaction already begun and adds none of its own.
+    with connectable.connect() as connection, migrating.one_transaction(connection):
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
+            transactional_ddl=True,
             **conf_args
         )
+        # A downgrade that would delete data stops before its first step, unless -x allow-data-loss.
+        migrating.guard_data_loss(context.get_context(), context.get_x_argument(as_dictionary=True))
 
         with context.begin_transaction():
             context.run_migrations()

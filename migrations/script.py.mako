@@ -15,6 +15,10 @@ down_revision = ${repr(down_revision)}
 branch_labels = ${repr(branch_labels)}
 depends_on = ${repr(depends_on)}
 
+# What downgrade() deletes ("table" or "table.column"): `casemgmt db downgrade` refuses to cross this revision
+# while any of it holds data, unless given --allow-data-loss (casemgmt/migrating.py). Fill it in by hand.
+downgrade_drops = []
+
 
 def upgrade():
     ${upgrades if upgrades else "pass"}

@@ -15,6 +15,9 @@ down_revision = '9360dd4436d1'
 branch_labels = None
 depends_on = None
 
+# What downgrade() deletes (casemgmt/migrating.py).
+downgrade_drops = ['audit_events.subject_organisation_id']
+
 
 def upgrade():
     with op.batch_alter_table('audit_events', schema=None) as batch_op:

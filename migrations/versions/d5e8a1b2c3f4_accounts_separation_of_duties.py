@@ -15,6 +15,13 @@ down_revision = 'a3f1c2d4e5b6'
 branch_labels = None
 depends_on = None
 
+# What downgrade() deletes (casemgmt/migrating.py).
+downgrade_drops = [
+    'recovery_codes',
+    'enrolment_links',
+    'account_requests',
+]
+
 
 def upgrade():
     op.create_table('account_requests',

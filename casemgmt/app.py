@@ -44,7 +44,9 @@ def _configure(app: Flask, settings: Settings) -> None:
         SETTINGS=settings,
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        # hide_parameters: a database error's message goes to the log under the page's reference, and its bound
+        # parameters would carry names, usernames and search terms there (ASVS 7.1.1).
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "hide_parameters": True},
         TESTING=settings.env == "testing",
         DEBUG=False,
         # In production the __Host- prefix makes browsers refuse the cookie unless it is Secure, host-only and for

@@ -23,6 +23,7 @@ PUBLIC_ENDPOINTS = frozenset({
     "auth.enrol",         # the single-use enrolment or reset link: the token in the URL is the credential
     "i18n.set_language",  # the login page has a language switcher
     "health.check",       # load balancers; answers "ok" and nothing else
+    "health.ready",       # load balancers; answers "ready" or "not ready", reasons only to local callers
 })
 
 # Endpoints a logged-in user who still has to enrol in two-factor login may reach.

@@ -4,10 +4,13 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField
 from wtforms.validators import DataRequired
 
+from casemgmt.core.submissions import SubmissionTokenMixin
 from casemgmt.documents.models import DOCUMENT_KINDS
 
 
-class UploadForm(FlaskForm):
+class UploadForm(SubmissionTokenMixin, FlaskForm):
+    submission_kind = "document"
+
     kind = SelectField(_l("Kind of document"), validators=[DataRequired(message=_l(
         "Choose what kind of document this is."))])
     file = FileField(_l("File (PDF, PNG or JPEG)"), validators=[FileRequired(message=_l("Choose a file to upload."))])

@@ -10,6 +10,7 @@ from flask_babel import gettext
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 from werkzeug.utils import secure_filename
 
+from casemgmt import diskspace
 from casemgmt.access import Action, authorize
 from casemgmt.audit import record_event
 from casemgmt.cases.models import Case, new_uuid
@@ -67,8 +68,15 @@ def upload_document(actor, case: Case, kind: str, filename: str | None, data: by
         uploaded_by_id=actor.id, uploaded_at=utcnow(),
     )
     seal(document, "filename", clean_filename(filename) or None)
-    db.session.add(document)
-    storage.write(case.id, document.id, data)
+    try:
+        storage.write(case.id, document.id, data)
+    except diskspace.StorageFull:
+        # storage.write has logged where and how much room there is; the user can only pass it on.
+        raise DocumentError(gettext(
+            "The upload could not be stored because the server's storage is full. Nothing was saved. Tell your "
+            "administrator."
+        )) from None
+    db.session.add(document)  # only once its file exists: a refused upload leaves no row
     record_event("document.upload", object_type="document", object_id=document.id, case_id=case.id, actor=actor,
                  details={"kind": kind, "size": len(data), "content_type": file_type.content_type})
     return document

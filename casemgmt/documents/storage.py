@@ -4,17 +4,25 @@ Layout: <instance>/documents/<case_id>/<document_id>.bin, directories 0700 and f
 database ids (UUIDs, checked here), never from what the user called the file, so no upload can choose where it lands.
 Each file is AES-GCM bound to ("documents", "content", document_id, case_id): a file copied under another document's
 name fails to decrypt. Erasing a case shreds its keys (the files become unreadable) and erase_case_files() deletes them.
+
+An upload that would leave less than the storage reserve free is refused before anything is written, and one the disk
+cannot hold (ENOSPC, EDQUOT) leaves no partial file: both raise diskspace.StorageFull, and the log says where and how
+much room there is.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from pathlib import Path
 
 from flask import current_app
 
+from casemgmt import diskspace
 from casemgmt.crypto.fields import open_bytes, seal_bytes
+
+log = logging.getLogger(__name__)
 
 # The size limit of one document. A deployment may set Settings.document_max_bytes (CASEMGMT_DOCUMENT_MAX_BYTES).
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
@@ -63,23 +71,39 @@ def _private_dir(folder: Path) -> None:
 
 
 def write(case_id: str, document_id: str, data: bytes) -> None:
-    """Encrypt and store; a crash leaves either no file or the whole file, never half of one."""
+    """Encrypt and store; a crash leaves either no file or the whole file, never half of one. Raises
+    diskspace.StorageFull when the upload would eat into the reserve or the disk cannot hold it."""
     path = _path(case_id, document_id)
     blob = seal_bytes(case_id, _context(case_id, document_id), data)
-    _private_dir(_root())
-    _private_dir(path.parent)
-    tmp = path.with_name(f".{document_id}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        os.fchmod(fd, 0o600)  # a leftover temporary file keeps its old mode through O_TRUNC
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(blob)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
+        room = diskspace.ensure_room(_root(), len(blob))
+    except diskspace.StorageFull as full:
+        log.error("document store %s: an upload of %d bytes was refused, the reserve is %d MB",
+                  full.space, len(blob), diskspace.reserve_bytes() // diskspace.MB)
         raise
+    tmp = path.with_name(f".{document_id}.tmp")
+    try:
+        _private_dir(_root())
+        _private_dir(path.parent)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.fchmod(fd, 0o600)  # a leftover temporary file keeps its old mode through O_TRUNC
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(blob)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        if exc.errno not in diskspace.NO_SPACE:
+            raise
+        # The reserve was there a moment ago: another process filled the disk, or the quota is smaller than the disk.
+        full = diskspace.space(_root())
+        log.error("document store %s: the disk refused an upload of %d bytes (%s); %d bytes were free before it",
+                  full, len(blob), os.strerror(exc.errno), room.free)
+        raise diskspace.StorageFull(full, len(blob)) from exc
 
 
 def read(case_id: str, document_id: str) -> bytes:

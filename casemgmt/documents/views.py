@@ -4,6 +4,7 @@ from flask_login import current_user
 
 from casemgmt.access import Action, allowed
 from casemgmt.access.guard import requires
+from casemgmt.core import submissions
 from casemgmt.documents import operations, queries, storage
 from casemgmt.documents.forms import UploadForm
 from casemgmt.documents.models import DOCUMENT_KINDS
@@ -45,6 +46,7 @@ def upload(case_id):
             form.file.errors.append(str(exc))
         else:
             try:
+                submissions.consume(form, url_for("documents.case_index", case_id=case.id))
                 db.session.commit()
             except Exception:
                 # No row, no file: an upload whose record was not saved leaves nothing behind on disk.

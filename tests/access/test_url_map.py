@@ -14,7 +14,8 @@ from tests import factories
 from tests.auth.support import csrf_token_of, dummy_url, events, new_web, rules
 from tests.conftest import make_test_app
 
-EXPECTED_PUBLIC = {"static", "bootstrap.static", "auth.login", "auth.enrol", "i18n.set_language", "health.check"}
+EXPECTED_PUBLIC = {"static", "bootstrap.static", "auth.login", "auth.enrol", "i18n.set_language", "health.check",
+                   "health.ready"}
 
 
 def test_every_endpoint_declares_a_policy_or_is_on_the_public_allowlist(app):

@@ -35,3 +35,13 @@ def test_sqlite_has_a_median_aggregate(ctx, backend):
         assert median([4, 1, 10, 2]) == 3
         assert median([None, 2.5]) == 2.5  # NULLs are not values
         assert median([]) is None
+
+
+def test_a_database_error_does_not_carry_its_parameters_into_the_log(ctx, backend):
+    """An unexpected database error is logged with its message under the page's reference; SQLAlchemy's message
+    lists the bound parameters by default, which would put a username or a searched name in the server log."""
+    from sqlalchemy.exc import DBAPIError
+
+    with pytest.raises(DBAPIError) as raised, db.engine.connect() as conn:
+        conn.execute(text("SELECT no_such_column FROM users WHERE username = :name"), {"name": "maria-quispe"})
+    assert "maria-quispe" not in str(raised.value)

@@ -9,6 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 CSRF_INPUT = re.compile(r'name="(?:[\w-]+-)?csrf_token"[^>]*value="([^"]+)"')
+SUBMISSION_INPUT = re.compile(r'name="submission_token"[^>]*value="([^"]+)"')
 
 
 class IsolatedClient(FlaskClient):
@@ -60,6 +61,13 @@ class Browser:
 
     def get(self, url: str, expected: int = 200):
         return expect(self.client.get(url), expected, url)
+
+    def submission_token(self, page: str) -> str:
+        """A creating form's single-use token (casemgmt/core/submissions.py), as the form page gives it."""
+        match = SUBMISSION_INPUT.search(self.get(page).get_data(as_text=True))
+        if not match:
+            raise BenchError(f"no submission token on {page}")
+        return match.group(1)
 
     def post(self, url: str, data: dict, expected: int | tuple[int, ...] = 302, csrf_field: str = "csrf_token"):
         payload = {csrf_field: self.token(), **data}

@@ -21,6 +21,7 @@ from locust import HttpUser, between, task
 FIXTURE = json.loads(open(os.environ["BENCH_FIXTURE"]).read())  # noqa: SIM115 - read once at start-up
 WAIT = tuple(float(x) for x in os.environ.get("BENCH_WAIT", "0.1,0.5").split(","))
 CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+SUBMISSION_INPUT = re.compile(r'name="submission_token"[^>]*value="([^"]+)"')
 CASE_URL = re.compile(r"/cases/([0-9a-f-]{36})$")
 _accounts = itertools.cycle(FIXTURE["accounts"])
 _acks = open(os.environ["BENCH_ACKS"], "a")  # noqa: SIM115 - one file for the whole run, closed at exit
@@ -66,7 +67,11 @@ class CaseUser(HttpUser):
 
     @task(1)
     def open_case(self) -> None:
+        # The form page first, as a caseworker opens it: it carries the single-use submission token.
+        page = self.client.get("/cases/new", name="/cases/new (form)")
+        token = SUBMISSION_INPUT.search(page.text)
         form = {
+            "submission_token": token.group(1) if token else "",
             "given_name": "Carga", "family_name": f"Prueba {uuid.uuid4().hex[:8]}", "status": "Active",
             "date_of_birth": (date(1960, 1, 1) + timedelta(days=self.rng.randint(0, 16000))).isoformat(),
             "gender": "Feminine", "citizenship": "PE", "csrf_token": self.token,

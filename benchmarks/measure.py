@@ -176,6 +176,7 @@ class Run:
             "given_name": "Bench", "family_name": f"Persona {secrets.token_hex(4)}",
             "date_of_birth": (date(1990, 1, 1) + timedelta(days=self.rng.randint(0, 9000))).isoformat(),
             "gender": "Feminine", "citizenship": "PE", "status": "Active", "trafficking_status": "",
+            "submission_token": writer.submission_token("/cases/new"),  # the form page, as a caseworker opens it
         }
         response = writer.post("/cases/new", form, expected=(302, 409))
         confirmed = response.status_code == 409

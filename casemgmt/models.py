@@ -7,6 +7,7 @@ from casemgmt.accounts.models import Organisation, User, UserSession
 from casemgmt.audit.models import AuditEvent, AuditHead
 from casemgmt.cases.models import Case, CaseCode, Person, StageChange
 from casemgmt.core.journey import FEATURES
+from casemgmt.core.submissions import SubmissionToken
 from casemgmt.crypto.models import DataKey
 from casemgmt.referrals.models import Referral
 
@@ -23,5 +24,5 @@ _feature_models()
 
 __all__ = [
     "AuditEvent", "AuditHead", "Case", "CaseCode", "DataKey", "Organisation", "Person", "Referral", "StageChange",
-    "User", "UserSession",
+    "SubmissionToken", "User", "UserSession",
 ]

@@ -16,10 +16,12 @@ import secrets
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from casemgmt import create_app
+from casemgmt.accounts.models import User
+from casemgmt.core import submissions
 from casemgmt.extensions import db
 from tests import factories
 
@@ -164,6 +166,20 @@ def client(app):
 
 
 CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+# The names a creating form's single-use token goes by (casemgmt/core/submissions.py); the transfer form is prefixed.
+SUBMISSION_FIELDS = ("submission_token", "transfer-submission_token")
+
+
+def submission_token(application, username: str) -> str:
+    """A fresh single-use submission token for `username`, as a creating form shown to them would carry."""
+
+    def issue() -> str:
+        with application.app_context():
+            user_id = db.session.scalar(select(User.id).where(User.username == username))
+            db.session.remove()
+            return submissions.issue(user_id)
+
+    return contextvars.Context().run(issue)  # outside the test's own contexts, like a request
 
 
 class Web:
@@ -172,6 +188,7 @@ class Web:
     def __init__(self, client):
         self.client = client
         self._token: str | None = None
+        self.username: str | None = None
 
     def token(self, page: str = "/login") -> str:
         html = self.client.get(page).get_data(as_text=True)
@@ -182,6 +199,7 @@ class Web:
 
     def login(self, username: str, password: str = factories.PASSWORD, code: str = "", follow: bool = False):
         token = self.token("/login")
+        self.username = username
         response = self.client.post(
             "/login", data={"username": username, "password": password, "code": code, "csrf_token": token},
             follow_redirects=follow,
@@ -196,6 +214,11 @@ class Web:
         payload = dict(data or {})
         if "csrf_token" not in payload:
             payload["csrf_token"] = self._token or self.token(token_page)
+        # A creating form carries a single-use token, as a browser that showed the form would send; a test that
+        # sends its own (or an empty one) keeps it. Other forms ignore the extra field.
+        if self.username and not any(name in payload for name in SUBMISSION_FIELDS):
+            token = submission_token(self.client.application, self.username)
+            payload.update(dict.fromkeys(SUBMISSION_FIELDS, token))
         return self.client.post(url, data=payload, **kwargs)
 
     def logout(self):

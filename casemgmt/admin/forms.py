@@ -7,6 +7,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from casemgmt import htcds
 from casemgmt.access.roles import ROLE_LABELS
+from casemgmt.core.submissions import SubmissionTokenMixin
 
 
 def role_choices(roles) -> list[tuple[str, str]]:
@@ -19,7 +20,9 @@ class ReauthMixin:
                                    render_kw={"autocomplete": "current-password"})
 
 
-class OrganisationForm(FlaskForm):
+class OrganisationForm(SubmissionTokenMixin, FlaskForm):
+    submission_kind = "organisation"
+
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     org_type = SelectField(_l("Type"), validators=[DataRequired()])
     country = SelectField(_l("Country"), validators=[DataRequired()])
@@ -31,7 +34,9 @@ class OrganisationForm(FlaskForm):
         self.country.choices = htcds.country_choices(blank=True)
 
 
-class UserCreateForm(ReauthMixin, FlaskForm):
+class UserCreateForm(SubmissionTokenMixin, ReauthMixin, FlaskForm):
+    submission_kind = "user"
+
     username = StringField(_l("Username"), validators=[DataRequired(), Length(min=3, max=64)])
     display_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=120)])
     # Only the installation administrator chooses an organisation; an organisation's administrator creates

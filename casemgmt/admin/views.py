@@ -11,9 +11,9 @@ from casemgmt.accounts.models import AccountRequest, Organisation, User
 from casemgmt.admin.forms import OrganisationForm, ReauthForm, RoleForm, UserCreateForm
 from casemgmt.audit import record_event
 from casemgmt.auth.login import recheck_passphrase
+from casemgmt.core import submissions
 from casemgmt.core.pagination import paginate
-from casemgmt.crypto import rotation
-from casemgmt.crypto.keyring import keyring
+from casemgmt.crypto.usage import key_versions_usage
 from casemgmt.extensions import db
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -82,6 +82,8 @@ def create_user():
             db.session.rollback()
             form.username.errors.append(str(exc))
         else:
+            # A replay lands on the account's page: the enrolment link is shown once, and only to the first.
+            submissions.consume(form, url_for("admin.user", user_id=outcome.user.id))
             return _after(outcome, _("User %(name)s created.", name=outcome.user.username), "enrol")
     return render_template("admin/user_new.html", form=form), 200 if request.method == "GET" else 422
 
@@ -233,9 +235,11 @@ def organisations():
             db.session.rollback()
             form.name.errors.append(str(exc))
         else:
+            shown = url_for("admin.organisations")
+            submissions.consume(form, shown)
             db.session.commit()
             flash(_("Organisation %(name)s created.", name=org.name), "success")
-            return redirect(url_for("admin.organisations"))
+            return redirect(shown)
     orgs = db.session.scalars(select(Organisation).order_by(Organisation.name)).all()
     status = 422 if request.method == "POST" else 200
     return render_template("admin/organisations.html", form=form, organisations=orgs), status
@@ -244,5 +248,5 @@ def organisations():
 @bp.get("/keys")
 @requires(Action.KEYS_MANAGE)
 def keys():
-    return render_template("admin/keys.html", ring=keyring(), in_use=rotation.versions_in_use(),
-                           pending=rotation.pending_count())
+    # The same report as `casemgmt keys status`, so the page and the command cannot disagree.
+    return render_template("admin/keys.html", usage=key_versions_usage())

@@ -15,6 +15,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from casemgmt import htcds
+from casemgmt.core.submissions import SubmissionTokenMixin
 
 PHONE = Regexp(r"^[0-9+()\-.\s]{5,32}$", message=_l("Digits, spaces and + ( ) - . only."))
 
@@ -94,6 +95,10 @@ class CaseForm(FlaskForm):
             if isinstance(value, str):
                 data[key] = value.strip()
         return data
+
+
+class NewCaseForm(SubmissionTokenMixin, CaseForm):
+    submission_kind = "case"
 
 
 class StageForm(FlaskForm):

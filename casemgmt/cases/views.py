@@ -9,8 +9,8 @@ from casemgmt.access.guard import requires
 from casemgmt.access.roles import Role
 from casemgmt.accounts.models import User
 from casemgmt.cases import operations, queries, stages
-from casemgmt.cases.forms import CaseForm, SearchForm, StageForm
-from casemgmt.core import params
+from casemgmt.cases.forms import CaseForm, NewCaseForm, SearchForm, StageForm
+from casemgmt.core import params, submissions
 from casemgmt.core.pagination import paginate
 from casemgmt.extensions import db
 from casemgmt.intake.duplicates import find_candidates
@@ -77,7 +77,7 @@ def index():
 @bp.route("/new", methods=["GET", "POST"])
 @requires(Action.CASE_CREATE)
 def create():
-    form = CaseForm(assignees=_assignees())
+    form = NewCaseForm(assignees=_assignees())
     if request.method == "GET":
         form.status.data = "Active"
     report = None
@@ -97,9 +97,11 @@ def create():
         except operations.CaseError as exc:
             flash(str(exc), "danger")
         else:
+            shown = url_for("cases.view", case_id=case.id)
+            submissions.consume(form, shown)
             db.session.commit()
             flash(_("Case %(ref)s created.", ref=case.reference), "success")
-            return redirect(url_for("cases.view", case_id=case.id))
+            return redirect(shown)
     return render_template("cases/form.html", form=form, case=None, report=report), (
         200 if request.method == "GET" else 422
     )

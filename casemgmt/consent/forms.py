@@ -6,6 +6,7 @@ from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaF
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from casemgmt import htcds
+from casemgmt.core.submissions import SubmissionTokenMixin
 
 
 def not_in_future(form, field):
@@ -15,7 +16,9 @@ def not_in_future(form, field):
         raise ValidationError(_l("This date is too far in the past."))
 
 
-class ConsentForm(FlaskForm):
+class ConsentForm(SubmissionTokenMixin, FlaskForm):
+    submission_kind = "consent"
+
     obtained_on = DateField(_l("Date consent was obtained"), validators=[InputRequired(), not_in_future])
     language = SelectField(_l("The person's language"), validators=[DataRequired()])
     interpreter_used = BooleanField(_l("An interpreter was used"))

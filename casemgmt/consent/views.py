@@ -11,6 +11,7 @@ from casemgmt.audit import record_event
 from casemgmt.consent import operations, queries
 from casemgmt.consent.forms import ConsentForm, WithdrawForm
 from casemgmt.consent.models import SEVEN_POINTS
+from casemgmt.core import submissions
 from casemgmt.extensions import db
 
 bp = Blueprint("consent", __name__)
@@ -57,9 +58,11 @@ def record(case_id):
             db.session.rollback()
             flash(str(exc), "danger")
         else:
+            shown = url_for("consent.case_index", case_id=case.id)
+            submissions.consume(form, shown)
             db.session.commit()
             flash(_("Consent recorded."), "success")
-            return redirect(url_for("consent.case_index", case_id=case.id))
+            return redirect(shown)
     return _page(case, form, status=422)
 
 

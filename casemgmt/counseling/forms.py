@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from casemgmt.core.submissions import SubmissionTokenMixin
 from casemgmt.counseling.models import MAX_DURATION, MIN_DURATION, SESSION_TYPES
 from casemgmt.counseling.operations import EARLIEST, MAX_NOTES, MAX_PROVIDER
 
@@ -18,7 +19,9 @@ def _not_in_future(form, field):
         raise ValidationError(_l("This date is too far in the past."))
 
 
-class SessionForm(FlaskForm):
+class SessionForm(SubmissionTokenMixin, FlaskForm):
+    submission_kind = "counseling_session"
+
     session_type = SelectField(_l("Type of session"), validators=[DataRequired()])
     provider = StringField(_l("Provider (professional or service)"),
                            validators=[DataRequired(), Length(max=MAX_PROVIDER)])

@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from casemgmt.access import Action, allowed
 from casemgmt.access.guard import requires
+from casemgmt.core import submissions
 from casemgmt.counseling import operations, queries
 from casemgmt.counseling.forms import SessionForm
 from casemgmt.counseling.models import SESSION_TYPES
@@ -44,9 +45,11 @@ def create(case_id):
             db.session.rollback()
             flash(str(exc), "danger")
         else:
+            shown = url_for("counseling.view", case_id=case_id, session_id=session.id)
+            submissions.consume(form, shown)
             db.session.commit()
             flash(_("Session recorded."), "success")
-            return redirect(url_for("counseling.view", case_id=case_id, session_id=session.id))
+            return redirect(shown)
     status = 200 if request.method == "GET" else 422
     return render_template("counseling/form.html", case=case, form=form), status
 

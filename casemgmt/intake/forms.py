@@ -18,6 +18,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from casemgmt import htcds
 from casemgmt.cases.forms import PHONE
+from casemgmt.core.submissions import SubmissionTokenMixin
 from casemgmt.core.time import utcnow
 from casemgmt.intake.vocabulary import ACTIONS, CALL_TYPES, CALLER_TYPES, CHANNELS, INDICATORS
 
@@ -53,8 +54,10 @@ def _stripped(form: FlaskForm, skip: tuple[str, ...] = ()) -> dict:
     }
 
 
-class ContactForm(FlaskForm):
+class ContactForm(SubmissionTokenMixin, FlaskForm):
     """The quick-entry form: only the channel and the call type are required."""
+
+    submission_kind = "contact"
 
     channel = SelectField(_l("Channel"), validators=[DataRequired(message=_l("Choose the channel."))])
     call_type = SelectField(_l("Call type"), validators=[DataRequired(message=_l("Choose the call type."))])
@@ -103,8 +106,10 @@ class ContactForm(FlaskForm):
         return data
 
 
-class OpenCaseForm(FlaskForm):
+class OpenCaseForm(SubmissionTokenMixin, FlaskForm):
     """What is known about the person when a contact opens a case; checked for duplicates first."""
+
+    submission_kind = "case_from_contact"
 
     given_name = StringField(_l("Given name(s)"), validators=[DataRequired(), Length(max=120)])
     family_name = StringField(_l("Family name(s)"), validators=[Optional(), Length(max=120)])
@@ -145,7 +150,9 @@ class AttachForm(FlaskForm):
     ])
 
 
-class ScreeningForm(FlaskForm):
+class ScreeningForm(SubmissionTokenMixin, FlaskForm):
+    submission_kind = "screening"
+
     screened_on = DateField(_l("Date of the interview"), validators=[InputRequired(), _not_in_future])
     consent = SelectField(_l("Consent to the interview"), validators=[DataRequired(
         message=_l("Link the consent the interview relied on, or record that the person declined."))])

@@ -11,6 +11,7 @@ from casemgmt.access.guard import requires
 from casemgmt.audit import record_event
 from casemgmt.cases.operations import CaseError
 from casemgmt.consent import queries as consent_queries
+from casemgmt.core import submissions
 from casemgmt.core.pagination import paginate
 from casemgmt.extensions import db
 from casemgmt.intake import operations, queries, vocabulary
@@ -38,9 +39,11 @@ def new_contact():
             db.session.rollback()
             flash(str(exc), "danger")
         else:
+            shown = url_for("intake.contact", contact_id=contact.id)
+            submissions.consume(form, shown)
             db.session.commit()
             flash(_("Contact recorded."), "success")
-            return redirect(url_for("intake.contact", contact_id=contact.id))
+            return redirect(shown)
     return render_template("intake/contact_form.html", form=form), 200 if request.method == "GET" else 422
 
 
@@ -127,9 +130,11 @@ def open_case(contact_id):
             db.session.rollback()
             flash(str(exc), "danger")
         else:
+            shown = url_for("cases.view", case_id=case.id)
+            submissions.consume(form, shown)
             db.session.commit()
             flash(_("Case %(ref)s opened from this contact.", ref=case.reference), "success")
-            return redirect(url_for("cases.view", case_id=case.id))
+            return redirect(shown)
     status = 200 if request.method == "GET" or report is not None else 422
     return render_template("intake/open_case.html", contact=found, form=form, report=report, v=vocabulary,
                            matched_labels=vocabulary.MATCHED_FIELDS), status
@@ -177,13 +182,15 @@ def new_screening(case_id):
             db.session.rollback()
             flash(str(exc), "danger")
         else:
+            shown = url_for("intake.case_contacts", case_id=case.id)
+            submissions.consume(form, shown)
             db.session.commit()
             if screening.finding:
                 flash(_("Screening recorded. The case's trafficking status is now: %(status)s.",
                         status=htcds.TRAFFICKING_STATUS.label(screening.finding)), "success")
             else:
                 flash(_("Screening recorded."), "success")
-            return redirect(url_for("intake.case_contacts", case_id=case.id))
+            return redirect(shown)
     return render_template(
         "intake/screening_form.html", case=case, form=form, has_consents=bool(consents),
         can_record_consent=allowed(current_user, Action.CONSENT_RECORD, case),

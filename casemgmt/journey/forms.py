@@ -3,11 +3,14 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from casemgmt.core.submissions import SubmissionTokenMixin
 from casemgmt.journey.models import CLOSURE_CODES
 from casemgmt.journey.operations import TEXT_MAX
 
 
-class ClosureRequestForm(FlaskForm):
+class ClosureRequestForm(SubmissionTokenMixin, FlaskForm):
+    submission_kind = "closure_request"
+
     code = SelectField(_l("Why close the case"),
                        validators=[InputRequired(message=_l("Choose why the case is to be closed."))])
     reason = TextAreaField(_l("Reason"), validators=[

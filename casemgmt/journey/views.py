@@ -6,6 +6,7 @@ from casemgmt import htcds
 from casemgmt.access import Action, allowed
 from casemgmt.access.guard import requires
 from casemgmt.access.policies import not_own_request
+from casemgmt.core import submissions
 from casemgmt.crypto import unseal
 from casemgmt.extensions import db
 from casemgmt.journey import operations, queries
@@ -40,9 +41,11 @@ def closure(case_id):
             db.session.rollback()
             flash(str(exc), "danger")
         else:
+            shown = url_for("journey.closure", case_id=case.id)
+            submissions.consume(form, shown)
             db.session.commit()
             flash(_("Closure requested. A supervisor will decide."), "success")
-            return redirect(url_for("journey.closure", case_id=case.id))
+            return redirect(shown)
     reveal = allowed(current_user, Action.CASE_VIEW_IDENTITY, case)
     requests = queries.closure_requests(case)
     texts = {

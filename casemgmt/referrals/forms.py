@@ -3,6 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from casemgmt.core.submissions import SubmissionTokenMixin
 from casemgmt.referrals.models import CONSENT_BASES, OVERRIDE_BASES, REFERRAL_REASONS
 
 
@@ -35,7 +36,9 @@ class _SharingForm(FlaskForm):
             raise ValidationError(_l("Say why the case must be shared without the person's consent."))
 
 
-class ReferralForm(_SharingForm):
+class ReferralForm(SubmissionTokenMixin, _SharingForm):
+    submission_kind = "referral"
+
     reason = SelectField(_l("Reason for the referral"), validators=[DataRequired()])
     note = TextAreaField(_l("Note for the receiving organisation"), validators=[Optional(), Length(max=4000)])
 
@@ -44,7 +47,9 @@ class ReferralForm(_SharingForm):
         self.reason.choices = REFERRAL_REASONS.choices(blank=True)
 
 
-class TransferForm(_SharingForm):
+class TransferForm(SubmissionTokenMixin, _SharingForm):
+    submission_kind = "transfer"
+
     transfer_reason = TextAreaField(_l("Why the case should be transferred"), validators=[
         DataRequired(message=_l("Say why the case should be transferred.")), Length(max=4000)])
     keep_access = BooleanField(_l("Keep access for our organisation after the transfer (as a referral)"))

@@ -4,6 +4,7 @@ from flask_login import current_user
 
 from casemgmt.access import Action, allowed
 from casemgmt.access.guard import requires
+from casemgmt.core import submissions
 from casemgmt.extensions import db
 from casemgmt.referrals import operations, queries
 from casemgmt.referrals.forms import DecisionForm, DeclineForm, ReferralForm, TransferForm
@@ -52,9 +53,11 @@ def create(case_id):
             db.session.rollback()
             flash(str(exc), "danger")
         else:
+            shown = url_for("referrals.case_index", case_id=case.id)
+            submissions.consume(form, shown)
             db.session.commit()
             flash(_("Referral sent to %(org)s.", org=referral.to_organisation.name), "success")
-            return redirect(url_for("referrals.case_index", case_id=case.id))
+            return redirect(shown)
     return _render_case(case, referral_form=form, status=422)
 
 
@@ -135,9 +138,11 @@ def request_transfer(case_id):
             db.session.rollback()
             flash(str(exc), "danger")
         else:
+            shown = url_for("referrals.case_index", case_id=case.id)
+            submissions.consume(form, shown)
             db.session.commit()
             flash(_("Transfer requested. A supervisor of your organisation must approve it."), "success")
-            return redirect(url_for("referrals.case_index", case_id=case.id))
+            return redirect(shown)
     return _render_case(case, transfer_form=form, status=422)
 
 

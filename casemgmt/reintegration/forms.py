@@ -4,9 +4,19 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, DecimalField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    HiddenField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
+from casemgmt.core.submissions import SubmissionTokenMixin
 from casemgmt.reintegration.models import SCORE_MAX, SCORE_MIN, SUPPORT_TYPES, SUSTAINABILITY_SCALE
 from casemgmt.reintegration.queries import CURRENCIES
 from casemgmt.returns.forms import not_in_future, plausible
@@ -18,7 +28,10 @@ def _coerce_int(value):
     return int(value)
 
 
-class PlanForm(FlaskForm):
+class PlanForm(SubmissionTokenMixin, FlaskForm):
+    # One form makes the plan and later changes it; a token on both keeps two racing first plans from being made.
+    submission_kind = "reintegration_plan"
+
     created_on = DateField(_l("Plan made on"), validators=[InputRequired(), not_in_future])
     support_types = SelectMultipleField(_l("Types of support"), choices=SUPPORT_TYPES.choices(),
                                         validators=[DataRequired(message=_l("Choose at least one type of support."))])
@@ -27,6 +40,9 @@ class PlanForm(FlaskForm):
     actual_end_on = DateField(_l("Actual end"), validators=[Optional(), not_in_future])
     responsible_organisation_id = SelectField(_l("Responsible organisation"), coerce=_coerce_int,
                                               validators=[InputRequired()])
+    # The plan the form was filled from, empty for a first plan: a first plan saved after a colleague's has been
+    # made is refused rather than written over theirs unseen.
+    plan_id = HiddenField()
 
     def __init__(self, *args, organisations=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -58,7 +74,9 @@ def _money(form, field):
         raise ValidationError(_l("At most two decimal places."))
 
 
-class ServiceForm(FlaskForm):
+class ServiceForm(SubmissionTokenMixin, FlaskForm):
+    submission_kind = "reintegration_service"
+
     service_type = SelectField(_l("Type of service"), choices=SUPPORT_TYPES.choices(blank=True),
                                validators=[DataRequired()])
     provider = StringField(_l("Provider"), validators=[DataRequired(), Length(max=200)])
@@ -84,7 +102,9 @@ def _score_field(label):
                        validators=[InputRequired(message=_SCALE_MESSAGE)])
 
 
-class VisitForm(FlaskForm):
+class VisitForm(SubmissionTokenMixin, FlaskForm):
+    submission_kind = "monitoring_visit"
+
     visited_on = DateField(_l("Visited on"), validators=[InputRequired(), not_in_future])
     visited_by_id = SelectField(_l("Visited by"), coerce=_coerce_int, validators=[DataRequired()])
     economic_score = _score_field(_l("Economic sustainability"))

@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from casemgmt.access import Action
 from casemgmt.access.guard import requires
+from casemgmt.core import submissions
 from casemgmt.extensions import db
 from casemgmt.reintegration import forms, operations, queries
 from casemgmt.reintegration.models import SUPPORT_TYPES, SUSTAINABILITY_SCALE
@@ -28,6 +29,7 @@ def _plan_form(case, plan, posted: bool = False):
             "created_on": plan.created_on, "support_types": plan.support_types,
             "objectives": queries.revealed_objectives(plan), "planned_end_on": plan.planned_end_on,
             "actual_end_on": plan.actual_end_on, "responsible_organisation_id": plan.responsible_organisation_id,
+            "plan_id": plan.id,
         }
     return forms.PlanForm(formdata=None, data=data, organisations=organisations)
 
@@ -94,6 +96,7 @@ def plan(case_id):
         return _refused(case, "plan", form, exc)
     deadline = queries.deadline(case.id)
     late = bool(deadline and deadline.late(saved.created_on))
+    submissions.consume(form, url_for("reintegration.case_index", case_id=case.id))
     db.session.commit()
     flash(_("Reintegration plan saved."), "success")
     if late:
@@ -113,6 +116,7 @@ def service(case_id):
         operations.record_service(current_user, case, forms.values_of(form))
     except operations.ReintegrationError as exc:
         return _refused(case, "service", form, exc)
+    submissions.consume(form, url_for("reintegration.case_index", case_id=case.id))
     db.session.commit()
     flash(_("Service recorded."), "success")
     return _back(case.id)
@@ -129,6 +133,7 @@ def visit(case_id):
         operations.record_visit(current_user, case, forms.values_of(form))
     except operations.ReintegrationError as exc:
         return _refused(case, "visit", form, exc)
+    submissions.consume(form, url_for("reintegration.case_index", case_id=case.id))
     db.session.commit()
     flash(_("Monitoring visit recorded."), "success")
     return _back(case.id)

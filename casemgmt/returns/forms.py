@@ -10,6 +10,7 @@ from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaF
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from casemgmt import htcds
+from casemgmt.core.submissions import SubmissionTokenMixin
 from casemgmt.returns.models import FAMILY_OUTCOMES, RISK_LEVELS, TRAVEL_DOCUMENT_STATUSES
 
 
@@ -46,6 +47,12 @@ class DestinationForm(FlaskForm):
     def validate_receiving_organisation_id(self, field):
         if field.data is None:
             raise ValidationError(_l("Choose the receiving organisation."))
+
+
+class StartPlanForm(SubmissionTokenMixin, DestinationForm):
+    """The destination form that starts a plan (the same fields, once a plan exists, change it)."""
+
+    submission_kind = "return_plan"
 
 
 class RiskForm(FlaskForm):

@@ -10,6 +10,7 @@ from casemgmt import htcds
 from casemgmt.access import Action, allowed
 from casemgmt.access.guard import requires
 from casemgmt.access.policies import not_own_request
+from casemgmt.core import submissions
 from casemgmt.extensions import db
 from casemgmt.returns import forms, operations, queries
 from casemgmt.returns.models import FAMILY_OUTCOMES, RETURN_STATUSES, RISK_LEVELS, TRAVEL_DOCUMENT_STATUSES
@@ -18,6 +19,7 @@ bp = Blueprint("returns", __name__, url_prefix="/cases")
 
 # The step forms shown with a plan, by name; each posts to its own URL.
 STEP_FORMS = {
+    "start": forms.StartPlanForm,  # the destination form of a case without a plan: it makes one
     "destination": forms.DestinationForm,
     "risk": forms.RiskForm,
     "family": forms.FamilyForm,
@@ -33,8 +35,8 @@ STEP_FORMS = {
 
 def _make(name: str, data: dict | None = None, posted: bool = False):
     kwargs = {} if posted else {"formdata": None, "data": data or {}}
-    if name == "destination":
-        return forms.DestinationForm(organisations=queries.organisation_choices(), **kwargs)
+    if name in ("start", "destination"):
+        return STEP_FORMS[name](organisations=queries.organisation_choices(), **kwargs)
     return STEP_FORMS[name](**kwargs)
 
 
@@ -91,13 +93,14 @@ def case_index(case_id):
 @requires(Action.RETURN_MANAGE)
 def create(case_id):
     case = operations.load_case(current_user, case_id)
-    form = _make("destination", posted=True)
+    form = _make("start", posted=True)
     if not form.validate_on_submit():
-        return _refused(case, "destination", form)
+        return _refused(case, "start", form)
     try:
         operations.create_plan(current_user, case, forms.values_of(form))
     except operations.ReturnError as exc:
-        return _refused(case, "destination", form, exc)
+        return _refused(case, "start", form, exc)
+    submissions.consume(form, url_for("returns.case_index", case_id=case.id))
     db.session.commit()
     flash(_("Return plan started."), "success")
     return _back(case.id)

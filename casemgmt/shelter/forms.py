@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from casemgmt.core.submissions import SubmissionTokenMixin
 from casemgmt.shelter.models import DISCHARGE_REASONS, FACILITY_TYPES
 from casemgmt.shelter.operations import EARLIEST, MAX_CAPACITY, MAX_REFLECTION
 
@@ -47,7 +48,13 @@ class FacilityForm(FlaskForm):
         }
 
 
-class AdmitForm(FlaskForm):
+class NewFacilityForm(SubmissionTokenMixin, FacilityForm):
+    submission_kind = "facility"
+
+
+class AdmitForm(SubmissionTokenMixin, FlaskForm):
+    submission_kind = "admission"
+
     facility_id = SelectField(_l("Facility"), coerce=_coerce_optional_int, validators=[InputRequired()])
     admitted_on = DateField(_l("Admitted on"), validators=[InputRequired(), _not_in_future])
     reflection_period_until = DateField(_l("Reflection period until"), validators=[Optional()])

@@ -8,9 +8,10 @@ from flask_login import current_user
 
 from casemgmt.access import Action, allowed
 from casemgmt.access.guard import requires
+from casemgmt.core import submissions
 from casemgmt.extensions import db
 from casemgmt.shelter import operations, queries
-from casemgmt.shelter.forms import AdmitForm, DischargeForm, FacilityForm
+from casemgmt.shelter.forms import AdmitForm, DischargeForm, FacilityForm, NewFacilityForm
 from casemgmt.shelter.models import DISCHARGE_REASONS, FACILITY_TYPES
 
 bp = Blueprint("shelter", __name__)
@@ -32,7 +33,7 @@ def facilities():
 @bp.route("/shelter/facilities/new", methods=["GET", "POST"])
 @requires(Action.FACILITY_MANAGE)
 def create_facility():
-    form = FacilityForm()
+    form = NewFacilityForm()
     if form.validate_on_submit():
         try:
             facility = operations.create_facility(current_user, form.values())
@@ -40,9 +41,11 @@ def create_facility():
             db.session.rollback()
             flash(str(exc), "danger")
         else:
+            shown = url_for("shelter.facility", facility_id=facility.id)
+            submissions.consume(form, shown)
             db.session.commit()
             flash(_("Facility %(name)s created.", name=facility.name), "success")
-            return redirect(url_for("shelter.facility", facility_id=facility.id))
+            return redirect(shown)
     status = 200 if request.method == "GET" else 422
     return render_template("shelter/facility_form.html", form=form, facility=None), status
 
@@ -129,9 +132,11 @@ def admit(case_id):
             db.session.rollback()
             flash(str(exc), "danger")
         else:
+            shown = url_for("shelter.case_index", case_id=case_id)
+            submissions.consume(form, shown)
             db.session.commit()
             flash(_("Admission recorded."), "success")
-            return redirect(url_for("shelter.case_index", case_id=case_id))
+            return redirect(shown)
     return _render_case(case, admit_form=form, status=422)
 
 

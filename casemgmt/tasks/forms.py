@@ -3,6 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
+from casemgmt.core.submissions import SubmissionTokenMixin
 from casemgmt.tasks.models import PRIORITIES
 from casemgmt.tasks.operations import DESCRIPTION_MAX, TITLE_MAX, due_date_problem
 
@@ -42,6 +43,10 @@ class TaskForm(FlaskForm):
     def values(self) -> dict:
         return {name: (value.strip() if isinstance(value, str) else value)
                 for name, value in self.data.items() if name != "csrf_token"}
+
+
+class NewTaskForm(SubmissionTokenMixin, TaskForm):
+    submission_kind = "task"
 
 
 class TaskActionForm(FlaskForm):

@@ -6,11 +6,12 @@ from flask_login import current_user
 
 from casemgmt.access import Action
 from casemgmt.access.guard import requires
+from casemgmt.core import submissions
 from casemgmt.core.pagination import paginate
 from casemgmt.core.redirects import safe_next
 from casemgmt.extensions import db
 from casemgmt.tasks import operations, queries
-from casemgmt.tasks.forms import TaskActionForm, TaskForm
+from casemgmt.tasks.forms import NewTaskForm, TaskActionForm, TaskForm
 from casemgmt.tasks.models import PRIORITIES
 
 bp = Blueprint("tasks", __name__)
@@ -20,7 +21,7 @@ bp = Blueprint("tasks", __name__)
 @requires(Action.TASK_MANAGE)
 def index():
     """My tasks (due and overdue first), and a form for a general task that is about no case."""
-    form = TaskForm(assignees=queries.assignees(current_user), with_description=False)
+    form = NewTaskForm(assignees=queries.assignees(current_user), with_description=False)
     if request.method == "GET":
         form.assignee_id.data = current_user.id
     if form.validate_on_submit():
@@ -30,9 +31,11 @@ def index():
             db.session.rollback()
             flash(str(exc), "danger")
         else:
+            shown = url_for("tasks.index")
+            submissions.consume(form, shown)
             db.session.commit()
             flash(_("Task added."), "success")
-            return redirect(url_for("tasks.index"))
+            return redirect(shown)
     done = request.args.get("show") == "done"
     page = paginate(queries.my_tasks_query(current_user, done=done), current_app.config["SETTINGS"].page_size)
     return render_template(
@@ -46,7 +49,7 @@ def index():
 @requires(Action.TASK_MANAGE)
 def case_index(case_id):
     case = operations.open_case_tasks(current_user, case_id, audit=request.method == "GET")
-    form = TaskForm(assignees=queries.assignees(current_user))
+    form = NewTaskForm(assignees=queries.assignees(current_user))
     if request.method == "GET":
         form.assignee_id.data = case.assigned_to_id or current_user.id
     if form.validate_on_submit():
@@ -56,9 +59,11 @@ def case_index(case_id):
             db.session.rollback()
             flash(str(exc), "danger")
         else:
+            shown = url_for("tasks.case_index", case_id=case.id)
+            submissions.consume(form, shown)
             db.session.commit()
             flash(_("Task added."), "success")
-            return redirect(url_for("tasks.case_index", case_id=case.id))
+            return redirect(shown)
     tasks = queries.case_tasks(current_user, case)
     descriptions = {t.id: operations.readable_description(t) for t in tasks}
     if request.method == "GET":

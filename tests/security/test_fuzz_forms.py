@@ -46,6 +46,7 @@ from casemgmt.demo import build_demo
 from casemgmt.extensions import db
 from tests import factories
 from tests.auth.support import new_web
+from tests.conftest import submission_token
 
 EXAMPLES = int(os.environ.get("CASEMGMT_FUZZ_EXAMPLES", "6"))
 VERBOSE = bool(os.environ.get("CASEMGMT_FUZZ_VERBOSE"))  # each form's fields and how many examples it accepted
@@ -110,6 +111,9 @@ class Form:
     fields: dict[str, Field] = field(default_factory=dict)
     # The CSRF token fields (a prefixed form has "<prefix>-csrf_token") and their valid values, always sent.
     tokens: dict[str, str] = field(default_factory=dict)
+    # A creating form's single-use token fields: each example gets a fresh token, as if the form were shown again,
+    # so every example reaches the form's own validation (tests/reliability/test_submission_replay.py tests them).
+    single_use: list[str] = field(default_factory=list)
 
 
 class _PageParser(HTMLParser):
@@ -234,7 +238,9 @@ def _walk(app, web, actor: str | None, starts: list[str], cap: int, max_pages: i
                 continue
             fields = dict(raw["fields"])
             tokens = {n: fields.pop(n).default or "" for n in list(fields) if n.endswith("csrf_token")}
-            found[post_endpoint] = Form(post_endpoint, actor, action, url, raw["multipart"], fields, tokens)
+            single_use = [n for n in list(fields) if n.endswith("submission_token") and fields.pop(n)]
+            found[post_endpoint] = Form(post_endpoint, actor, action, url, raw["multipart"], fields, tokens,
+                                        single_use)
         for link in page.links:
             enqueue(_local(link))
     return found
@@ -395,6 +401,8 @@ def _fuzz(app, web, form: Form, foreign: list[str], problems: list, landings: li
     def submit(data, extra):
         ran["examples"] += 1
         payload = {**{k: v for k, v in extra.items() if k not in data}, **data, **form.tokens}
+        if form.single_use:
+            payload.update(dict.fromkeys(form.single_use, submission_token(app, form.actor)))
         with app.app_context():
             before = _row_digests()
         # buffered: a download is read to its end and closed inside the request, so it holds no connection

@@ -22,6 +22,7 @@ from casemgmt.accounts.errors import AccountError, _
 from casemgmt.accounts.models import AccountRequest, User
 from casemgmt.audit import record_event
 from casemgmt.auth.sessions import end_all_sessions
+from casemgmt.core.invariants import insert_or_refuse, transition
 from casemgmt.core.time import utcnow
 from casemgmt.extensions import db
 
@@ -53,15 +54,18 @@ def file_request(actor, user: User, kind: str, role: str | None = None) -> Accou
     previous = pending_request(user)
     if previous is not None and previous.kind == "create":
         raise AccountError(_("This account waits for a supervisor's approval of its creation."))
+    raced = AccountError(_("Someone else has just filed a request about this account. Look at it again."))
     if previous is not None:
-        previous.status, previous.decided_at = "withdrawn", utcnow()
+        # Conditional, like every decision below: two requests filed at once cannot both withdraw the same one.
+        if not transition(previous, AccountRequest.status == "requested", status="withdrawn", decided_at=utcnow()):
+            raise raced
         record_event("account_request.withdraw", object_type="account_request", object_id=previous.id, actor=actor,
                      subject_organisation_id=user.organisation_id, details={"kind": previous.kind})
     request = AccountRequest(user_id=user.id, organisation_id=user.organisation_id, kind=kind, role=role,
                              from_role=user.role if kind == "role" else None,
                              requested_by_id=getattr(actor, "id", None))
-    db.session.add(request)
-    db.session.flush()
+    # One request waiting per account: the unique index refuses the second of two filed at the same instant.
+    insert_or_refuse(request, "uq_account_requests_user_pending", raced)
     details = {"kind": kind, "user_id": user.id}
     if role:
         details["role"] = role
@@ -79,12 +83,21 @@ def apply_role(user: User, role: str) -> None:
     end_all_sessions(user.id)
 
 
+def _decide(actor, request: AccountRequest, status: str) -> None:
+    """One conditional UPDATE decides, before anything else happens: of two supervisors deciding at once, the
+    second finds the request decided and carries out nothing (no second link, no second role change)."""
+    if request.status != "requested" or not transition(
+        request, AccountRequest.status == "requested", status=status, decided_by_id=getattr(actor, "id", None),
+        decided_at=utcnow(),
+    ):
+        raise AccountError(_("This request has already been decided."))
+
+
 def approve(actor, request: AccountRequest) -> str | None:
     """Carry out the request. Returns the enrolment or reset link's token when one is made, to be shown once to the
     approving supervisor."""
     authorize(actor, Action.ACCOUNTS_APPROVE, request)
-    if request.status != "requested":
-        raise AccountError(_("This request has already been decided."))
+    _decide(actor, request, "approved")
     user = request.user
     token = None
     if request.kind == "create":
@@ -100,7 +113,6 @@ def approve(actor, request: AccountRequest) -> str | None:
     elif request.kind == "reset":
         enrolment.revoke_credentials(user)
         token = enrolment.issue_link(actor, user, "reset")
-    request.status, request.decided_by_id, request.decided_at = "approved", getattr(actor, "id", None), utcnow()
     details = {"kind": request.kind, "user_id": user.id}
     if request.kind == "role":
         details.update({"from": request.from_role, "to": request.role})
@@ -111,9 +123,7 @@ def approve(actor, request: AccountRequest) -> str | None:
 
 def refuse(actor, request: AccountRequest) -> None:
     authorize(actor, Action.ACCOUNTS_APPROVE, request)
-    if request.status != "requested":
-        raise AccountError(_("This request has already been decided."))
-    request.status, request.decided_by_id, request.decided_at = "refused", getattr(actor, "id", None), utcnow()
+    _decide(actor, request, "refused")
     if request.kind == "create":
         # A refused account never becomes usable; its username stays taken so the audit trail stays readable.
         request.user.active = False

@@ -15,10 +15,12 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import delete, select, update
 
+from casemgmt.accounts.errors import AccountError, _
 from casemgmt.accounts.models import EnrolmentLink, RecoveryCode, User
 from casemgmt.audit import record_event
 from casemgmt.auth import passwords
 from casemgmt.auth.sessions import end_all_sessions, token_digest
+from casemgmt.core.invariants import insert_or_refuse
 from casemgmt.core.time import utcnow
 from casemgmt.extensions import db
 
@@ -54,8 +56,10 @@ def issue_link(actor, user: User, purpose: str) -> str:
     hours = current_app.config["SETTINGS"].enrolment_link_hours
     link = EnrolmentLink(user_id=user.id, token_hash=token_digest(token), purpose=purpose, created_at=now,
                          expires_at=now + timedelta(hours=hours))
-    db.session.add(link)
-    db.session.flush()
+    # One open link per account (uq_enrolment_links_user_open): of two links made at the same instant, the second
+    # is refused instead of leaving two that work.
+    insert_or_refuse(link, "uq_enrolment_links_user_open", AccountError(
+        _("Someone else has just made a link for this account. Look at the account again.")))
     record_event("user.enrol_link", object_type="user", object_id=user.id, actor=actor,
                  subject_organisation_id=user.organisation_id,
                  details={"purpose": purpose, "valid_hours": hours})

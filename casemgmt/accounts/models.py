@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, LargeBinary, String
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casemgmt.access.roles import Role
@@ -117,7 +117,12 @@ class AccountRequest(db.Model):
     requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
 
-    __table_args__ = (Index("ix_account_requests_org_status", "organisation_id", "status"),)
+    __table_args__ = (
+        Index("ix_account_requests_org_status", "organisation_id", "status"),
+        # One request waiting for a supervisor per account (docs/invariants.md): a newer one withdraws the older.
+        Index("uq_account_requests_user_pending", "user_id", unique=True,
+              postgresql_where=text("status = 'requested'"), sqlite_where=text("status = 'requested'")),
+    )
 
 
 class EnrolmentLink(db.Model):
@@ -136,6 +141,14 @@ class EnrolmentLink(db.Model):
     superseded_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()
+
+    # At most one link per account that is neither used nor superseded (docs/invariants.md): a new link supersedes
+    # the older ones, so only the newest can ever work.
+    __table_args__ = (
+        Index("uq_enrolment_links_user_open", "user_id", unique=True,
+              postgresql_where=text("used_at IS NULL AND superseded_at IS NULL"),
+              sqlite_where=text("used_at IS NULL AND superseded_at IS NULL")),
+    )
 
 
 class RecoveryCode(db.Model):

@@ -19,6 +19,7 @@ from casemgmt.audit import record_event
 from casemgmt.auth import passwords, totp
 from casemgmt.auth.login import recheck_passphrase
 from casemgmt.auth.sessions import end_all_sessions, end_other_sessions
+from casemgmt.core.invariants import insert_or_refuse
 from casemgmt.core.time import utcnow
 from casemgmt.extensions import db
 from casemgmt.htcds import ORGANISATION_TYPES, country_codes
@@ -44,11 +45,11 @@ def create_organisation(actor, name: str, org_type: str, country: str, contact: 
     country = (country or "").strip().upper()
     if country not in country_codes():
         raise AccountError(_gettext("Unknown country code."))
+    exists = AccountError(_gettext("An organisation with this name already exists."))
     if db.session.scalar(select(Organisation.id).where(func.lower(Organisation.name) == name.lower())):
-        raise AccountError(_gettext("An organisation with this name already exists."))
+        raise exists
     org = Organisation(name=name, org_type=org_type, country=country, contact=(contact or "").strip() or None)
-    db.session.add(org)
-    db.session.flush()
+    insert_or_refuse(org, "uq_organisations_name", exists)
     record_event("organisation.create", object_type="organisation", object_id=org.id, actor=actor,
                  subject_organisation_id=org.id)
     return org
@@ -78,8 +79,9 @@ def _new_user(actor, username: str, display_name: str, organisation_id: int, rol
         raise AccountError(
             _gettext("Usernames are 3-64 characters: lower-case letters, digits, dot, dash and underscore.")
         )
+    taken = AccountError(_gettext("This username is taken."))
     if db.session.scalar(select(User.id).where(User.username == username)):
-        raise AccountError(_gettext("This username is taken."))
+        raise taken
     user = User(
         username=username,
         display_name=(display_name or username).strip(),
@@ -87,8 +89,7 @@ def _new_user(actor, username: str, display_name: str, organisation_id: int, rol
         role=role,
         password_hash=password_hash(username),
     )
-    db.session.add(user)
-    db.session.flush()
+    insert_or_refuse(user, "uq_users_username", taken)
     record_event("user.create", object_type="user", object_id=user.id, actor=actor, details={"role": role},
                  subject_organisation_id=organisation_id)
     return user

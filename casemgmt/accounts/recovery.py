@@ -16,6 +16,7 @@ import secrets
 from sqlalchemy import delete, func, select, update
 
 from casemgmt.accounts.models import RecoveryCode, User
+from casemgmt.core.invariants import lock_row
 from casemgmt.core.time import utcnow
 from casemgmt.crypto.keyring import keyring
 from casemgmt.extensions import db
@@ -48,6 +49,9 @@ def _new_code() -> str:
 
 def replace_codes(user: User) -> list[str]:
     """New codes for the user; the old ones (used or not) stop working. Returns them, to be shown once."""
+    # Two regenerations at once (two tabs) must not leave both sets working: the user's row queues them, and the
+    # second one's DELETE then sees the first one's codes.
+    lock_row(User, user.id, User.created_at)
     discard(user)
     codes = [_new_code() for _ in range(COUNT)]
     db.session.add_all(RecoveryCode(user_id=user.id, code_hash=_digest(user.id, c)) for c in codes)

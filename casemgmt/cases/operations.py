@@ -191,6 +191,14 @@ def change_stage(actor, case: Case, to_stage: str, reason: str | None, status: s
         case.closed_at = None
     case.updated_at = utcnow()
     case.updated_by_id = actor.id
+    try:
+        # UPDATE ... WHERE version = the version read: of two stage changes sent at once, the second matches no
+        # row. Flushed here so it is refused with a message, not a 500 at commit.
+        db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        raise CaseError(gettext("Someone else changed this case just now. Look at it again before changing its "
+                                "stage.")) from None
     details = {"from": from_stage, "to": to_stage, "reason_given": bool(reason)}
     if to_stage == "closed" or from_stage == "closed":
         details["status"] = case.status
@@ -263,3 +271,13 @@ def erase_case(actor, case: Case) -> None:
     case.erased_at = utcnow()
     record_event("case.erase", object_type="case", object_id=case.id, case_id=case.id, actor=actor,
                  details={"data_keys_deleted": keys})
+    # Journaled outside the database before the caller commits, so that restoring an older backup erases the case
+    # again (casemgmt/backup/erasures.py). A journal that cannot be written refuses the erasure rather than let it
+    # come undone at a restore; the caller then commits nothing.
+    from casemgmt.backup import erasures
+
+    try:
+        erasures.record_erasure(case.id, case.erased_at, actor)
+    except erasures.JournalError as exc:
+        raise CaseError(gettext("The case was not erased: the erasure journal cannot be written (%(reason)s).",
+                                reason=exc.strerror)) from exc

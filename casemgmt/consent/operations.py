@@ -12,6 +12,7 @@ from casemgmt.access import Action, authorize
 from casemgmt.audit import record_event
 from casemgmt.cases.models import Case, new_uuid
 from casemgmt.consent.models import SEVEN_POINTS, ConsentRecord
+from casemgmt.core.invariants import transition
 from casemgmt.core.time import utcnow
 from casemgmt.crypto import seal
 from casemgmt.extensions import db
@@ -83,8 +84,9 @@ def withdraw_consent(actor, record: ConsentRecord, reason: str | None) -> Consen
     reason = _text({"reason": reason}, "reason", MAX_REASON)
     if not reason:
         raise ConsentError(gettext("Say why the consent is withdrawn."))
-    record.withdrawn_at = utcnow()
-    record.withdrawn_by_id = actor.id
+    # Conditional: a withdrawal sent twice is recorded once, with the first reason and person.
+    if not transition(record, ConsentRecord.withdrawn_at.is_(None), withdrawn_at=utcnow(), withdrawn_by_id=actor.id):
+        raise ConsentError(gettext("This consent has already been withdrawn."))
     seal(record, "withdrawal_reason", reason)
     record_event("consent.withdraw", object_type="consent", object_id=record.id, case_id=record.case_id, actor=actor,
                  details={"withdrawn": sorted(f for f in PURPOSE_FIELDS if getattr(record, f))})

@@ -19,6 +19,7 @@ from casemgmt.cases import identity
 from casemgmt.cases import operations as cases
 from casemgmt.cases.models import Case, new_uuid
 from casemgmt.consent.models import ConsentRecord
+from casemgmt.core.invariants import transition
 from casemgmt.core.time import utcnow
 from casemgmt.crypto import seal
 from casemgmt.extensions import db
@@ -159,6 +160,13 @@ def _not_linked(contact: Contact) -> None:
         raise IntakeError(gettext("This contact is already linked to a case."))
 
 
+def _claim(contact: Contact, linked_as: str) -> None:
+    """Link the contact with one conditional UPDATE, before the work starts: of two operators opening a case from
+    the same contact at once, the second finds it linked (and makes no second case) instead of re-linking it."""
+    if not transition(contact, Contact.case_id.is_(None), linked_as=linked_as):
+        raise IntakeError(gettext("This contact is already linked to a case."))
+
+
 def _case_values(values: dict) -> dict:
     data = {k: values.get(k) for k in (*identity.ENCRYPTED_FIELDS, "gender", "citizenship", "languages",
                                        "unaccompanied_minor")}
@@ -185,10 +193,10 @@ def open_case_from_contact(actor, contact: Contact, values: dict, create_anyway:
     )
     if not report.empty and not create_anyway:
         raise PossibleDuplicates(report)
+    _claim(contact, "opened")
     case = cases.create_case(actor, _case_values(values))
     sealing.move_to_case(contact, case.id)
     contact.case = case
-    contact.linked_as = "opened"
     record_event("intake.case_opened", object_type="contact", object_id=contact.id, case_id=case.id, actor=actor,
                  details={"possible_duplicates": report.total, "created_anyway": not report.empty})
     return case
@@ -207,9 +215,9 @@ def attach_contact(actor, contact: Contact, reference: str) -> Case:
     if case is None or not allowed(actor, Action.CASE_VIEW, case):
         # The same answer for a case that does not exist and one the actor may not open.
         raise IntakeError(gettext("No case you may open has the reference %(ref)s.", ref=ref))
+    _claim(contact, "attached")
     sealing.move_to_case(contact, case.id)
     contact.case = case
-    contact.linked_as = "attached"
     record_event("intake.contact_attach", object_type="contact", object_id=contact.id, case_id=case.id, actor=actor)
     return case
 

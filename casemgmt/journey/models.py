@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casemgmt.cases.models import new_uuid
@@ -58,6 +58,9 @@ class ClosureRequest(db.Model):
     __table_args__ = (
         Index("ix_closure_requests_case", "case_id", "requested_at"),
         Index("ix_closure_requests_status", "status", "case_id"),
+        # One request waiting for a supervisor per case (docs/invariants.md), even when two are sent at once.
+        Index("uq_closure_requests_case_pending", "case_id", unique=True,
+              postgresql_where=text("status = 'requested'"), sqlite_where=text("status = 'requested'")),
     )
 
     @property

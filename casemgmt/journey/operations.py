@@ -16,6 +16,7 @@ from casemgmt.access import Action, authorize
 from casemgmt.audit import record_event
 from casemgmt.cases import operations as case_operations
 from casemgmt.cases.models import Case, StageChange, new_uuid
+from casemgmt.core.invariants import insert_or_refuse, transition
 from casemgmt.core.time import utcnow
 from casemgmt.crypto import seal, unseal
 from casemgmt.extensions import db
@@ -51,6 +52,10 @@ def _text(value: str | None) -> str:
     return text
 
 
+def _already_requested() -> JourneyError:
+    return JourneyError(gettext("A closure request for this case is already waiting for a supervisor."))
+
+
 def request_closure(actor, case: Case, code: str, reason: str | None) -> ClosureRequest:
     authorize(actor, Action.CASE_CHANGE_STAGE, case)
     if case.stage == "closed":
@@ -61,11 +66,12 @@ def request_closure(actor, case: Case, code: str, reason: str | None) -> Closure
     if not reason:
         raise JourneyError(gettext("Say why: closing a case needs a reason."))
     if pending_request(case) is not None:
-        raise JourneyError(gettext("A closure request for this case is already waiting for a supervisor."))
+        raise _already_requested()
     request = ClosureRequest(id=new_uuid(), case_id=case.id, code=code, status="requested", requested_by_id=actor.id,
                              requested_at=utcnow())
     seal(request, "reason", reason)
-    db.session.add(request)
+    # Two requests sent at the same instant both pass the check above; the unique index refuses the second.
+    insert_or_refuse(request, "uq_closure_requests_case_pending", _already_requested())
     record_event("closure.request", object_type="closure_request", object_id=request.id, case_id=case.id,
                  actor=actor, details={"code": code})
     return request
@@ -80,9 +86,10 @@ def _decide(actor, request: ClosureRequest, status: str, note: str | None) -> st
         raise JourneyError(gettext("This case is already closed."))
     if status == "rejected" and not note:
         raise JourneyError(gettext("Say why the closure is refused, so the caseworker knows what is missing."))
-    request.status = status
-    request.decided_by_id = actor.id
-    request.decided_at = utcnow()
+    # One conditional UPDATE decides: of two supervisors deciding at once, the second finds it decided.
+    if not transition(request, ClosureRequest.status == "requested", status=status, decided_by_id=actor.id,
+                      decided_at=utcnow()):
+        raise JourneyError(gettext("This closure request has already been decided."))
     seal(request, "decision_note", note or None)
     return note
 

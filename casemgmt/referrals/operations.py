@@ -15,6 +15,7 @@ from casemgmt.accounts.models import Organisation
 from casemgmt.audit import record_event
 from casemgmt.cases.models import Case, new_uuid
 from casemgmt.consent.queries import has_consent
+from casemgmt.core.invariants import insert_or_refuse, transition
 from casemgmt.core.time import utcnow
 from casemgmt.crypto import seal
 from casemgmt.extensions import db
@@ -105,8 +106,9 @@ def create_referral(
             Referral.status.in_(OPEN_REFERRAL_STATUSES),
         ).limit(1)
     )
+    already_referred = ReferralError(gettext("This case is already referred to %(org)s.", org=org.name))
     if already is not None:
-        raise ReferralError(gettext("This case is already referred to %(org)s.", org=org.name))
+        raise already_referred
     referral = Referral(
         id=new_uuid(), case_id=case.id, from_organisation_id=case.organisation_id, to_organisation_id=org.id,
         reason=reason, status="pending", consent_basis=consent_basis, created_by_id=actor.id, created_at=utcnow(),
@@ -114,7 +116,8 @@ def create_referral(
     )
     seal(referral, "note", _clean(note) or None)
     seal(referral, "override_reason", override_reason if consent_basis in OVERRIDE_BASES else None)
-    db.session.add(referral)
+    # Two referrals sent at the same instant both pass the check above; the unique index refuses the second.
+    insert_or_refuse(referral, "uq_referrals_open_per_org", already_referred)
     record_event("referral.create", object_type="referral", object_id=referral.id, case_id=case.id, actor=actor,
                  details={"to_organisation": org.id, "reason": reason, "consent_basis": consent_basis,
                           "fields": [f for f in ("note", "override_reason") if getattr(referral, f) is not None]})
@@ -138,15 +141,20 @@ def load_referral(actor, referral_id: str, action: Action, case_id: str | None =
     return referral
 
 
+def _answered() -> ReferralError:
+    return ReferralError(gettext("This referral has already been answered or withdrawn."))
+
+
 def _respond(actor, referral: Referral, status: str) -> None:
     authorize(actor, Action.REFERRAL_RESPOND, referral)
     if referral.status != "pending":
-        raise ReferralError(gettext("This referral has already been answered or withdrawn."))
+        raise _answered()
     if referral.case.erased_at is not None:
         raise ReferralError(gettext("This case has been erased."))
-    referral.status = status
-    referral.responded_by_id = actor.id
-    referral.responded_at = utcnow()
+    # One conditional UPDATE: an answer racing another answer or a revocation finds the referral moved on.
+    if not transition(referral, Referral.status == "pending", status=status, responded_by_id=actor.id,
+                      responded_at=utcnow()):
+        raise _answered()
 
 
 def accept_referral(actor, referral: Referral) -> None:
@@ -170,14 +178,18 @@ def revoke_referral(actor, referral: Referral) -> None:
     if referral.status not in OPEN_REFERRAL_STATUSES:
         raise ReferralError(gettext("Only a pending or accepted referral can be revoked."))
     previous = referral.status
-    referral.status = "revoked"
-    referral.revoked_by_id = actor.id
-    referral.revoked_at = utcnow()
+    if not transition(referral, Referral.status == previous, status="revoked", revoked_by_id=actor.id,
+                      revoked_at=utcnow()):
+        raise ReferralError(gettext("Someone else changed this referral just now. Look at it again."))
     record_event("referral.revoke", object_type="referral", object_id=referral.id, case_id=referral.case_id,
                  actor=actor, details={"to_organisation": referral.to_organisation_id, "was": previous})
 
 
 # Transfers of ownership
+
+
+def _transfer_waiting() -> ReferralError:
+    return ReferralError(gettext("A transfer of this case is already waiting for a decision."))
 
 
 def request_transfer(
@@ -195,7 +207,7 @@ def request_transfer(
         select(Transfer.id).where(Transfer.case_id == case.id, Transfer.status == "requested").limit(1)
     )
     if waiting is not None:
-        raise ReferralError(gettext("A transfer of this case is already waiting for a decision."))
+        raise _transfer_waiting()
     transfer = Transfer(
         id=new_uuid(), case_id=case.id, from_organisation_id=case.organisation_id, to_organisation_id=org.id,
         requested_by_id=actor.id, requested_at=utcnow(), consent_basis=consent_basis, keep_access=bool(keep_access),
@@ -203,7 +215,7 @@ def request_transfer(
     )
     seal(transfer, "reason", reason)
     seal(transfer, "override_reason", override_reason if consent_basis in OVERRIDE_BASES else None)
-    db.session.add(transfer)
+    insert_or_refuse(transfer, "uq_transfers_open_per_case", _transfer_waiting())
     record_event("transfer.request", object_type="transfer", object_id=transfer.id, case_id=case.id, actor=actor,
                  details={"to_organisation": org.id, "consent_basis": consent_basis,
                           "keep_access": transfer.keep_access})
@@ -224,15 +236,20 @@ def load_transfer(actor, case_id: str, transfer_id: str, action: Action) -> Tran
     return transfer
 
 
+def _close_transfer(actor, transfer: Transfer, status: str) -> bool:
+    return transition(transfer, Transfer.status == "requested", status=status, decided_by_id=actor.id,
+                      decided_at=utcnow())
+
+
 def _decide(actor, transfer: Transfer, status: str, note: str | None) -> None:
     authorize(actor, Action.TRANSFER_APPROVE, transfer)
     if transfer.status != "requested":
         raise ReferralError(gettext("This transfer has already been decided or cancelled."))
     if transfer.case.organisation_id != transfer.from_organisation_id:
         raise ReferralError(gettext("This case has changed owner since the transfer was requested."))
-    transfer.status = status
-    transfer.decided_by_id = actor.id
-    transfer.decided_at = utcnow()
+    # Two supervisors deciding at once (or a decision racing a cancellation): the second finds it decided.
+    if not _close_transfer(actor, transfer, status):
+        raise ReferralError(gettext("This transfer has already been decided or cancelled."))
     seal(transfer, "decision_note", _clean(note) or None)
 
 
@@ -288,10 +305,7 @@ def reject_transfer(actor, transfer: Transfer, note: str | None = None) -> None:
 def cancel_transfer(actor, transfer: Transfer) -> None:
     """Whoever may request a transfer of the case may withdraw a request still waiting for a decision."""
     authorize(actor, Action.TRANSFER_REQUEST, transfer)
-    if transfer.status != "requested":
+    if transfer.status != "requested" or not _close_transfer(actor, transfer, "cancelled"):
         raise ReferralError(gettext("This transfer has already been decided or cancelled."))
-    transfer.status = "cancelled"
-    transfer.decided_by_id = actor.id
-    transfer.decided_at = utcnow()
     record_event("transfer.cancel", object_type="transfer", object_id=transfer.id, case_id=transfer.case_id,
                  actor=actor, details={"to_organisation": transfer.to_organisation_id})

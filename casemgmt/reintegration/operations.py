@@ -15,6 +15,7 @@ from casemgmt.access.policies import CASE_WORKERS
 from casemgmt.accounts.models import Organisation, User
 from casemgmt.audit import record_event
 from casemgmt.cases.models import Case, new_uuid
+from casemgmt.core.invariants import insert_or_refuse
 from casemgmt.core.time import utcnow
 from casemgmt.crypto import seal
 from casemgmt.extensions import db
@@ -102,11 +103,21 @@ def save_plan(actor, case: Case, values: dict) -> ReintegrationPlan:
         raise ReintegrationError(gettext("Choose the organisation responsible for the plan."))
 
     plan = queries.plan_of(case.id)
+    someone_else_first = ReintegrationError(gettext(
+        "Someone else has just made this case's reintegration plan. Look at it, then save your changes to it."
+    ))
+    # values["plan_id"]: the plan the form was filled from (none for a first plan). Two first plans one after the
+    # other must not become a first plan silently replaced by the second.
+    if (plan.id if plan is not None else None) != (values.get("plan_id") or None):
+        raise someone_else_first
     created = plan is None
     if created:
         plan = ReintegrationPlan(id=new_uuid(), case_id=case.id, created_by_id=actor.id, created_at=utcnow())
         plan.case = case
-        db.session.add(plan)
+        plan.created_on, plan.responsible_organisation_id = created_on, org_id
+        # One plan per case: when two people make the first plan at the same instant, the unique index keeps the
+        # first and this one is refused rather than saved over it unseen.
+        insert_or_refuse(plan, "ix_reintegration_plans_case", someone_else_first)
     plan.created_on = created_on
     plan.planned_end_on = planned_end
     plan.actual_end_on = actual_end

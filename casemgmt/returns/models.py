@@ -4,7 +4,7 @@ from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casemgmt.cases.models import new_uuid
@@ -113,6 +113,10 @@ class ReturnPlan(db.Model):
         Index("ix_return_plans_receiving_org_status", "receiving_organisation_id", "status"),
         # The dashboard's returns pipeline: every plan's status and case, from the index alone.
         Index("ix_return_plans_status_case", "status", "case_id"),
+        # One plan per case that is not cancelled (docs/invariants.md): two "start return plan" at the same instant
+        # must not make two. An arrived plan stays the case's plan (reintegration reads its arrival).
+        Index("uq_return_plans_case_active", "case_id", unique=True,
+              postgresql_where=text("status <> 'cancelled'"), sqlite_where=text("status <> 'cancelled'")),
     )
 
     @property

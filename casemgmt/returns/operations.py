@@ -12,6 +12,7 @@ from casemgmt.access import Action, authorize
 from casemgmt.accounts.models import Organisation
 from casemgmt.audit import record_event
 from casemgmt.cases.models import Case, new_uuid
+from casemgmt.core.invariants import insert_or_refuse, transition
 from casemgmt.core.time import utcnow
 from casemgmt.crypto import seal
 from casemgmt.extensions import db
@@ -86,11 +87,15 @@ def _check_destination(values: dict) -> tuple[int, str]:
     return org_id, country
 
 
+def _already_planned() -> ReturnError:
+    return ReturnError(gettext("This case already has a return plan; cancel it before starting another."))
+
+
 def create_plan(actor, case: Case, values: dict) -> ReturnPlan:
     authorize(actor, Action.RETURN_MANAGE, case)
     _check_case_open(case)
     if queries.current_plan(case.id) is not None:
-        raise ReturnError(gettext("This case already has a return plan; cancel it before starting another."))
+        raise _already_planned()
     org_id, country = _check_destination(values)
     plan = ReturnPlan(
         id=new_uuid(), case_id=case.id, status="draft", receiving_organisation_id=org_id,
@@ -99,7 +104,9 @@ def create_plan(actor, case: Case, values: dict) -> ReturnPlan:
     )
     plan.case = case
     seal(plan, "destination_locality", _clean(values.get("destination_locality")))
-    db.session.add(plan)
+    # The check above reads, then this writes: two requests at the same instant both pass it, and the unique index
+    # uq_return_plans_case_active turns the second one away with the same message.
+    insert_or_refuse(plan, "uq_return_plans_case_active", _already_planned())
     _event("return.plan_create", actor, plan,
            fields=["receiving_organisation_id", "destination_country"]
            + (["destination_locality"] if plan.destination_locality is not None else []))
@@ -117,12 +124,12 @@ def _begin_edit(actor, plan: ReturnPlan) -> None:
 def _finish_edit(actor, plan: ReturnPlan, action: str, fields: list[str]) -> bool:
     """Touch the plan and audit the change. A change after approval withdraws the approval: the supervisor
     approved a plan that no longer exists. Returns True when that happened."""
-    withdrawn = plan.status == "approved"
+    seen = plan.status
+    withdrawn = seen == "approved"
+    changes: dict = {"updated_at": utcnow()}
     if withdrawn:
-        plan.status = "submitted"
-        plan.approved_by_id = None
-        plan.approved_at = None
-    plan.updated_at = utcnow()
+        changes.update(status="submitted", approved_by_id=None, approved_at=None)
+    _claim(plan, seen, **changes)
     details: dict = {"fields": fields}
     if withdrawn:
         details["approval_withdrawn"] = True
@@ -239,10 +246,18 @@ def record_itinerary(actor, plan: ReturnPlan, values: dict) -> bool:
 
 # The workflow ------------------------------------------------------------------------------------------------------
 
-def _move(actor, plan: ReturnPlan, action: str, to_status: str) -> None:
+def _claim(plan: ReturnPlan, seen: str, **changes) -> None:
+    """Apply `changes` only if the plan is still in the status this request saw: of two supervisors approving at
+    once, or an edit racing an approval (which must withdraw it), the second finds the status moved and is refused
+    instead of applying its step a second time or over a decision it never saw."""
+    if not transition(plan, ReturnPlan.status == seen, **changes):
+        raise ReturnError(gettext("Someone else changed this return plan just now. Look at it again before "
+                                  "repeating your change."))
+
+
+def _move(actor, plan: ReturnPlan, action: str, to_status: str, **changes) -> None:
     from_status = plan.status
-    plan.status = to_status
-    plan.updated_at = utcnow()
+    _claim(plan, from_status, status=to_status, updated_at=utcnow(), **changes)
     _event(action, actor, plan, **{"from": from_status, "to": to_status})
 
 
@@ -251,9 +266,7 @@ def submit_plan(actor, plan: ReturnPlan) -> None:
     _check_case_open(plan.case)
     if plan.status != "draft":
         raise ReturnError(gettext("Only a draft plan can be submitted for approval."))
-    plan.submitted_by_id = actor.id
-    plan.submitted_at = utcnow()
-    _move(actor, plan, "return.submit", "submitted")
+    _move(actor, plan, "return.submit", "submitted", submitted_by_id=actor.id, submitted_at=utcnow())
 
 
 def approve_plan(actor, plan: ReturnPlan) -> None:
@@ -265,9 +278,7 @@ def approve_plan(actor, plan: ReturnPlan) -> None:
     blockers = queries.approval_blockers(plan, plan.case)
     if blockers:
         raise ReturnError(gettext("The plan cannot be approved yet.") + " " + " ".join(blockers))
-    plan.approved_by_id = actor.id
-    plan.approved_at = utcnow()
-    _move(actor, plan, "return.approve", "approved")
+    _move(actor, plan, "return.approve", "approved", approved_by_id=actor.id, approved_at=utcnow())
 
 
 def confirm_departure(actor, plan: ReturnPlan, departed_on: date | None) -> None:
@@ -287,10 +298,8 @@ def confirm_departure(actor, plan: ReturnPlan, departed_on: date | None) -> None
                                   "the person cannot depart."))
     if queries.needs_escort(plan.case) and not plan.has_escort:
         raise ReturnError(queries.escort_missing_message())
-    plan.departed_on = departed_on
-    plan.departure_confirmed_by_id = actor.id
-    plan.departure_confirmed_at = utcnow()
-    _move(actor, plan, "return.depart", "departed")
+    _move(actor, plan, "return.depart", "departed", departed_on=departed_on, departure_confirmed_by_id=actor.id,
+          departure_confirmed_at=utcnow())
 
 
 def confirm_arrival(actor, plan: ReturnPlan, arrived_on: date | None) -> None:
@@ -304,10 +313,8 @@ def confirm_arrival(actor, plan: ReturnPlan, arrived_on: date | None) -> None:
     if arrived_on < plan.departed_on:
         raise ReturnError(gettext("The arrival date cannot be before the departure date (%(day)s).",
                                   day=plan.departed_on.isoformat()))
-    plan.arrived_on = arrived_on
-    plan.arrival_confirmed_by_id = actor.id
-    plan.arrival_confirmed_at = utcnow()
-    _move(actor, plan, "return.arrive", "arrived")
+    _move(actor, plan, "return.arrive", "arrived", arrived_on=arrived_on, arrival_confirmed_by_id=actor.id,
+          arrival_confirmed_at=utcnow())
 
 
 def cancel_plan(actor, plan: ReturnPlan, reason: str | None) -> None:
@@ -319,6 +326,4 @@ def cancel_plan(actor, plan: ReturnPlan, reason: str | None) -> None:
     if reason is None:
         raise ReturnError(gettext("Say why the return is cancelled."))
     seal(plan, "cancellation_reason", reason)
-    plan.cancelled_by_id = actor.id
-    plan.cancelled_at = utcnow()
-    _move(actor, plan, "return.cancel", "cancelled")
+    _move(actor, plan, "return.cancel", "cancelled", cancelled_by_id=actor.id, cancelled_at=utcnow())

@@ -1,9 +1,10 @@
 """Named verbs for facilities and placements. Each checks its policy, writes its audit event (field names, never
 values), and leaves the commit to the caller.
 
-Capacity is checked under a row lock on the facility (SELECT ... FOR UPDATE on PostgreSQL): two caseworkers
-admitting two people into the last bed at the same moment queue on the lock, and the second one counts the first
-one's placement. SQLite ignores FOR UPDATE; it allows one writer at a time anyway.
+Capacity is checked under a row lock on the facility (core.invariants.lock_row: SELECT ... FOR UPDATE on
+PostgreSQL, the database's write lock on SQLite): two caseworkers admitting two people into the last bed at the same
+moment queue on the lock, and the second one counts the first one's placement. One open placement per person is the
+unique index uq_placements_case_open (docs/invariants.md).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from werkzeug.exceptions import NotFound
 from casemgmt.access import Action, authorize
 from casemgmt.audit import record_event
 from casemgmt.cases.models import Case, new_uuid
+from casemgmt.core.invariants import flush_or_refuse, insert_or_refuse, lock_row
 from casemgmt.core.time import utcnow
 from casemgmt.crypto import seal
 from casemgmt.extensions import db
@@ -40,8 +42,9 @@ def open_count(facility_id: int) -> int:
 
 
 def _lock_facility(facility_id: int) -> Facility | None:
+    lock_row(Facility, facility_id, Facility.updated_at)
     return db.session.scalars(
-        select(Facility).where(Facility.id == facility_id).with_for_update().execution_options(populate_existing=True)
+        select(Facility).where(Facility.id == facility_id).execution_options(populate_existing=True)
     ).one_or_none()
 
 
@@ -61,6 +64,10 @@ def _clean_facility(values: dict) -> dict:
     return cleaned
 
 
+def _name_taken() -> PlacementError:
+    return PlacementError(gettext("Your organisation already has a facility with this name."))
+
+
 def _check_name_free(organisation_id: int, name: str, facility_id: int | None) -> None:
     query = select(Facility.id).where(
         Facility.organisation_id == organisation_id, func.lower(Facility.name) == name.lower()
@@ -68,7 +75,7 @@ def _check_name_free(organisation_id: int, name: str, facility_id: int | None) -
     if facility_id is not None:
         query = query.where(Facility.id != facility_id)
     if db.session.scalar(query.limit(1)) is not None:
-        raise PlacementError(gettext("Your organisation already has a facility with this name."))
+        raise _name_taken()
 
 
 def create_facility(actor, values: dict) -> Facility:
@@ -76,8 +83,7 @@ def create_facility(actor, values: dict) -> Facility:
     cleaned = _clean_facility(values)
     _check_name_free(actor.organisation_id, cleaned["name"], None)
     facility = Facility(organisation_id=actor.organisation_id, **cleaned)
-    db.session.add(facility)
-    db.session.flush()
+    insert_or_refuse(facility, "uq_facilities_org_name", _name_taken())
     record_event("facility.create", object_type="facility", object_id=facility.id, actor=actor,
                  details={"fields": sorted(k for k, v in cleaned.items() if v not in (None, ""))})
     return facility
@@ -101,6 +107,7 @@ def update_facility(actor, facility: Facility, values: dict) -> list[str]:
     for field in changed:
         setattr(locked, field, cleaned[field])
     locked.updated_at = utcnow()
+    flush_or_refuse("uq_facilities_org_name", _name_taken())
     record_event("facility.update", object_type="facility", object_id=locked.id, actor=actor,
                  details={"fields": changed})
     return changed
@@ -164,6 +171,16 @@ def current_placement(case_id: str) -> Placement | None:
     ).one_or_none()
 
 
+def _already_placed(current: Placement | None) -> PlacementError:
+    if current is None:
+        return PlacementError(gettext("This person has just been placed by someone else. Look at the placements "
+                                      "again."))
+    return PlacementError(gettext(
+        "This person is already placed in %(facility)s. Record the discharge before a new admission.",
+        facility=current.facility.name,
+    ))
+
+
 def admit(actor, case: Case, facility_id: int | None, admitted_on: date | None,
           reflection_period_until: date | None = None) -> Placement:
     authorize(actor, Action.PLACEMENT_MANAGE, case)
@@ -175,13 +192,10 @@ def admit(actor, case: Case, facility_id: int | None, admitted_on: date | None,
     )
     check_reflection_period(admitted_on, reflection_period_until)
     # Lock order is always case, then facility, so two admissions never wait for each other in a circle.
-    db.session.execute(select(Case.id).where(Case.id == case.id).with_for_update())
+    lock_row(Case, case.id, Case.updated_at)
     current = current_placement(case.id)
     if current is not None:
-        raise PlacementError(gettext(
-            "This person is already placed in %(facility)s. Record the discharge before a new admission.",
-            facility=current.facility.name,
-        ))
+        raise _already_placed(current)
     last_discharge = db.session.scalar(select(func.max(Placement.discharged_on)).where(Placement.case_id == case.id))
     if last_discharge is not None and admitted_on < last_discharge:
         raise PlacementError(gettext(
@@ -204,8 +218,11 @@ def admit(actor, case: Case, facility_id: int | None, admitted_on: date | None,
         id=new_uuid(), case_id=case.id, facility_id=facility.id, admitted_on=admitted_on,
         reflection_period_until=reflection_period_until, created_by_id=actor.id,
     )
-    db.session.add(placement)
-    db.session.flush()
+    # The case lock above queues two admissions of one person; the unique index is the backstop for any writer.
+    try:
+        insert_or_refuse(placement, "uq_placements_case_open", PlacementError(""))
+    except PlacementError:
+        raise _already_placed(current_placement(case.id)) from None
     fields = ["facility_id", "admitted_on"] + (["reflection_period_until"] if reflection_period_until else [])
     record_event("placement.admit", object_type="placement", object_id=placement.id, case_id=case.id, actor=actor,
                  details={"fields": fields})
@@ -233,9 +250,9 @@ def discharge(actor, placement: Placement, discharged_on: date | None, reason: s
               note: str | None = None) -> Placement:
     authorize(actor, Action.PLACEMENT_MANAGE, placement)
     # Locked and re-read, so two people recording the same discharge cannot both write it.
+    lock_row(Placement, placement.id, Placement.created_at)
     locked = db.session.scalars(
-        select(Placement).where(Placement.id == placement.id).with_for_update()
-        .execution_options(populate_existing=True)
+        select(Placement).where(Placement.id == placement.id).execution_options(populate_existing=True)
     ).one()
     if locked.discharged_on is not None:
         raise PlacementError(gettext("This placement has already ended."))
@@ -267,7 +284,7 @@ def record_past_placement(actor, case: Case, facility_id: int | None, admitted_o
     if facility is None or facility.organisation_id != case.organisation_id:
         raise PlacementError(gettext("Choose one of the facilities of the case's organisation."))
     _check_minor(case, facility)
-    db.session.execute(select(Case.id).where(Case.id == case.id).with_for_update())
+    lock_row(Case, case.id, Case.updated_at)
     overlapping = db.session.scalar(
         select(Placement.id).where(
             Placement.case_id == case.id, Placement.admitted_on < discharged_on,

@@ -13,6 +13,7 @@ from casemgmt.access.policies import CASE_ROLES
 from casemgmt.accounts.models import User
 from casemgmt.audit import record_event
 from casemgmt.cases.models import Case, new_uuid
+from casemgmt.core.invariants import transition
 from casemgmt.core.time import utcnow
 from casemgmt.crypto import seal, unseal
 from casemgmt.extensions import db
@@ -126,21 +127,19 @@ def update_task(actor, task: Task, values: dict) -> list[str]:
 
 def complete_task(actor, task: Task) -> None:
     authorize(actor, Action.TASK_MANAGE, task)
-    if task.done_at is not None:
+    now = utcnow()
+    # Conditional: two clicks on "done" at once complete it once (one audit event, the first person's name).
+    if task.done_at is not None or not transition(task, Task.done_at.is_(None), done_at=now, done_by_id=actor.id,
+                                                  updated_at=now):
         raise TaskError(gettext("This task is already done."))
-    task.done_at = utcnow()
-    task.done_by_id = actor.id
-    task.updated_at = task.done_at
     record_event("task.complete", object_type="task", object_id=task.id, case_id=task.case_id, actor=actor)
 
 
 def reopen_task(actor, task: Task) -> None:
     authorize(actor, Action.TASK_MANAGE, task)
-    if task.done_at is None:
+    if task.done_at is None or not transition(task, Task.done_at.is_not(None), done_at=None, done_by_id=None,
+                                              updated_at=utcnow()):
         raise TaskError(gettext("This task is still open."))
-    task.done_at = None
-    task.done_by_id = None
-    task.updated_at = utcnow()
     record_event("task.reopen", object_type="task", object_id=task.id, case_id=task.case_id, actor=actor)
 
 

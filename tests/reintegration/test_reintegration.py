@@ -69,13 +69,27 @@ def test_a_plan_is_due_within_a_month_of_arrival_and_a_late_one_is_saved_with_a_
     assert not deadline.late(TODAY - 50 * DAYS)
     assert sorted(plan.support_types) == ["Health", "Livelihood"]
     # Saving again updates the one plan of the case.
-    operations.save_plan(w.caseworker, case, plan_values(w, support_types=["Education"], actual_end_on=TODAY))
+    operations.save_plan(w.caseworker, case, plan_values(w, support_types=["Education"], actual_end_on=TODAY,
+                                                         plan_id=plan.id))
     db.session.commit()
     assert db.session.scalar(select(func.count()).select_from(ReintegrationPlan)) == 1
     assert queries.plan_of(case.id).support_types == ["Education"]
     assert [e.action for e in db.session.scalars(select(AuditEvent).where(AuditEvent.action.like("reintegration.%"))
                                                  .order_by(AuditEvent.seq))] == \
         ["reintegration.plan_create", "reintegration.plan_update"]
+
+
+def test_a_first_plan_saved_after_a_colleagues_first_plan_is_refused_not_saved_over_it(world):
+    """Two caseworkers open the empty plan form; the second to save used to replace the first one's plan unseen."""
+    w = world
+    case = factories.case(w.caseworker)
+    arrived_plan(w, case, departed=TODAY - 20 * DAYS, arrived=TODAY - 19 * DAYS)
+    operations.save_plan(w.caseworker, case, plan_values(w, objectives="Bakery stall"))
+    db.session.commit()
+    with pytest.raises(operations.ReintegrationError, match="Someone else has just made"):
+        operations.save_plan(w.caseworker, case, plan_values(w, objectives="Sewing workshop"))
+    db.session.rollback()
+    assert queries.revealed_objectives(queries.plan_of(case.id)) == "Bakery stall"
 
 
 BAD_PLANS = [

@@ -9,6 +9,7 @@ unique while some repeat, as real names do.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -95,6 +96,14 @@ def _digits(rng: random.Random, count: int) -> str:
     return "".join(rng.choice("0123456789") for _ in range(count))
 
 
+def phone_number(country: str, digits: Callable[[int], str]) -> str:
+    """A mobile number of the country in international format ("+51 912345678"), as the forms' phone check accepts
+    it; `digits(n)` draws the n subscriber digits. Faker's own phone formats may carry an extension ("x62448") that
+    the check rightly refuses."""
+    prefix, length = DIAL[country]
+    return prefix + digits(length)
+
+
 def _document_number(rng: random.Random, kind: str, citizenship: str) -> str:
     if kind == "Passport":
         return f"{rng.choice('ABCDEFGHJKLMNPRSTUVXYZ')}{rng.choice('ABCDEFGHJKLMNPRSTUVXYZ')}{_digits(rng, 7)}"
@@ -124,6 +133,13 @@ def _codes(rng: random.Random, weights: dict[str, float], extra_share: float) ->
     return [first]
 
 
+def _decided_by(rng: random.Random, status: str | None) -> str | None:
+    # Drawn even when unused, so that a seed gives the same other values as before. Who decided a status that was
+    # never recorded is not known: the case form refuses the one without the other.
+    decided = pick(rng, DECIDED_WEIGHTS) if rng.random() < 0.75 else None
+    return decided if status else None
+
+
 def person(rng: random.Random, pools: Pools, org_country: str, registered: datetime, today: date) -> dict:
     """The values of one case as the case form would give them (identity in plaintext; the writer encrypts it)."""
     citizenship = pick(rng, CITIZENSHIP_WEIGHTS[org_country])
@@ -143,8 +159,8 @@ def person(rng: random.Random, pools: Pools, org_country: str, registered: datet
     document_type = pick(rng, DOCUMENT_WEIGHTS) if rng.random() < 0.7 else None
     phone = None
     if rng.random() < 0.68:
-        prefix, length = DIAL[citizenship] if rng.random() < 0.6 else DIAL["CO" if org_country == "CO" else "PE"]
-        phone = prefix + _digits(rng, length)
+        country = citizenship if rng.random() < 0.6 else "CO" if org_country == "CO" else "PE"
+        phone = phone_number(country, lambda n: _digits(rng, n))
     age_band = None
     if not known_dob and rng.random() < 0.55:
         # Without a date of birth the caseworker estimates the age band.
@@ -174,8 +190,8 @@ def person(rng: random.Random, pools: Pools, org_country: str, registered: datet
         "gender": gender if rng.random() < 0.97 else None,
         "citizenship": citizenship if rng.random() < 0.96 else None,
         "languages": languages,
-        "trafficking_status": pick(rng, STATUS_WEIGHTS) if rng.random() < 0.95 else None,
-        "status_decided_by": pick(rng, DECIDED_WEIGHTS) if rng.random() < 0.75 else None,
+        "trafficking_status": (status := pick(rng, STATUS_WEIGHTS) if rng.random() < 0.95 else None),
+        "status_decided_by": _decided_by(rng, status),
         "exploitation": exploitation,
         "control": control,
         "recruitment_method": pick(rng, RECRUITMENT_WEIGHTS) if rng.random() < 0.88 else None,

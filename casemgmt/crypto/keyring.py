@@ -57,6 +57,11 @@ class KeyRing:
         # Its own label: a checkpoint signature must never be mistaken for (or reusable as) a chain link.
         return _hkdf(self._index_root, "audit-checkpoint")
 
+    @cache  # noqa: B019
+    def erasure_journal_key(self) -> bytes:
+        # Signs the erasure journal (casemgmt/backup/erasures.py), kept outside the database like the checkpoints.
+        return _hkdf(self._index_root, "erasure-journal")
+
     def user_secret_key(self, version: int) -> bytes:
         return self._user_secret_key(version)
 

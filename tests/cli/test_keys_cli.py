@@ -17,6 +17,8 @@ from casemgmt.audit.models import AuditEvent
 from casemgmt.auth import totp
 from casemgmt.crypto import rotation
 from casemgmt.extensions import db
+from casemgmt.intake import operations as intake
+from casemgmt.intake.models import Contact
 from casemgmt.settings import SettingsError, key_ring_path, parse_key_ring
 from tests import factories
 from tests.cli.support import make_world, new_root_key, private_database, request, ring, run_cli, user
@@ -46,15 +48,20 @@ def test_keys_generate_prints_a_version_and_32_random_bytes(tmp_path):
 def test_keys_status(app):
     make_world(app)
     result = run_cli(app, ["keys", "status"])
+    assert result.exit_code == 0
     assert result.output.splitlines() == [
         "key versions in the ring: 1 (current 1)",
-        "version 1 also derives the blind-index and audit-chain keys: keep it in the ring",
+        "version 1: keep",
+        "  - It is the current version: new keys are wrapped under it.",
+        "  - It is the oldest version: the blind indexes, the two-factor recovery codes, the audit chain, the audit "
+        "checkpoint signatures and the erasure journal derive from it, and rotation does not move them (people "
+        "indexed: 0, recovery codes: 0, audit events: 11).",  # the world's accounts being created
     ]
     with request(app):
         factories.case(user("caseworker"))
         factories.case(user("caseworker"))
     lines = run_cli(app, ["keys", "status"]).output.splitlines()
-    assert "data keys wrapped under version 1: 2" in lines
+    assert "  - 2 case data keys are wrapped under it." in lines
 
 
 def test_keys_add_appends_a_version_to_the_instance_key_ring(tmp_path):
@@ -145,7 +152,8 @@ def test_keys_rotate_reports_progress_and_audits(backend, tmp_path):
 
         new = database.app(ring(v1=v1, v2=v2), "v12")
         status = run_cli(new, ["keys", "status"]).output.splitlines()
-        assert status[:2] == ["key versions in the ring: 1, 2 (current 2)", "data keys wrapped under version 1: 3"]
+        assert status[:3] == ["key versions in the ring: 1, 2 (current 2)", "version 1: keep",
+                              "  - 3 case data keys are wrapped under it."]
 
         result = run_cli(new, ["keys", "rotate", "--batch-size", "2"])
         assert result.exit_code == 0, result.output
@@ -155,8 +163,8 @@ def test_keys_rotate_reports_progress_and_audits(backend, tmp_path):
             "check `casemgmt keys status` before retiring an old key version",
         ]
         status = run_cli(new, ["keys", "status"]).output.splitlines()
-        assert "data keys wrapped under version 2: 3" in status
-        assert not any("under version 1:" in line for line in status)
+        assert status[status.index("version 2: keep") + 2] == "  - 3 case data keys are wrapped under it."
+        assert "  - 3 case data keys are wrapped under it." not in status[:status.index("version 2: keep")]
         with request(new):
             events = db.session.execute(
                 select(AuditEvent.action, AuditEvent.actor_name, AuditEvent.details)
@@ -180,7 +188,7 @@ def test_keys_status_counts_two_factor_secrets_per_version(app):
         accounts.confirm_totp_enrolment(supervisor, pyotp.TOTP(secret).now(), factories.PASSWORD)
         db.session.commit()
         assert totp.open_secret(supervisor.id, "totp_secret", supervisor.totp_secret) == secret
-    assert "two-factor secrets sealed under version 1: 1" in run_cli(app, ["keys", "status"]).output.splitlines()
+    assert "  - 1 two-factor secret is sealed under it." in run_cli(app, ["keys", "status"]).output.splitlines()
 
 
 def test_rotation_reseals_two_factor_secrets_under_the_new_version(backend, tmp_path):
@@ -199,8 +207,49 @@ def test_rotation_reseals_two_factor_secrets_under_the_new_version(backend, tmp_
         assert result.exit_code == 0, result.output
         assert "(1 two-factor secrets re-sealed)" in result.output
         status = run_cli(new, ["keys", "status"]).output.splitlines()
-        assert "two-factor secrets sealed under version 2: 1" in status
-        assert not any(line.startswith("two-factor secrets sealed under version 1") for line in status)
+        under_2 = status[status.index("version 2: keep"):]
+        assert "  - 1 two-factor secret is sealed under it." in under_2
+        assert "  - 1 two-factor secret is sealed under it." not in status[:status.index("version 2: keep")]
         with request(new):
             stored = db.session.scalar(select(User).where(User.username == "resealboss"))
             assert totp.open_secret(stored.id, "totp_secret", stored.totp_secret) == secret
+
+
+def test_keys_status_counts_contacts_own_keys_and_never_calls_the_oldest_version_removable(backend, tmp_path):
+    """Finding 7: the old status listed data keys and two-factor secrets only, so a version that still wrapped a
+    contact's own key looked empty, and "remove a version once status shows nothing under it" broke the contact."""
+    v1, v2, v3 = new_root_key(), new_root_key(), new_root_key()
+    with private_database(backend, tmp_path, "keyscontacts") as database:
+        old = database.app(ring(v1=v1, v2=v2), "v12")
+        database.create_schema(old)
+        with request(old):
+            hotline = factories.user(factories.organisation("Contacts NGO"), "hotline_operator", "keyshotline")
+            intake.log_contact(hotline, {"channel": "phone", "call_type": "tip", "summary": "A tip"})
+            db.session.commit()
+        new = database.app(ring(v1=v1, v2=v2, v3=v3), "v123")
+        lines = run_cli(new, ["keys", "status"]).output.splitlines()
+        assert lines[lines.index("version 2: keep") + 1] == (
+            "  - 1 contact's own key is wrapped under it (a contact not yet on a case)."
+        )
+        assert run_cli(new, ["keys", "rotate"]).exit_code == 0
+        lines = run_cli(new, ["keys", "status"]).output.splitlines()
+        assert "version 1: keep" in lines  # nothing wrapped under it, but the derived keys come from it
+        assert "version 2: removable (nothing is wrapped or sealed under it and nothing derives from it)" in lines
+
+
+def test_keys_rotate_rewraps_every_contacts_own_key_in_one_run(backend, tmp_path):
+    """Contacts' own keys were re-wrapped at most one batch (500) per run, so an installation with more contacts
+    without a case than that was left half-rotated after `keys rotate` said it was done."""
+    v1, v2 = new_root_key(), new_root_key()
+    with private_database(backend, tmp_path, "keysbatch") as database:
+        old = database.app(ring(v1=v1), "v1")
+        database.create_schema(old)
+        with request(old):
+            hotline = factories.user(factories.organisation("Batch NGO"), "hotline_operator", "batchhotline")
+            for number in range(5):
+                intake.log_contact(hotline, {"channel": "phone", "call_type": "tip", "summary": f"Tip {number}"})
+            db.session.commit()
+        new = database.app(ring(v1=v1, v2=v2), "v12")
+        assert run_cli(new, ["keys", "rotate", "--batch-size", "2"]).exit_code == 0
+        with request(new):
+            assert db.session.scalars(select(Contact.key_version)).all() == [2] * 5

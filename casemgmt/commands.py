@@ -21,7 +21,7 @@ from casemgmt.audit.verify import verify_anchor, verify_chain
 from casemgmt.auth import totp
 from casemgmt.cases import operations as cases
 from casemgmt.cases.models import Case
-from casemgmt.crypto import aead, rotation
+from casemgmt.crypto import rotation
 from casemgmt.extensions import db
 from casemgmt.settings import append_root_key, key_ring_path, new_root_key, parse_key_ring
 
@@ -245,21 +245,34 @@ def keys_add():
 
 
 @keys_cli.command("status")
-def keys_status():
-    from casemgmt.crypto.keyring import keyring
+@click.option("--json", "as_json", is_flag=True, help="Print the same report as JSON.")
+def keys_status(as_json):
+    """What each key version still protects, and which versions may be removed from the ring (docs/operations.md,
+    "Key rotation and retiring key versions"). Exits 1 when the ring lacks a version the data needs."""
+    import json
 
-    ring = keyring()
-    click.echo(f"key versions in the ring: {', '.join(map(str, ring.versions))} (current {ring.current_version})")
-    for version, count in sorted(rotation.versions_in_use().items()):
-        click.echo(f"data keys wrapped under version {version}: {count}")
-    # `keys rotate` re-wraps data keys only: two-factor secrets stay under the version current when they were set.
-    sealed: dict[int, int] = {}
-    for blobs in db.session.execute(select(User.totp_secret, User.totp_pending)):
-        for version in (aead.key_id_of(blob) for blob in blobs if blob):
-            sealed[version] = sealed.get(version, 0) + 1
-    for version, count in sorted(sealed.items()):
-        click.echo(f"two-factor secrets sealed under version {version}: {count}")
-    click.echo(f"version {ring.versions[0]} also derives the blind-index and audit-chain keys: keep it in the ring")
+    from casemgmt.crypto.usage import MISSING, REMOVABLE, key_versions_usage
+
+    usage = key_versions_usage()
+    if as_json:
+        click.echo(json.dumps(usage.as_dict(), indent=2))
+    else:
+        click.echo(f"key versions in the ring: {', '.join(map(str, usage.ring_versions))} (current {usage.current})")
+        for version in usage.versions:
+            if version.verdict == REMOVABLE:
+                click.echo(f"version {version.version}: removable (nothing is wrapped or sealed under it and nothing "
+                           "derives from it)")
+                continue
+            label = "MISSING from the ring, still needed" if version.verdict == MISSING else "keep"
+            click.echo(f"version {version.version}: {label}")
+            for reason in version.reasons:
+                click.echo(f"  - {reason}")
+        if usage.waiting_for_rotation:
+            click.echo(f"{usage.waiting_for_rotation} keys or secrets under older versions: run `casemgmt keys rotate`")
+    for problem in usage.problems:
+        click.echo(f"error: {problem}", err=True)
+    if usage.problems:
+        sys.exit(1)
 
 
 @keys_cli.command("rotate")
@@ -274,7 +287,12 @@ def keys_rotate(batch_size):
     from casemgmt.intake.sealing import rewrap_own_keys
 
     resealed = totp.reseal_secrets()
-    rewrapped_contacts = rewrap_own_keys()
+    # In committed batches, like the data keys: one batch per call, so a 5,000-case installation (about 2,000
+    # contacts without a case) is not left half-rotated after one run.
+    rewrapped_contacts = 0
+    while batch := rewrap_own_keys(batch_size):
+        rewrapped_contacts += batch
+        db.session.commit()
     if rewrapped_contacts:
         record_event("keys.rewrap_contacts", actor=SYSTEM, details={"rewrapped": rewrapped_contacts,
                                                                     "to_version": version})
@@ -394,8 +412,15 @@ def audit_checkpoint(restart, yes):
 
 
 def register(app: Flask) -> None:
+    from casemgmt.backup.cli import backup_cli, restore_command
     from casemgmt.demo import demo_command
     from casemgmt.synth import synth_command
 
     for group in (orgs_cli, users_cli, keys_cli, cases_cli, audit_cli, demo_command, synth_command):
         app.cli.add_command(group)
+    for command in (backup_cli, restore_command):  # casemgmt/backup: backup, keygen, verify, restore
+        app.cli.add_command(command)
+    # Flask-Migrate's `db` group, whose downgrade refuses to delete data without --allow-data-loss.
+    from casemgmt.migrating import db_group
+
+    app.cli.add_command(db_group())

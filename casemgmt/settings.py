@@ -69,6 +69,14 @@ class Settings:
     audit_checkpoint_syslog: str | tuple[str, int] | None = None
     audit_checkpoint_seconds: int = 60
     audit_checkpoint_events: int = 1000
+    # Backups (casemgmt/backup): the key that encrypts archives (32 bytes, never one of the root keys; None: made in
+    # the instance folder by the first `casemgmt backup` outside production), and the append-only journal of
+    # erasures outside the database that a restore of an older backup re-applies (None: off, the testing default).
+    backup_key: bytes | None = None
+    erasure_journal_file: Path | None = None
+    # Free space (MB) kept on the instance's storage for logins, sessions, audit events and small edits: document
+    # uploads that would leave less are refused (casemgmt/diskspace.py), and the readiness check reports it.
+    storage_reserve_mb: int = 200
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -239,6 +247,57 @@ def _checkpoint_syslog(environ: Mapping[str, str]) -> str | tuple[str, int] | No
     return host.strip("[]"), int(port)  # [::1]:514
 
 
+BACKUP_KEY_BYTES = 32
+
+
+def backup_key_path(instance_path: Path) -> Path:
+    return instance_path / "backup_key"
+
+
+def parse_backup_key(text: str, source: str) -> bytes:
+    try:
+        key = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise SettingsError(f"{source}: the backup key is not valid base64") from None
+    if len(key) != BACKUP_KEY_BYTES or len(set(key)) < 8:
+        raise SettingsError(f"{source}: the backup key must be {BACKUP_KEY_BYTES} random bytes in base64 "
+                            "(`casemgmt backup keygen` prints one)")
+    return key
+
+
+def _backup_key(environ: Mapping[str, str], instance_path: Path) -> bytes | None:
+    """CASEMGMT_BACKUP_KEY, else the file CASEMGMT_BACKUP_KEY_FILE, else the instance folder's backup_key (written
+    by the first backup outside production, casemgmt/backup/keys.py), else None: the application itself never needs
+    it, so only `casemgmt backup` and `restore` refuse to run without one."""
+    text, source = environ.get(PREFIX + "BACKUP_KEY", "").strip(), PREFIX + "BACKUP_KEY"
+    key_file = environ.get(PREFIX + "BACKUP_KEY_FILE", "").strip()
+    if not text and key_file:
+        try:
+            text, source = Path(key_file).read_text(), key_file
+        except OSError as exc:
+            raise SettingsError(f"{PREFIX}BACKUP_KEY_FILE {key_file} cannot be read: {exc.strerror}") from None
+    default_file = backup_key_path(instance_path)
+    if not text and default_file.exists():
+        text, source = default_file.read_text(), str(default_file)
+    return parse_backup_key(text, source) if text else None
+
+
+def _erasure_journal_file(environ: Mapping[str, str], instance_path: Path, env: str) -> Path | None:
+    raw = environ.get(PREFIX + "ERASURE_JOURNAL_FILE", "").strip()
+    if raw.lower() == "off":
+        if env == "production":
+            # Without it, restoring a backup older than an erasure would make the erased person readable again.
+            raise SettingsError(f"{PREFIX}ERASURE_JOURNAL_FILE cannot be off in production")
+        return None
+    if raw:
+        path = Path(raw)
+        if not path.is_absolute():
+            raise SettingsError(f"{PREFIX}ERASURE_JOURNAL_FILE must be an absolute path, not {raw!r}")
+        return path
+    # Tests share one instance folder across databases that are wiped after each test: they opt in per test.
+    return None if env == "testing" else instance_path / "erasure-journal.log"
+
+
 RATELIMIT_SCHEMES = ("memory", "redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster")
 
 
@@ -318,4 +377,7 @@ def load_settings(environ: Mapping[str, str] | None = None, overrides: Mapping[s
         audit_checkpoint_syslog=_checkpoint_syslog(environ),
         audit_checkpoint_seconds=_env_int(environ, "AUDIT_CHECKPOINT_SECONDS", 60, minimum=0),
         audit_checkpoint_events=_env_int(environ, "AUDIT_CHECKPOINT_EVENTS", 1000),
+        backup_key=_backup_key(environ, instance_path),
+        erasure_journal_file=_erasure_journal_file(environ, instance_path, env),
+        storage_reserve_mb=_env_int(environ, "STORAGE_RESERVE_MB", 200, minimum=0),
     )

@@ -279,5 +279,6 @@ def erase_case(actor, case: Case) -> None:
     try:
         erasures.record_erasure(case.id, case.erased_at, actor)
     except erasures.JournalError as exc:
-        raise CaseError(gettext("The case was not erased: the erasure journal cannot be written (%(reason)s).",
-                                reason=exc.strerror)) from exc
+        # record_erasure() has logged the operating system's reason, which has no translation.
+        raise CaseError(gettext("The case was not erased: the erasure journal cannot be written. The server log "
+                                "says why.")) from exc

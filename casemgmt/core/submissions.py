@@ -31,6 +31,7 @@ from typing import ClassVar
 
 from flask import abort, flash, redirect
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import ForeignKey, String, delete, select
@@ -73,8 +74,7 @@ class _Refused(Exception):
 
 
 def _invalid() -> str:
-    return _("The single-use token of this form is not valid, so nothing was saved. Please check the form and "
-             "submit it again.")
+    return _("This form could not be recognised, so nothing was saved. Please check it and submit it again.")
 
 
 def _not_yours() -> str:
@@ -96,15 +96,18 @@ def issue(user_id: int) -> str:
 def _read(token: str | None, user_id: int) -> datetime:
     """When the token was issued, if it is genuine, recent and `user_id`'s; otherwise _Refused with the reason."""
     if not token:
-        raise _Refused(_("The form was sent without its single-use token, so nothing was saved. Please check it and "
-                         "submit it again."))
+        raise _Refused(_("This form arrived incomplete, so nothing was saved. Please check it and submit it again."))
     if len(token) > MAX_LENGTH:
         raise _Refused(_invalid())
     try:
         payload, issued = _serializer().loads(token, max_age=int(EXPIRES.total_seconds()), return_timestamp=True)
     except SignatureExpired:
-        raise _Refused(_("This form was opened more than %(hours)d hours ago and has expired, so nothing was saved. "
-                         "Please check it and submit it again.", hours=EXPIRES // timedelta(hours=1))) from None
+        hours = EXPIRES // timedelta(hours=1)
+        raise _Refused(ngettext(
+            "This form was opened more than %(num)d hour ago and has expired, so nothing was saved. Please check it "
+            "and submit it again.",
+            "This form was opened more than %(num)d hours ago and has expired, so nothing was saved. Please check it "
+            "and submit it again.", hours)) from None
     except BadData:
         raise _Refused(_invalid()) from None
     if not (isinstance(payload, list) and payload and payload[0] == user_id):

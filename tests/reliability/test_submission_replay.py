@@ -51,8 +51,8 @@ from tests.conftest import Web, built_app, signed_in, submission_token, test_roo
 TODAY = date.today()
 PNG = tiny_png()
 REPLAYED = "This form was already submitted; here is the record it created."
-MISSING = "The form was sent without its single-use token, so nothing was saved."
-NOT_VALID = "The single-use token of this form is not valid, so nothing was saved."
+MISSING = "This form arrived incomplete, so nothing was saved."
+NOT_VALID = "This form could not be recognised, so nothing was saved."
 NOT_YOURS = "This form was opened by another account, so nothing was saved."
 EXPIRED = "This form was opened more than 24 hours ago and has expired, so nothing was saved."
 

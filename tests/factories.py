@@ -103,3 +103,13 @@ def world() -> World:
         supervisor2=user(ngo2, "supervisor", "supervisor2"),
         mission=user(mission_org, "mission_staff", "mission"),
     )
+
+
+def detached_world() -> World:
+    """The world with every object loaded and then detached from the session (call it inside an app context): its
+    attributes stay readable after the context ends, and a thread loads its own copies by id."""
+    built = world()
+    for obj in vars(built).values():
+        db.session.refresh(obj)
+    db.session.expunge_all()
+    return built

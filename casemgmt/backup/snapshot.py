@@ -130,16 +130,7 @@ def _take_sqlite(engine: Engine, workdir: Path) -> Snapshot:
     target = workdir / "casemgmt.sqlite3"
     _private_file(target)
     taken_at = utcnow()
-    src = sqlite3.connect(source, timeout=30)
-    dst = sqlite3.connect(target)
-    try:
-        # pages=-1: the whole database in one step, so in one read transaction: one consistent state.
-        src.backup(dst, pages=-1)
-    except sqlite3.Error as exc:
-        raise SnapshotError(f"the SQLite snapshot failed: {exc}") from exc
-    finally:
-        dst.close()
-        src.close()
+    _sqlite_backup(source, target, "the SQLite snapshot failed")
     snap_engine = create_engine(f"sqlite:///{target}", poolclass=NullPool)
     try:
         with snap_engine.connect() as conn:
@@ -152,6 +143,22 @@ def _take_sqlite(engine: Engine, workdir: Path) -> Snapshot:
         shutil.copyfileobj(raw, out, 1024 * 1024)
     target.unlink()
     return Snapshot(packed, SQLITE_MEMBER, "sqlite", taken_at, contents, {"sqlite": sqlite3.sqlite_version})
+
+
+def _sqlite_backup(source: Path, target: Path, failure: str) -> None:
+    """Copy the SQLite database `source` into `target` with the online backup API. pages=-1: the whole database in
+    one step, so in one transaction on each side: one consistent state read, and written whole or not at all. Either
+    side may be the live database, so each connection waits up to 30 s for a lock held elsewhere (the other side is a
+    private staging file nobody else opens). An error is a SnapshotError beginning with `failure`."""
+    src = sqlite3.connect(source, timeout=30)
+    dst = sqlite3.connect(target, timeout=30)
+    try:
+        src.backup(dst, pages=-1)
+    except sqlite3.Error as exc:
+        raise SnapshotError(f"{failure}: {exc}") from exc
+    finally:
+        dst.close()
+        src.close()
 
 
 def _major(version: str) -> int:
@@ -294,17 +301,9 @@ def _put_back_sqlite(packed: Path, target: Path) -> None:
         raise SnapshotError(f"the database snapshot cannot be unpacked: {exc}") from exc
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     _private_file(target)
-    src = sqlite3.connect(staged)
-    dst = sqlite3.connect(target, timeout=30)
-    try:
-        # Through SQLite's own locking, page by page, so a connection still open elsewhere sees the whole database
-        # or none of it (replacing the file under it could corrupt it).
-        src.backup(dst, pages=-1)
-    except sqlite3.Error as exc:
-        raise SnapshotError(f"restoring the SQLite database failed: {exc}") from exc
-    finally:
-        dst.close()
-        src.close()
+    # Through SQLite's own locking, so a connection still open elsewhere sees the whole database or none of it
+    # (replacing the file under it could corrupt it).
+    _sqlite_backup(staged, target, "restoring the SQLite database failed")
     for suffix in ("-wal", "-shm"):
         companion = target.with_name(target.name + suffix)
         if companion.exists():

@@ -20,11 +20,7 @@ from tests import factories
 def w(app):
     """A world whose objects stay readable after their app context ends (loaded, then detached)."""
     with app.app_context():
-        world = factories.world()
-        for obj in vars(world).values():
-            db.session.refresh(obj)
-        db.session.expunge_all()
-        return world
+        return factories.detached_world()
 
 
 def _case_count(app) -> int:

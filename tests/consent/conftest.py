@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import pytest
 
-from casemgmt.extensions import db
 from tests import factories
 
 
@@ -10,8 +9,4 @@ from tests import factories
 def w(app):
     """A world whose objects stay readable after their app context ends (loaded, then detached)."""
     with app.app_context():
-        world = factories.world()
-        for obj in vars(world).values():
-            db.session.refresh(obj)
-        db.session.expunge_all()
-        return world
+        return factories.detached_world()

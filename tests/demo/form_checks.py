@@ -247,24 +247,25 @@ def _visit(visit: MonitoringVisit, user: User) -> list[Refusal]:
     return _errors(f"monitoring visit {visit.id}", make, {"data": data})
 
 
-def _referral(referral: Referral, user: User) -> list[Refusal]:
-    data = {c.key: getattr(referral, c.key) for c in Referral.__table__.columns}
-    data.update(note=unseal(referral, "note"), override_reason=unseal(referral, "override_reason"))
+def _handover(record: str, row: Referral | Transfer, form_class: type, user: User, **sealed: str) -> list[Refusal]:
+    """A referral or a transfer through its form, offered the organisations its user may choose; `sealed` maps a
+    form field to the row's sealed column that fills it."""
+    data = {c.key: getattr(row, c.key) for c in type(row).__table__.columns}
+    data.update({field: unseal(row, column) for field, column in sealed.items()})
 
     def make(**kwargs):
-        return ReferralForm(organisations=referral_queries.organisation_choices(user), **kwargs)
+        return form_class(organisations=referral_queries.organisation_choices(user), **kwargs)
 
-    return _errors(f"referral {referral.id}", make, {"data": data})
+    return _errors(f"{record} {row.id}", make, {"data": data})
+
+
+def _referral(referral: Referral, user: User) -> list[Refusal]:
+    return _handover("referral", referral, ReferralForm, user, note="note", override_reason="override_reason")
 
 
 def _transfer(transfer: Transfer, user: User) -> list[Refusal]:
-    data = {c.key: getattr(transfer, c.key) for c in Transfer.__table__.columns}
-    data.update(transfer_reason=unseal(transfer, "reason"), override_reason=unseal(transfer, "override_reason"))
-
-    def make(**kwargs):
-        return TransferForm(organisations=referral_queries.organisation_choices(user), **kwargs)
-
-    return _errors(f"transfer {transfer.id}", make, {"data": data})
+    return _handover("transfer", transfer, TransferForm, user, transfer_reason="reason",
+                     override_reason="override_reason")
 
 
 def _closure(request: ClosureRequest, user: User) -> list[Refusal]:

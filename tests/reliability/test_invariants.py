@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
@@ -121,15 +122,40 @@ def count(model, *where) -> int:
     return db.session.scalar(select(func.count()).select_from(model).where(*where))
 
 
+def attempt(operation: Callable, user_id: int, row: tuple, *args, **kwargs) -> Callable:
+    """An attempt for `race`: load the actor (`user_id`) and the row (`(model, id)`) in the racer's own session, wait
+    for the others (`start()`), then run `operation(actor, row, *args, **kwargs)`."""
+    model, key = row
+
+    def run(start: Callable) -> None:
+        actor, obj = get(User, user_id), get(model, key)
+        start()
+        operation(actor, obj, *args, **kwargs)
+    return run
+
+
+@contextmanager
+def afterwards(app):
+    """After a race, in an app context of its own: the test's checks (the block), then the audit chain verifies."""
+    with app.app_context():
+        yield
+        chain_intact()
+        db.session.remove()
+
+
+def made_once(app, model, *where, event: str, **about) -> None:
+    """After a race: one `model` row matches `where`, one `event` audit event was written about it (`about`: the
+    event's columns) and the audit chain verifies."""
+    with afterwards(app):
+        assert count(model, *where) == 1
+        assert events(event, **about) == 1
+
+
 @pytest.fixture
 def w(app):
     """The factories' world, its objects detached (threads load their own copies by id)."""
     with app.app_context():
-        world = factories.world()
-        for obj in vars(world).values():
-            db.session.refresh(obj)
-        db.session.expunge_all()
-        yield world
+        yield factories.detached_world()
         db.session.remove()
 
 
@@ -138,6 +164,12 @@ def new_case(app, w, **overrides) -> str:
         case_id = factories.case(get(User, w.caseworker.id), **overrides).id
         db.session.remove()
         return case_id
+
+
+def new_cases(app, w):
+    """A new case for each of the TRIES."""
+    for _ in range(TRIES):
+        yield new_case(app, w)
 
 
 # The database refuses the violating row, whatever the application checks ----------------------------------------------
@@ -227,37 +259,18 @@ def _plan_row(case_id: str, org_id: int, status: str = "draft") -> ReturnPlan:
 def test_two_return_plans_started_at_once_make_one(app, w):
     """Issue 11, finding 4: two "start return plan" at the same instant made two active plans (4-5 of 5 tries)."""
     values = {"receiving_organisation_id": w.mission_org.id, "destination_country": "HT"}
-    for _ in range(TRIES):
-        case_id = new_case(app, w)
-
-        def start_plan(start, case_id=case_id):
-            actor, case = get(User, w.caseworker.id), get(Case, case_id)
-            start()
-            returns.create_plan(actor, case, values)
-
+    for case_id in new_cases(app, w):
+        start_plan = attempt(returns.create_plan, w.caseworker.id, (Case, case_id), values)
         one_winner(race(app, [start_plan, start_plan], returns.ReturnError), PLAN_REFUSAL)
-        with app.app_context():
-            assert count(ReturnPlan, ReturnPlan.case_id == case_id) == 1
-            assert events("return.plan_create", case_id=case_id) == 1
-            chain_intact()
-            db.session.remove()
+        made_once(app, ReturnPlan, ReturnPlan.case_id == case_id, event="return.plan_create", case_id=case_id)
 
 
 def test_two_closure_requests_at_once_make_one(app, w):
-    for _ in range(TRIES):
-        case_id = new_case(app, w)
-
-        def ask(start, case_id=case_id):
-            actor, case = get(User, w.caseworker.id), get(Case, case_id)
-            start()
-            journey.request_closure(actor, case, "completed", "The person is safe at home and asked to close.")
-
+    for case_id in new_cases(app, w):
+        ask = attempt(journey.request_closure, w.caseworker.id, (Case, case_id), "completed",
+                      "The person is safe at home and asked to close.")
         one_winner(race(app, [ask, ask], journey.JourneyError), "already waiting for a supervisor")
-        with app.app_context():
-            assert count(ClosureRequest, ClosureRequest.case_id == case_id) == 1
-            assert events("closure.request", case_id=case_id) == 1
-            chain_intact()
-            db.session.remove()
+        made_once(app, ClosureRequest, ClosureRequest.case_id == case_id, event="closure.request", case_id=case_id)
 
 
 FACILITY = {"name": "Casa Refugio", "facility_type": "shelter", "bed_capacity": 5, "accepts_minors": False,
@@ -275,22 +288,10 @@ def _facility(app, w, beds: int, name: str = "Casa Refugio") -> int:
 
 def test_one_person_admitted_twice_at_once_holds_one_bed(app, w):
     beds = [_facility(app, w, 5, "Casa Norte"), _facility(app, w, 5, "Casa Sur")]
-    for _ in range(TRIES):
-        case_id = new_case(app, w)
-
-        def place(facility_id, case_id=case_id):
-            def attempt(start):
-                actor, case = get(User, w.caseworker.id), get(Case, case_id)
-                start()
-                shelter.admit(actor, case, facility_id, TODAY)
-            return attempt
-
-        one_winner(race(app, [place(beds[0]), place(beds[1])], shelter.PlacementError), "is already placed in")
-        with app.app_context():
-            assert count(Placement, Placement.case_id == case_id) == 1
-            assert events("placement.admit", case_id=case_id) == 1
-            chain_intact()
-            db.session.remove()
+    for case_id in new_cases(app, w):
+        places = [attempt(shelter.admit, w.caseworker.id, (Case, case_id), facility_id, TODAY) for facility_id in beds]
+        one_winner(race(app, places, shelter.PlacementError), "is already placed in")
+        made_once(app, Placement, Placement.case_id == case_id, event="placement.admit", case_id=case_id)
 
 
 def test_two_people_admitted_into_the_last_bed_at_once_one_gets_it(app, w):
@@ -299,19 +300,10 @@ def test_two_people_admitted_into_the_last_bed_at_once_one_gets_it(app, w):
     for n in range(TRIES):
         facility_id = _facility(app, w, 1, f"Casa {n}")
         case_ids = [new_case(app, w), new_case(app, w)]
-
-        def place(case_id, facility_id=facility_id):
-            def attempt(start):
-                actor, case = get(User, w.caseworker.id), get(Case, case_id)
-                start()
-                shelter.admit(actor, case, facility_id, TODAY)
-            return attempt
-
-        one_winner(race(app, [place(c) for c in case_ids], shelter.PlacementError), "is full: 1 of 1 beds")
-        with app.app_context():
+        places = [attempt(shelter.admit, w.caseworker.id, (Case, c), facility_id, TODAY) for c in case_ids]
+        one_winner(race(app, places, shelter.PlacementError), "is full: 1 of 1 beds")
+        with afterwards(app):
             assert count(Placement, Placement.facility_id == facility_id) == 1
-            chain_intact()
-            db.session.remove()
 
 
 def _share_consent(app, case_id: str, actor_id: int) -> None:
@@ -323,58 +315,31 @@ def _share_consent(app, case_id: str, actor_id: int) -> None:
 
 
 def test_two_referrals_to_one_organisation_at_once_make_one(app, w):
-    for _ in range(TRIES):
-        case_id = new_case(app, w)
+    for case_id in new_cases(app, w):
         _share_consent(app, case_id, w.caseworker.id)
-
-        def refer(start, case_id=case_id):
-            actor, case = get(User, w.caseworker.id), get(Case, case_id)
-            start()
-            referrals.create_referral(actor, case, w.mission_org.id, "MigrationOrChangeOfLocation")
-
+        refer = attempt(referrals.create_referral, w.caseworker.id, (Case, case_id), w.mission_org.id,
+                        "MigrationOrChangeOfLocation")
         one_winner(race(app, [refer, refer], referrals.ReferralError), "already referred to IOM Haiti")
-        with app.app_context():
-            assert count(Referral, Referral.case_id == case_id) == 1
-            assert events("referral.create", case_id=case_id) == 1
-            chain_intact()
-            db.session.remove()
+        made_once(app, Referral, Referral.case_id == case_id, event="referral.create", case_id=case_id)
 
 
 def test_two_transfer_requests_at_once_make_one(app, w):
-    for _ in range(TRIES):
-        case_id = new_case(app, w)
+    for case_id in new_cases(app, w):
         _share_consent(app, case_id, w.caseworker.id)
-
-        def hand_over(start, case_id=case_id):
-            actor, case = get(User, w.caseworker.id), get(Case, case_id)
-            start()
-            referrals.request_transfer(actor, case, w.ngo2.id, "The person moved to Bogotá.")
-
+        hand_over = attempt(referrals.request_transfer, w.caseworker.id, (Case, case_id), w.ngo2.id,
+                            "The person moved to Bogotá.")
         one_winner(race(app, [hand_over, hand_over], referrals.ReferralError), "already waiting for a decision")
-        with app.app_context():
-            assert count(Transfer, Transfer.case_id == case_id) == 1
-            assert events("transfer.request", case_id=case_id) == 1
-            chain_intact()
-            db.session.remove()
+        made_once(app, Transfer, Transfer.case_id == case_id, event="transfer.request", case_id=case_id)
 
 
 def test_two_first_reintegration_plans_at_once_make_one(app, w):
     values = {"created_on": TODAY, "support_types": ["Livelihood"], "objectives": "A small bakery in Jacmel.",
-              "responsible_organisation_id": None}
-    for _ in range(TRIES):
-        case_id = new_case(app, w)
-
-        def plan(start, case_id=case_id):
-            actor, case = get(User, w.caseworker.id), get(Case, case_id)
-            start()
-            reintegration.save_plan(actor, case, {**values, "responsible_organisation_id": w.ngo.id})
-
+              "responsible_organisation_id": w.ngo.id}
+    for case_id in new_cases(app, w):
+        plan = attempt(reintegration.save_plan, w.caseworker.id, (Case, case_id), values)
         one_winner(race(app, [plan, plan], reintegration.ReintegrationError), "has just made this case's")
-        with app.app_context():
-            assert count(ReintegrationPlan, ReintegrationPlan.case_id == case_id) == 1
-            assert events("reintegration.plan_create", case_id=case_id) == 1
-            chain_intact()
-            db.session.remove()
+        made_once(app, ReintegrationPlan, ReintegrationPlan.case_id == case_id, event="reintegration.plan_create",
+                  case_id=case_id)
 
 
 def _colleague(app, org_id: int, role: str) -> int:
@@ -390,22 +355,13 @@ def test_two_role_change_requests_at_once_leave_one_waiting(app, w):
     admins = [w.admin.id, _colleague(app, w.ngo.id, "administrator")]
     for _ in range(TRIES):
         target = _colleague(app, w.ngo.id, "hotline_operator")
-
-        def ask(admin_id, role, target=target):
-            def attempt(start):
-                actor, user = get(User, admin_id), get(User, target)
-                start()
-                accounts.request_role_change(actor, user, role)
-            return attempt
-
-        serialised(race(app, [ask(admins[0], "caseworker"), ask(admins[1], "supervisor")], AccountError),
-                   "Someone else has just filed a request about this account")
-        with app.app_context():
+        asks = [attempt(accounts.request_role_change, admins[0], (User, target), "caseworker"),
+                attempt(accounts.request_role_change, admins[1], (User, target), "supervisor")]
+        serialised(race(app, asks, AccountError), "Someone else has just filed a request about this account")
+        with afterwards(app):
             waiting = count(AccountRequest, AccountRequest.user_id == target, AccountRequest.status == "requested")
             assert waiting == 1
             assert events("account_request.create") == count(AccountRequest)
-            chain_intact()
-            db.session.remove()
 
 
 def test_two_resets_of_one_account_at_once_leave_one_working_link(app, w):
@@ -421,13 +377,11 @@ def test_two_resets_of_one_account_at_once_leave_one_working_link(app, w):
 
         outcomes = race(app, [reset, reset], AccountError)
         serialised(outcomes, "has just made a link")
-        with app.app_context():
+        with afterwards(app):
             usable = count(EnrolmentLink, EnrolmentLink.user_id == target, EnrolmentLink.used_at.is_(None),
                            EnrolmentLink.superseded_at.is_(None))
             assert usable == 1
             assert events("user.enrol_link", object_id=str(target)) == outcomes.count("won")
-            chain_intact()
-            db.session.remove()
 
 
 def test_two_accounts_with_one_username_at_once_make_one(app, w):
@@ -437,115 +391,82 @@ def test_two_accounts_with_one_username_at_once_make_one(app, w):
             accounts.create_user(SYSTEM, f"ana.quispe{n}", "Ana", w.ngo.id, "caseworker", factories.PASSWORD)
 
         one_winner(race(app, [create, create], AccountError), "This username is taken.")
-        with app.app_context():
+        with afterwards(app):
             assert count(User, User.username == f"ana.quispe{n}") == 1
-            chain_intact()
-            db.session.remove()
 
 
 def test_two_facilities_with_one_name_at_once_make_one(app, w):
     supervisors = [w.supervisor.id, _colleague(app, w.ngo.id, "supervisor")]
     for n in range(TRIES):
         def create(supervisor_id, n=n):
-            def attempt(start):
+            def run(start):
                 actor = get(User, supervisor_id)
                 start()
                 shelter.create_facility(actor, {**FACILITY, "name": f"Casa Luz {n}"})
-            return attempt
+            return run
 
         one_winner(race(app, [create(s) for s in supervisors], shelter.PlacementError), "already has a facility")
-        with app.app_context():
+        with afterwards(app):
             assert count(Facility, Facility.name == f"Casa Luz {n}") == 1
-            chain_intact()
-            db.session.remove()
 
 
 # A step sent twice is taken once -------------------------------------------------------------------------------------
 
 def test_two_supervisors_approving_one_closure_close_the_case_once(app, w):
     supervisors = [w.supervisor.id, _colleague(app, w.ngo.id, "supervisor")]
-    for _ in range(TRIES):
-        case_id = new_case(app, w)
+    for case_id in new_cases(app, w):
         with app.app_context():
             request_id = journey.request_closure(get(User, w.caseworker.id), get(Case, case_id), "completed",
                                                  "Assistance completed.").id
             db.session.commit()
             db.session.remove()
 
-        def approve(supervisor_id, request_id=request_id):
-            def attempt(start):
-                actor, request = get(User, supervisor_id), get(ClosureRequest, request_id)
-                start()
-                journey.approve_closure(actor, request)
-            return attempt
-
-        one_winner(race(app, [approve(s) for s in supervisors], journey.JourneyError), "already")
-        with app.app_context():
+        approving = [attempt(journey.approve_closure, s, (ClosureRequest, request_id)) for s in supervisors]
+        one_winner(race(app, approving, journey.JourneyError), "already")
+        with afterwards(app):
             assert count(StageChange, StageChange.case_id == case_id, StageChange.to_stage == "closed") == 1
             assert events("closure.approve", case_id=case_id) == 1
             assert get(Case, case_id).stage == "closed"
-            chain_intact()
-            db.session.remove()
+
+
+def _submitted_plan(app, w, case_id: str) -> str:
+    """A complete return plan for the case, with consent, submitted for approval."""
+    with app.app_context():
+        caseworker, case = get(User, w.caseworker.id), get(Case, case_id)
+        return_support.consent(case, caseworker)
+        plan = return_support.complete_plan(caseworker, case, get(Organisation, w.mission_org.id))
+        returns.submit_plan(caseworker, plan)
+        plan_id = plan.id
+        db.session.commit()
+        db.session.remove()
+        return plan_id
 
 
 def test_two_supervisors_approving_one_return_plan_approve_it_once(app, w):
     supervisors = [w.supervisor.id, _colleague(app, w.ngo.id, "supervisor")]
-    for _ in range(TRIES):
-        case_id = new_case(app, w)
-        with app.app_context():
-            caseworker, case = get(User, w.caseworker.id), get(Case, case_id)
-            return_support.consent(case, caseworker)
-            plan = return_support.complete_plan(caseworker, case, get(Organisation, w.mission_org.id))
-            returns.submit_plan(caseworker, plan)
-            plan_id = plan.id
-            db.session.commit()
-            db.session.remove()
-
-        def approve(supervisor_id, plan_id=plan_id):
-            def attempt(start):
-                actor, plan = get(User, supervisor_id), get(ReturnPlan, plan_id)
-                start()
-                returns.approve_plan(actor, plan)
-            return attempt
-
-        outcomes = race(app, [approve(s) for s in supervisors], returns.ReturnError)
+    for case_id in new_cases(app, w):
+        plan_id = _submitted_plan(app, w, case_id)
+        approving = [attempt(returns.approve_plan, s, (ReturnPlan, plan_id)) for s in supervisors]
+        outcomes = race(app, approving, returns.ReturnError)
         one_winner(outcomes, "")
         assert any(m in o for o in outcomes for m in ("Someone else changed this return plan",
                                                       "Only a plan submitted for approval")), outcomes
-        with app.app_context():
+        with afterwards(app):
             assert events("return.approve", case_id=case_id) == 1
             assert get(ReturnPlan, plan_id).approved_by_id in supervisors
-            chain_intact()
-            db.session.remove()
 
 
 def test_an_edit_racing_an_approval_never_leaves_an_unseen_change_approved(app, w):
     """A change after approval withdraws it. An edit that read "submitted" while a supervisor approved must not slip
     in after the approval with the plan still approved: one of the two is refused."""
-    for _ in range(TRIES):
-        case_id = new_case(app, w)
-        with app.app_context():
-            caseworker, case = get(User, w.caseworker.id), get(Case, case_id)
-            return_support.consent(case, caseworker)
-            plan = return_support.complete_plan(caseworker, case, get(Organisation, w.mission_org.id))
-            returns.submit_plan(caseworker, plan)
-            plan_id = plan.id
-            db.session.commit()
-            db.session.remove()
-
-        def approve(start, plan_id=plan_id):
-            actor, plan = get(User, w.supervisor.id), get(ReturnPlan, plan_id)
-            start()
-            returns.approve_plan(actor, plan)
-
-        def edit(start, plan_id=plan_id):
-            actor, plan = get(User, w.caseworker.id), get(ReturnPlan, plan_id)
-            start()
-            returns.record_itinerary(actor, plan, {**return_support.ITINERARY, "route_details": "By bus via Dajabón"})
-
+    for case_id in new_cases(app, w):
+        plan_id = _submitted_plan(app, w, case_id)
+        approve = attempt(returns.approve_plan, w.supervisor.id, (ReturnPlan, plan_id))
+        edit = attempt(returns.record_itinerary, w.caseworker.id, (ReturnPlan, plan_id),
+                       {**return_support.ITINERARY, "route_details": "By bus via Dajabón"})
         outcomes = race(app, [approve, edit], returns.ReturnError)
         assert not any(o.startswith("error") for o in outcomes), outcomes
-        with app.app_context():
+        with afterwards(app):
             plan = get(ReturnPlan, plan_id)
             approved_after_edit = (
                 plan.status == "approved"
@@ -554,30 +475,21 @@ def test_an_edit_racing_an_approval_never_leaves_an_unseen_change_approved(app, 
                 < db.session.scalar(select(func.max(AuditEvent.seq)).where(AuditEvent.action == "return.itinerary"))
             )
             assert not approved_after_edit, outcomes
-            chain_intact()
-            db.session.remove()
 
 
 def test_one_discharge_sent_twice_is_recorded_once(app, w):
     facility_id = _facility(app, w, 10)
-    for _ in range(TRIES):
-        case_id = new_case(app, w)
+    for case_id in new_cases(app, w):
         with app.app_context():
             placement_id = shelter.admit(get(User, w.caseworker.id), get(Case, case_id), facility_id,
                                          TODAY - timedelta(days=5)).id
             db.session.commit()
             db.session.remove()
 
-        def discharge(start, placement_id=placement_id):
-            actor, placement = get(User, w.caseworker.id), get(Placement, placement_id)
-            start()
-            shelter.discharge(actor, placement, TODAY, "returned_home")
-
+        discharge = attempt(shelter.discharge, w.caseworker.id, (Placement, placement_id), TODAY, "returned_home")
         one_winner(race(app, [discharge, discharge], shelter.PlacementError), "This placement has already ended.")
-        with app.app_context():
+        with afterwards(app):
             assert events("placement.discharge", case_id=case_id) == 1
-            chain_intact()
-            db.session.remove()
 
 
 def _referral(app, w, case_id: str) -> str:
@@ -590,31 +502,19 @@ def _referral(app, w, case_id: str) -> str:
 
 
 def test_one_referral_answered_twice_at_once_is_answered_once(app, w):
-    for _ in range(TRIES):
-        case_id = new_case(app, w)
+    for case_id in new_cases(app, w):
         _share_consent(app, case_id, w.caseworker.id)
-        referral_id = _referral(app, w, case_id)
-
-        def answer(user_id, verb, referral_id=referral_id):
-            def attempt(start):
-                actor, referral = get(User, user_id), get(Referral, referral_id)
-                start()
-                verb(actor, referral)
-            return attempt
-
-        one_winner(race(app, [answer(w.caseworker2.id, referrals.accept_referral),
-                              answer(w.supervisor2.id, referrals.decline_referral)], referrals.ReferralError),
-                   "already been answered or withdrawn")
-        with app.app_context():
+        referral = (Referral, _referral(app, w, case_id))
+        answers = [attempt(referrals.accept_referral, w.caseworker2.id, referral),
+                   attempt(referrals.decline_referral, w.supervisor2.id, referral)]
+        one_winner(race(app, answers, referrals.ReferralError), "already been answered or withdrawn")
+        with afterwards(app):
             assert events("referral.accept", case_id=case_id) + events("referral.decline", case_id=case_id) == 1
-            chain_intact()
-            db.session.remove()
 
 
 def test_one_transfer_decided_twice_at_once_moves_the_case_once(app, w):
     supervisors = [w.supervisor.id, _colleague(app, w.ngo.id, "supervisor")]
-    for _ in range(TRIES):
-        case_id = new_case(app, w)
+    for case_id in new_cases(app, w):
         _share_consent(app, case_id, w.caseworker.id)
         with app.app_context():
             transfer_id = referrals.request_transfer(get(User, w.caseworker.id), get(Case, case_id), w.ngo2.id,
@@ -622,20 +522,12 @@ def test_one_transfer_decided_twice_at_once_moves_the_case_once(app, w):
             db.session.commit()
             db.session.remove()
 
-        def approve(supervisor_id, transfer_id=transfer_id):
-            def attempt(start):
-                actor, transfer = get(User, supervisor_id), get(Transfer, transfer_id)
-                start()
-                referrals.approve_transfer(actor, transfer)
-            return attempt
-
-        one_winner(race(app, [approve(s) for s in supervisors], referrals.ReferralError), "")
-        with app.app_context():
+        approving = [attempt(referrals.approve_transfer, s, (Transfer, transfer_id)) for s in supervisors]
+        one_winner(race(app, approving, referrals.ReferralError), "")
+        with afterwards(app):
             assert events("transfer.approve", case_id=case_id) == 1
             assert count(Referral, Referral.case_id == case_id, Referral.to_organisation_id == w.ngo.id) == 1
             assert get(Case, case_id).organisation_id == w.ngo2.id
-            chain_intact()
-            db.session.remove()
 
 
 def test_one_account_request_approved_twice_at_once_makes_one_link(app, w):
@@ -647,19 +539,10 @@ def test_one_account_request_approved_twice_at_once_makes_one_link(app, w):
             db.session.commit()
             db.session.remove()
 
-        def approve(supervisor_id, request_id=request_id):
-            def attempt(start):
-                actor, request = get(User, supervisor_id), get(AccountRequest, request_id)
-                start()
-                approvals.approve(actor, request)
-            return attempt
-
-        one_winner(race(app, [approve(s) for s in supervisors], AccountError), "already been decided")
-        with app.app_context():
-            assert count(EnrolmentLink, EnrolmentLink.user_id == user_id) == 1
-            assert events("account_request.approve", object_id=str(request_id)) == 1
-            chain_intact()
-            db.session.remove()
+        approving = [attempt(approvals.approve, s, (AccountRequest, request_id)) for s in supervisors]
+        one_winner(race(app, approving, AccountError), "already been decided")
+        made_once(app, EnrolmentLink, EnrolmentLink.user_id == user_id, event="account_request.approve",
+                  object_id=str(request_id))
 
 
 def test_one_task_completed_twice_at_once_is_completed_once(app, w):
@@ -670,43 +553,27 @@ def test_one_task_completed_twice_at_once_is_completed_once(app, w):
             db.session.commit()
             db.session.remove()
 
-        def done(user_id, task_id=task_id):
-            def attempt(start):
-                actor, task = get(User, user_id), get(Task, task_id)
-                start()
-                tasks.complete_task(actor, task)
-            return attempt
-
-        one_winner(race(app, [done(w.caseworker.id), done(w.supervisor.id)], tasks.TaskError),
-                   "This task is already done.")
-        with app.app_context():
+        done = [attempt(tasks.complete_task, user_id, (Task, task_id))
+                for user_id in (w.caseworker.id, w.supervisor.id)]
+        one_winner(race(app, done, tasks.TaskError), "This task is already done.")
+        with afterwards(app):
             assert events("task.complete", object_id=task_id) == 1
-            chain_intact()
-            db.session.remove()
 
 
 def test_one_consent_withdrawn_twice_at_once_is_withdrawn_once(app, w):
-    for _ in range(TRIES):
-        case_id = new_case(app, w)
+    for case_id in new_cases(app, w):
         with app.app_context():
             record_id = consent.record_consent(get(User, w.caseworker.id), get(Case, case_id), {
                 "obtained_on": TODAY, "language": "es", "point_interview": True, "consents_to_share": True}).id
             db.session.commit()
             db.session.remove()
 
-        def withdraw(user_id, record_id=record_id):
-            def attempt(start):
-                actor, record = get(User, user_id), get(ConsentRecord, record_id)
-                start()
-                consent.withdraw_consent(actor, record, "She no longer wants her data shared.")
-            return attempt
-
-        one_winner(race(app, [withdraw(w.caseworker.id), withdraw(w.supervisor.id)], consent.ConsentError),
-                   "already been withdrawn")
-        with app.app_context():
+        withdrawals = [attempt(consent.withdraw_consent, user_id, (ConsentRecord, record_id),
+                               "She no longer wants her data shared.")
+                       for user_id in (w.caseworker.id, w.supervisor.id)]
+        one_winner(race(app, withdrawals, consent.ConsentError), "already been withdrawn")
+        with afterwards(app):
             assert events("consent.withdraw", case_id=case_id) == 1
-            chain_intact()
-            db.session.remove()
 
 
 def test_one_contact_opened_as_a_case_twice_at_once_makes_one_case(app, w):
@@ -717,42 +584,23 @@ def test_one_contact_opened_as_a_case_twice_at_once_makes_one_case(app, w):
             cases_before = count(Case)
             db.session.remove()
 
-        def open_case(user_id, contact_id=contact_id):
-            def attempt(start):
-                actor, contact = get(User, user_id), get(Contact, contact_id)
-                start()
-                intake.open_case_from_contact(actor, contact, {"given_name": "Lucía", "unaccompanied_minor": False},
-                                              create_anyway=True)
-            return attempt
-
-        one_winner(race(app, [open_case(w.hotline.id), open_case(w.caseworker.id)], intake.IntakeError),
-                   "already linked to a case")
-        with app.app_context():
+        openings = [attempt(intake.open_case_from_contact, user_id, (Contact, contact_id),
+                            {"given_name": "Lucía", "unaccompanied_minor": False}, create_anyway=True)
+                    for user_id in (w.hotline.id, w.caseworker.id)]
+        one_winner(race(app, openings, intake.IntakeError), "already linked to a case")
+        with afterwards(app):
             assert count(Case) == cases_before + 1
             assert get(Contact, contact_id).case_id is not None
             assert events("intake.case_opened", object_id=contact_id) == 1
-            chain_intact()
-            db.session.remove()
 
 
 def test_one_stage_change_sent_twice_at_once_is_made_once(app, w):
-    for _ in range(TRIES):
-        case_id = new_case(app, w)
-
-        def move(user_id, case_id=case_id):
-            def attempt(start):
-                actor, case = get(User, user_id), get(Case, case_id)
-                start()
-                cases.change_stage(actor, case, "counseling", None)
-            return attempt
-
-        one_winner(race(app, [move(w.caseworker.id), move(w.supervisor.id)], cases.CaseError),
-                   "Someone else changed this case just now")
-        with app.app_context():
-            assert count(StageChange, StageChange.case_id == case_id, StageChange.to_stage == "counseling") == 1
-            assert events("case.stage_change", case_id=case_id) == 1
-            chain_intact()
-            db.session.remove()
+    for case_id in new_cases(app, w):
+        moves = [attempt(cases.change_stage, user_id, (Case, case_id), "counseling", None)
+                 for user_id in (w.caseworker.id, w.supervisor.id)]
+        one_winner(race(app, moves, cases.CaseError), "Someone else changed this case just now")
+        made_once(app, StageChange, StageChange.case_id == case_id, StageChange.to_stage == "counseling",
+                  event="case.stage_change", case_id=case_id)
 
 
 def test_recovery_codes_regenerated_twice_at_once_leave_one_set(app, w):
@@ -770,10 +618,8 @@ def test_recovery_codes_regenerated_twice_at_once_leave_one_set(app, w):
 
         outcomes = race(app, [regenerate, regenerate], AccountError)
         assert outcomes == ["won", "won"], outcomes  # both may regenerate; the later set replaces the earlier
-        with app.app_context():
+        with afterwards(app):
             assert count(RecoveryCode, RecoveryCode.user_id == w.caseworker.id) == recovery.COUNT
-            chain_intact()
-            db.session.remove()
 
 
 # The migration ------------------------------------------------------------------------------------------------------

@@ -34,11 +34,7 @@ ITINERARY = {"planned_departure_on": TODAY + 3 * DAYS, "route_details": "Flight 
 def w(app):
     """A world whose objects stay readable after their app context ends (loaded, then detached)."""
     with app.app_context():
-        world = factories.world()
-        for obj in vars(world).values():
-            db.session.refresh(obj)
-        db.session.expunge_all()
-        return world
+        return factories.detached_world()
 
 
 def consent(case: Case, actor, to_return: bool = True) -> ConsentRecord:

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import pytest
 
-from casemgmt.extensions import db
 from tests import factories
 
 # Every request runs in its own app context, even while the test holds one (see IsolatedClient).
@@ -13,8 +12,4 @@ from tests.auth.support import isolated_client  # noqa: F401
 def w(app):
     """A world whose objects stay readable after their app context ends (loaded, then detached)."""
     with app.app_context():
-        world = factories.world()
-        for obj in vars(world).values():
-            db.session.refresh(obj)
-        db.session.expunge_all()
-        return world
+        return factories.detached_world()

@@ -2,13 +2,20 @@
 
 Codes are what the database stores and exports carry, so they line up with the standard; labels are for people.
 Countries (ISO 3166-1 alpha-2) and languages (ISO 639-1) take their names from Babel's CLDR data in the user's locale.
+Which countries exist comes from pycountry (ISO 3166-1, as maintained by Debian's iso-codes), not from CLDR, whose
+territory list also holds groupings (EU, "Eurozone", UN, "Outlying Oceania"), pseudo-locales ("Pseudo-Accents") and
+numeric regions that nobody is a citizen of.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator
+from functools import cache
 
+import pycountry
 from babel import Locale
+from babel.core import UnknownLocaleError
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
@@ -178,20 +185,68 @@ def _locale() -> Locale:
         return Locale("en")
 
 
-def country_codes() -> list[str]:
-    # Two-letter codes only: CLDR also lists numeric regions (e.g. "419", Latin America).
-    return sorted(code for code in Locale("en").territories if len(code) == 2 and code.isalpha() and code != "ZZ")
+# Kosovo has no ISO 3166-1 code yet, but people trafficked in the Balkans are its citizens; XK is the user-assigned
+# code CLDR and the European Commission give it.
+_NOT_YET_IN_ISO = ("XK",)
+
+COUNTRY_CODES: tuple[str, ...] = tuple(sorted({c.alpha_2 for c in pycountry.countries} | set(_NOT_YET_IN_ISO)))
+
+# Languages whose CLDR data names few or no countries (Haitian Creole names none), read with the language their
+# speakers also read; English fills whatever is still missing.
+_NAME_FALLBACKS = {"ht": "fr"}
+
+
+def country_codes() -> tuple[str, ...]:
+    """Every country and territory a person can be a citizen of, be recruited or exploited in, or return to."""
+    return COUNTRY_CODES
+
+
+_COUNTRY_SET = frozenset(COUNTRY_CODES)
+
+
+def is_country(code: object) -> bool:
+    return isinstance(code, str) and code in _COUNTRY_SET
+
+
+@cache
+def _territory_names(tag: str) -> dict[str, str]:
+    chain = [tag]
+    language = tag.split("_")[0]
+    if language in _NAME_FALLBACKS:
+        chain.append(_NAME_FALLBACKS[language])
+    chain.append("en")
+    names: dict[str, str] = {}
+    for candidate in reversed(chain):
+        try:
+            names.update(Locale.parse(candidate).territories)
+        except (UnknownLocaleError, ValueError):
+            continue
+    return names
+
+
+def collation_key(text: str) -> tuple[str, str]:
+    """Alphabetical order as people expect it without ICU: accents and case do not move a name away from its letter
+    ("Égypte" sits with the E in French, "Åland" with the A), and the exact text breaks ties."""
+    folded = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+    return folded.casefold(), text
 
 
 def country_name(code: str | None) -> str:
+    """The name in the user's language; also names CLDR's numeric regions ("005", South America) for reports."""
     if not code:
         return ""
-    return _locale().territories.get(code, code)
+    return _territory_names(str(_locale())).get(code, code)
+
+
+@cache
+def _sorted_country_choices(tag: str) -> tuple[tuple[str, str], ...]:
+    names = _territory_names(tag)
+    items = ((code, names.get(code, code)) for code in COUNTRY_CODES)
+    return tuple(sorted(items, key=lambda item: collation_key(item[1])))
 
 
 def country_choices(blank: bool = False) -> list[tuple[str, str]]:
-    names = _locale().territories
-    items = sorted(((code, names.get(code, code)) for code in country_codes()), key=lambda item: item[1])
+    items = list(_sorted_country_choices(str(_locale())))
     return ([("", str(_l("— choose —")))] if blank else []) + items
 
 

@@ -6,11 +6,10 @@ the Americas into Northern America, Central America, the Caribbean and South Ame
 counter-trafficking field reports by, and a sub-region as wide as "Sub-Saharan Africa" or "Latin America and the
 Caribbean" would throw away most of what a supervisor needs to see.
 
-Territories outside that tree are placed so the hierarchy stays a function of the level below:
-- CLDR's "Outlying Oceania" (QO: Antarctica, Ascension, Clipperton, Diego Garcia, Tristan da Cunha) has no M49 code,
-  so QO and its members stand directly under Oceania (sub-region = region = 009);
-- Sark (CQ) is part of Guernsey, so Northern Europe;
-- the EU and the Eurozone are Europe without a sub-region; UN and the pseudo-locales XA and XB are the world (001).
+The keys are exactly htcds.country_codes() (ISO 3166-1 and Kosovo); CLDR's groupings and pseudo-locales (EU, UN,
+XA) are no country anyone is from, so a stored one falls to the suppressed value like any unknown code. Antarctica
+(AQ) has no M49 sub-region, so it stands directly under Oceania (sub-region = region = 009), as in CLDR's "Outlying
+Oceania".
 
 Names come from Babel's CLDR data in the user's locale, like country names (htcds.country_name), so every language
 Babel knows has them without new catalog entries.
@@ -22,12 +21,11 @@ from casemgmt.htcds import country_name
 
 PREFIX = "M49:"
 
-WORLD = "001"
 AFRICA, AMERICAS, ASIA, EUROPE, OCEANIA = "002", "019", "142", "150", "009"
 
 # sub-region -> (region, member territories)
 _TREE: dict[str, tuple[str, str]] = {
-    "015": (AFRICA, "DZ EG EH LY MA SD TN EA IC"),
+    "015": (AFRICA, "DZ EG EH LY MA SD TN"),
     "011": (AFRICA, "BF BJ CI CV GH GM GN GW LR ML MR NE NG SH SL SN TG"),
     "014": (AFRICA, "BI DJ ER ET IO KE KM MG MU MW MZ RE RW SC SO SS TF TZ UG YT ZM ZW"),
     "017": (AFRICA, "AO CD CF CG CM GA GQ ST TD"),
@@ -42,7 +40,7 @@ _TREE: dict[str, tuple[str, str]] = {
     "035": (ASIA, "BN ID KH LA MM MY PH SG TH TL VN"),
     "145": (ASIA, "AE AM AZ BH CY GE IL IQ JO KW LB OM PS QA SA SY TR YE"),
     "151": (EUROPE, "BG BY CZ HU MD PL RO RU SK UA"),
-    "154": (EUROPE, "AX CQ DK EE FI FO GB GG IE IM IS JE LT LV NO SE SJ"),
+    "154": (EUROPE, "AX DK EE FI FO GB GG IE IM IS JE LT LV NO SE SJ"),
     "155": (EUROPE, "AT BE CH DE FR LI LU MC NL"),
     "039": (EUROPE, "AD AL BA ES GI GR HR IT ME MK MT PT RS SI SM VA XK"),
     "053": (OCEANIA, "AU CC CX HM NF NZ"),
@@ -50,12 +48,10 @@ _TREE: dict[str, tuple[str, str]] = {
     "057": (OCEANIA, "FM GU KI MH MP NR PW UM"),
     "061": (OCEANIA, "AS CK NU PF PN TK TO TV WF WS"),
     # No M49 sub-region: see the module docstring.
-    OCEANIA: (OCEANIA, "QO AQ AC CP DG TA"),
-    EUROPE: (EUROPE, "EU EZ"),
-    WORLD: (WORLD, "UN XA XB"),
+    OCEANIA: (OCEANIA, "AQ"),
 }
 
-# ISO 3166-1 alpha-2 (and the CLDR extras htcds.country_codes() offers) -> ("M49:<sub-region>", "M49:<region>")
+# htcds.country_codes() -> ("M49:<sub-region>", "M49:<region>")
 COUNTRY_REGIONS: dict[str, tuple[str, str]] = {
     country: (PREFIX + sub_region, PREFIX + region)
     for sub_region, (region, members) in _TREE.items()

@@ -24,6 +24,15 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "closed": frozenset({"intake", "counseling"}),
 }
 
+# The journey's direction, for the moves recorded events make by themselves (journey/automatic.py): they only ever
+# go forward in this order. Manual changes may go back (abandoning a return, reopening) and say why.
+ORDER = ("intake", "shelter", "counseling", "return", "reintegration", "closed")
+
+
+def is_forward(from_stage: str, to_stage: str) -> bool:
+    return ORDER.index(to_stage) > ORDER.index(from_stage)
+
+
 # Moves that must say why: closing a case, reopening one, and abandoning a return. "*" matches any stage.
 REASON_REQUIRED = frozenset({("*", "closed"), ("closed", "*"), ("return", "shelter"), ("return", "counseling")})
 

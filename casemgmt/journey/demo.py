@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import date
 
 from sqlalchemy import select
 
@@ -11,6 +12,7 @@ from casemgmt.accounts.models import User
 from casemgmt.extensions import db
 from casemgmt.journey import operations
 from casemgmt.journey.models import ClosureRequest
+from casemgmt.shelter import operations as shelter_operations
 
 PENDING_SHARE = 0.06  # about three of the demo's fifty cases wait for a supervisor's decision
 
@@ -46,4 +48,21 @@ def populate(case, people: dict[str, User], rng: random.Random) -> None:
                            Action.CASE_CHANGE_STAGE, case)
         if requester is not None:
             code = rng.choice(("completed", "declined", "lost_contact"))
+            _leave_shelter(case, people, code)
             operations.request_closure(requester, case, code, REASONS[code])
+
+
+# Why someone whose closure is asked for left the shelter: a pending closure a supervisor cannot approve (the person
+# still holds a bed, so the shelter's closure guard refuses) is not what a demo should show.
+LEFT_SHELTER = {"completed": "independent_living", "declined": "independent_living",
+                "lost_contact": "left_without_notice"}
+
+
+def _leave_shelter(case, people: dict[str, User], code: str) -> None:
+    placement = shelter_operations.current_placement(case.id)
+    if placement is None:
+        return
+    actor = _first(people, ("caseworker", "caseworker2", "supervisor", "supervisor2"), Action.PLACEMENT_MANAGE,
+                   placement)
+    if actor is not None:
+        shelter_operations.discharge(actor, placement, date.today(), LEFT_SHELTER[code])

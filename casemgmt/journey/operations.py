@@ -14,12 +14,12 @@ from werkzeug.exceptions import NotFound
 
 from casemgmt.access import Action, authorize
 from casemgmt.audit import record_event
-from casemgmt.cases import operations as case_operations
 from casemgmt.cases.models import Case, StageChange, new_uuid
 from casemgmt.core.invariants import insert_or_refuse, transition
 from casemgmt.core.time import utcnow
 from casemgmt.crypto import seal, unseal
 from casemgmt.extensions import db
+from casemgmt.journey.automatic import AutomaticMoveRefused, follow
 from casemgmt.journey.models import CLOSURE_CODES, ClosureRequest, status_for
 
 TEXT_MAX = 2000
@@ -99,12 +99,14 @@ def approve_closure(actor, request: ClosureRequest, note: str | None = None) -> 
     note = _decide(actor, request, "approved", note)
     case = request.case
     db.session.flush()  # the closure guard looks for this approval in the database
+    # The approval is the event that closes the case (journey/automatic.py); if a guard refuses, so is the approval.
     try:
-        change = case_operations.change_stage(
-            actor, case, "closed", unseal(request, "reason"), status=status_for(request.code)
-        )
-    except case_operations.CaseError as exc:  # another feature's guard refused
+        change = follow(actor, case, "closure.approve", reason=unseal(request, "reason"),
+                        status=status_for(request.code), must_move=True).change
+    except AutomaticMoveRefused as exc:  # another feature's guard refused
         raise JourneyError(str(exc)) from exc
+    if change is None:  # closed by someone else while this approval waited for the case
+        raise JourneyError(gettext("This case is already closed."))
     request.stage_change = change
     record_event("closure.approve", object_type="closure_request", object_id=request.id, case_id=case.id,
                  actor=actor, details={"code": request.code, "status": case.status, "note_given": bool(note)})

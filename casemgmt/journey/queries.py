@@ -17,7 +17,7 @@ from casemgmt.access.roles import Role
 from casemgmt.accounts import worklist as account_worklist  # supervisors approve account requests too
 from casemgmt.cases import stages
 from casemgmt.cases.models import Case
-from casemgmt.core.journey import WORK_SECTIONS, TimelineEntry, WorkItem
+from casemgmt.core.journey import WORK_SECTIONS, TimelineEntry, WorkItem, in_order
 from casemgmt.extensions import db
 from casemgmt.journey.discovery import feature_modules
 from casemgmt.journey.models import ClosureRequest
@@ -57,8 +57,7 @@ def timeline(actor, case: Case, newest_first: bool = True) -> list[TimelineEntry
     entries: list[TimelineEntry] = []
     for module in feature_modules("timeline"):
         entries.extend(module.entries(actor, case))
-    # sorted() is stable, also in reverse: entries at the same moment keep their features' order.
-    return sorted(entries, key=lambda e: e.at, reverse=newest_first)
+    return in_order(entries, newest_first)
 
 
 def _work_order(item: WorkItem):

@@ -1,3 +1,5 @@
+from datetime import date
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -6,12 +8,16 @@ from casemgmt import htcds
 from casemgmt.access import Action, allowed
 from casemgmt.access.guard import requires
 from casemgmt.access.policies import not_own_request
+from casemgmt.cases import stages
 from casemgmt.core import submissions
 from casemgmt.crypto import unseal
 from casemgmt.extensions import db
 from casemgmt.journey import operations, queries
 from casemgmt.journey.forms import ClosureDecisionForm, ClosureRequestForm
+from casemgmt.journey.guards import closure_approved
 from casemgmt.journey.models import CLOSURE_CODES
+from casemgmt.shelter import operations as shelter_operations
+from casemgmt.shelter.forms import DischargeForm
 
 bp = Blueprint("journey", __name__)
 
@@ -52,6 +58,9 @@ def closure(case_id):
         r.id: {"reason": unseal(r, "reason"), "note": unseal(r, "decision_note")} if reveal else {} for r in requests
     }
     pending = next((r for r in requests if r.status == "requested"), None)
+    blockers = _closure_blockers(case) if case.stage != "closed" else []
+    placement = shelter_operations.current_placement(case.id) if case.stage != "closed" else None
+    can_discharge = placement is not None and allowed(current_user, Action.PLACEMENT_MANAGE, placement)
     if request.method == "GET":
         db.session.commit()  # the view event
     return render_template(
@@ -59,10 +68,26 @@ def closure(case_id):
         decision_form=ClosureDecisionForm(), codes=CLOSURE_CODES, htcds=htcds,
         can_request=case.stage != "closed" and pending is None,
         can_decide=pending is not None and allowed(current_user, Action.CLOSURE_APPROVE, pending),
+        # What another feature's guard would refuse the closure for, and the fix in place for an open placement:
+        # the approve button is not offered while a blocker stands.
+        blockers=blockers, placement=placement,
+        discharge_form=DischargeForm(formdata=None, discharged_on=date.today()) if can_discharge else None,
         # A supervisor's own request: another supervisor decides.
         own_request=pending is not None and allowed(current_user, Action.CLOSURE_APPROVE)
         and not not_own_request(current_user, pending),
     ), 200 if request.method == "GET" else 422
+
+
+def _closure_blockers(case) -> list[str]:
+    """The closure guards' refusals other than the approval itself (which the page is there to give)."""
+    found = []
+    for check in stages.GUARDS.get("closed", ()):
+        if check is closure_approved:
+            continue
+        reason = check(case)
+        if reason:
+            found.append(reason)
+    return found
 
 
 def _decide(request_id, decide, message):

@@ -17,7 +17,8 @@ from casemgmt.core.time import utcnow
 from casemgmt.crypto import seal
 from casemgmt.extensions import db
 from casemgmt.htcds import country_codes
-from casemgmt.returns import queries
+from casemgmt.journey.automatic import follow
+from casemgmt.returns import guards, queries
 from casemgmt.returns.models import (
     FAMILY_OUTCOMES,
     RETURN_STATUSES,
@@ -25,6 +26,7 @@ from casemgmt.returns.models import (
     TRAVEL_DOCUMENT_STATUSES,
     ReturnPlan,
 )
+from casemgmt.shelter import operations as shelter_operations
 
 
 class ReturnError(ValueError):
@@ -266,6 +268,9 @@ def submit_plan(actor, plan: ReturnPlan) -> None:
     _check_case_open(plan.case)
     if plan.status != "draft":
         raise ReturnError(gettext("Only a draft plan can be submitted for approval."))
+    missing = guards.missing_for_submission(plan)
+    if missing:
+        raise ReturnError(gettext("The plan cannot be submitted for approval yet.") + " " + " ".join(missing))
     _move(actor, plan, "return.submit", "submitted", submitted_by_id=actor.id, submitted_at=utcnow())
 
 
@@ -275,7 +280,7 @@ def approve_plan(actor, plan: ReturnPlan) -> None:
     _check_case_open(plan.case)
     if plan.status != "submitted":
         raise ReturnError(gettext("Only a plan submitted for approval can be approved."))
-    blockers = queries.approval_blockers(plan, plan.case)
+    blockers = guards.missing_for_submission(plan)
     if blockers:
         raise ReturnError(gettext("The plan cannot be approved yet.") + " " + " ".join(blockers))
     _move(actor, plan, "return.approve", "approved", approved_by_id=actor.id, approved_at=utcnow())
@@ -298,8 +303,15 @@ def confirm_departure(actor, plan: ReturnPlan, departed_on: date | None) -> None
                                   "the person cannot depart."))
     if queries.needs_escort(plan.case) and not plan.has_escort:
         raise ReturnError(queries.escort_missing_message())
+    # The person has left: the shelter placement ends on the departure date (freeing the bed) before the stage
+    # moves, since a case is not in "return" while the record still has the person in a shelter bed.
+    try:
+        shelter_operations.end_on_departure(actor, plan.case, departed_on)
+    except shelter_operations.PlacementError as exc:
+        raise ReturnError(str(exc)) from None
     _move(actor, plan, "return.depart", "departed", departed_on=departed_on, departure_confirmed_by_id=actor.id,
           departure_confirmed_at=utcnow())
+    follow(actor, plan.case, "return.depart", departed_on)
 
 
 def confirm_arrival(actor, plan: ReturnPlan, arrived_on: date | None) -> None:
@@ -315,6 +327,7 @@ def confirm_arrival(actor, plan: ReturnPlan, arrived_on: date | None) -> None:
                                   day=plan.departed_on.isoformat()))
     _move(actor, plan, "return.arrive", "arrived", arrived_on=arrived_on, arrival_confirmed_by_id=actor.id,
           arrival_confirmed_at=utcnow())
+    follow(actor, plan.case, "return.arrive", arrived_on)
 
 
 def cancel_plan(actor, plan: ReturnPlan, reason: str | None) -> None:

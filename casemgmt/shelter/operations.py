@@ -18,10 +18,11 @@ from werkzeug.exceptions import NotFound
 from casemgmt.access import Action, authorize
 from casemgmt.audit import record_event
 from casemgmt.cases.models import Case, new_uuid
-from casemgmt.core.invariants import flush_or_refuse, insert_or_refuse, lock_row
+from casemgmt.core.invariants import flush_or_refuse, insert_or_refuse, lock_row, transition
 from casemgmt.core.time import utcnow
 from casemgmt.crypto import seal
 from casemgmt.extensions import db
+from casemgmt.journey.automatic import follow
 from casemgmt.shelter.models import DISCHARGE_REASONS, FACILITY_TYPES, Facility, Placement
 
 FACILITY_FIELDS = ("name", "facility_type", "bed_capacity", "accepts_minors", "active", "address")
@@ -226,6 +227,7 @@ def admit(actor, case: Case, facility_id: int | None, admitted_on: date | None,
     fields = ["facility_id", "admitted_on"] + (["reflection_period_until"] if reflection_period_until else [])
     record_event("placement.admit", object_type="placement", object_id=placement.id, case_id=case.id, actor=actor,
                  details={"fields": fields})
+    follow(actor, case, "placement.admit", admitted_on)
     return placement
 
 
@@ -266,6 +268,29 @@ def discharge(actor, placement: Placement, discharged_on: date | None, reason: s
     record_event("placement.discharge", object_type="placement", object_id=locked.id, case_id=locked.case_id,
                  actor=actor, details={"fields": fields})
     return locked
+
+
+def end_on_departure(actor, case: Case, departed_on: date) -> Placement | None:
+    """The person left for their return: the open placement ends on the departure date (reason "returned_home"),
+    which frees the bed. The departure's own policy (RETURN_MANAGE, checked by the caller) covers it: whoever may
+    confirm the departure may say the person has gone, and a bed held by someone who has left helps nobody."""
+    lock_row(Case, case.id, Case.updated_at)
+    current = current_placement(case.id)
+    if current is None:
+        return None
+    lock_row(Placement, current.id, Placement.created_at)
+    if departed_on < current.admitted_on:
+        raise PlacementError(gettext(
+            "The departure date cannot be before the admission to %(facility)s (%(date)s).",
+            facility=current.facility.name, date=format_date(current.admitted_on),
+        ))
+    ended = transition(current, Placement.discharged_on.is_(None), discharged_on=departed_on,
+                       discharge_reason="returned_home", discharged_by_id=actor.id, discharged_at=utcnow())
+    if not ended:
+        raise PlacementError(gettext("This placement has just been ended by someone else. Look at it again."))
+    record_event("placement.discharge", object_type="placement", object_id=current.id, case_id=case.id, actor=actor,
+                 details={"fields": ["discharged_on", "discharge_reason"], "cause": "return.depart"})
+    return current
 
 
 def record_past_placement(actor, case: Case, facility_id: int | None, admitted_on: date | None,

@@ -156,5 +156,8 @@ def discharge(case_id, placement_id):
         else:
             db.session.commit()
             flash(_("Discharge recorded."), "success")
+            # Offered in place on the closure page, where a guard asked for it: back there to approve.
+            if request.form.get("back") == "closure":
+                return redirect(url_for("journey.closure", case_id=case_id))
             return redirect(url_for("shelter.case_index", case_id=case_id))
     return _render_case(case, discharge_form=form, status=422)

@@ -30,12 +30,13 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from casemgmt.accounts import operations as accounts
 from casemgmt.accounts.models import User
 from casemgmt.cases.models import Case
 from casemgmt.consent import operations as consent
+from casemgmt.core.time import utcnow
 from casemgmt.counseling import operations as counseling
 from casemgmt.counseling.models import CounselingSession
 from casemgmt.documents import operations as documents
@@ -149,6 +150,11 @@ def build_world() -> World:
                                                     "bed_capacity": 8})
     db.session.flush()
     placement = shelter.admit(caseworker, case, facility.id, TODAY - timedelta(days=15))
+    # The admission moved the case to shelter by itself (journey/automatic.py); put it back at intake, as fixture data,
+    # so that the hotline operator's rights on their own case at intake are still exercised.
+    db.session.flush()
+    db.session.execute(update(Case).where(Case.id == case.id).values(stage="intake"))
+    db.session.expire(case)
     session = counseling.record_session(caseworker, case, {
         "session_type": "psychosocial", "provider": "Lic. Rosa Paredes", "held_on": TODAY - timedelta(days=10),
         "duration_minutes": 50, "follow_up_on": None, "notes": "Sleeps badly; fears the recruiter.",
@@ -157,7 +163,9 @@ def build_world() -> World:
                                                   "destination_country": "HT", "destination_locality": "Jacmel"})
     returns.record_risk_assessment(caseworker, plan, {"risk_level": "low", "risk_summary": "No threats.",
                                                       "risk_assessed_on": TODAY - timedelta(days=5)})
-    returns.submit_plan(caseworker, plan)
+    # Waiting for approval that would still be refused (no family assessment): submitting such a plan is refused, so
+    # the status is set.
+    plan.status, plan.submitted_by_id, plan.submitted_at = "submitted", caseworker.id, utcnow()
     reintegration.save_plan(accepted, case, {
         "created_on": TODAY - timedelta(days=2), "support_types": ["Livelihood"], "objectives": "A small shop.",
         "responsible_organisation_id": mission_org.id,

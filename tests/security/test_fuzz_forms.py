@@ -44,9 +44,12 @@ from werkzeug.exceptions import HTTPException
 from casemgmt.accounts.models import Organisation, User
 from casemgmt.demo import build_demo
 from casemgmt.extensions import db
+from casemgmt.journey import operations as journey_operations
+from casemgmt.returns import operations as return_operations
 from tests import factories
 from tests.auth.support import new_web
 from tests.conftest import submission_token
+from tests.returns import support as return_support
 
 EXAMPLES = int(os.environ.get("CASEMGMT_FUZZ_EXAMPLES", "6"))
 VERBOSE = bool(os.environ.get("CASEMGMT_FUZZ_VERBOSE"))  # each form's fields and how many examples it accepted
@@ -446,6 +449,21 @@ def demo(app, ctx):
     # People the administrators may disable, reset and demote without locking the fuzzer out.
     factories.user(org, "caseworker", "fuzzvictim")
     factories.user(org, "supervisor", "fuzzvictim2")
+    # Complete return plans, one draft and one submitted: "Submit for approval" and "Approve the return" are offered
+    # only for a plan that meets the conditions, and the demo's plans are all past them (the fuzzing of the other
+    # steps may also make a plan incomplete again before a later round would find its approval).
+    caseworker = db.session.scalar(select(User).where(User.username == "caseworker"))
+    receiving = db.session.scalar(select(Organisation).where(Organisation.id != caseworker.organisation_id).limit(1))
+    for submitted in (False, True):
+        ready = factories.case(caseworker)
+        return_support.consent(ready, caseworker)
+        plan = return_support.complete_plan(caseworker, ready, receiving)
+        if submitted:
+            return_operations.submit_plan(caseworker, plan)
+    # A closure a supervisor may approve: the demo's pending closures are drawn at random among its stages, and the
+    # approve button is offered only when no guard would refuse (journey/views.py).
+    closing = factories.case(caseworker)
+    journey_operations.request_closure(caseworker, closing, "completed", "Assistance completed.")
     db.session.commit()
 
 

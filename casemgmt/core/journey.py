@@ -30,7 +30,7 @@ class TimelineEntry:
     detail: str = ""     # translated; never something the actor may not read
     actor: str = ""      # display name of who did it
     url: str | None = None
-    date_only: bool = False  # only the day is known: the page shows no time of day
+    date_only: bool = False  # only the day is known: the page shows no time of day (see in_order for its place)
 
 
 def when(day: date | datetime | None, recorded: datetime | None = None) -> tuple[datetime | None, bool]:
@@ -47,6 +47,22 @@ def when(day: date | datetime | None, recorded: datetime | None = None) -> tuple
 def dated(day: date | datetime | None, recorded: datetime | None = None, **fields) -> TimelineEntry:
     at, date_only = when(day, recorded)
     return TimelineEntry(at=at, date_only=date_only, **fields)
+
+
+def _oldest_first_key(entry: TimelineEntry) -> tuple:
+    return entry.at.date(), not entry.date_only, entry.at
+
+
+def in_order(entries: list[TimelineEntry], newest_first: bool = True) -> list[TimelineEntry]:
+    """The timeline's one order. Timed entries go by their moment. A date-only entry sits at the start of its day:
+    before every timed entry of that day (one at 00:00 included) and after everything of the day before. The day is
+    the UTC day, the one the pages show (all times are stored and shown in UTC); should pages come to show another
+    time zone, the day must become that zone's day, or a date-only entry would sit among another day's entries.
+    Equal places keep the order the entries came in (the features' order, then each feature's), and newest first is
+    exactly oldest first read backwards, ties included, so the two views never disagree about what came first.
+    Entries without a moment have no place and are left out."""
+    placed = sorted((e for e in entries if e.at is not None), key=_oldest_first_key)
+    return placed[::-1] if newest_first else placed
 
 
 @dataclass(frozen=True)

@@ -71,8 +71,9 @@ class Contact(db.Model):
 
     @property
     def waiting(self) -> bool:
-        """A crisis nobody has acted on yet: it stays on top of the queue."""
-        return self.is_crisis and self.handled_at is None
+        """A crisis nobody has acted on yet: it stays on top of the queue. Opening a case from it or attaching it to
+        one is acting on it (the case carries it on), like marking it handled (intake.queries.waiting_condition)."""
+        return self.is_crisis and self.handled_at is None and self.case_id is None
 
     @property
     def indicator_list(self) -> list[str]:

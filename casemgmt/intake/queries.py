@@ -37,9 +37,14 @@ def case_for(actor, case_id: str, action: Action) -> Case:
     return found
 
 
+def waiting_condition():
+    """In SQL, what Contact.waiting says: a crisis not handled and not linked to a case (the queue, the work list)."""
+    return and_(Contact.call_type == "crisis", Contact.handled_at.is_(None), Contact.case_id.is_(None))
+
+
 def waiting_first():
     """Sort key: crisis contacts nobody has acted on come first."""
-    return sql_case((and_(Contact.call_type == "crisis", Contact.handled_at.is_(None)), 0), else_=1)
+    return sql_case((waiting_condition(), 0), else_=1)
 
 
 def queue_query(actor) -> Select:

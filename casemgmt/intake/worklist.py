@@ -14,6 +14,7 @@ from casemgmt.core.journey import WorkItem
 from casemgmt.core.time import utcnow
 from casemgmt.extensions import db
 from casemgmt.intake.models import Contact
+from casemgmt.intake.queries import waiting_condition
 from casemgmt.intake.vocabulary import CHANNELS
 
 # A crisis call asks for help within 24 hours (DOMAIN.md, "Hotline intake").
@@ -27,11 +28,7 @@ def items(user) -> list[WorkItem]:
         return []
     rows = db.session.scalars(
         select(Contact)
-        .where(
-            Contact.organisation_id == user.organisation_id,
-            Contact.call_type == "crisis",
-            Contact.handled_at.is_(None),
-        )
+        .where(Contact.organisation_id == user.organisation_id, waiting_condition())
         .order_by(Contact.occurred_at.desc())
         .limit(LIMIT)
     ).all()

@@ -10,6 +10,27 @@ from casemgmt.returns import queries
 from casemgmt.returns.models import APPROVED_OR_LATER
 
 
+def missing_for_submission(plan) -> list[str]:
+    """What the plan still lacks before a supervisor can approve it, one translated sentence each (empty: nothing).
+    Submitting asks a supervisor to approve, so submission and approval have the same conditions: the operations
+    refuse with these sentences and the page lists them instead of the button, so nobody is offered a step that would
+    be refused. Conditions can change after submission (consent withdrawn), which is why approval checks again."""
+    return queries.approval_blockers(plan, plan.case)
+
+
+def missing_for_departure(plan) -> list[str]:
+    """What stops an approved plan's departure now: conditions can fail after the approval (consent withdrawn, an
+    escort now needed). The page lists these instead of the departure form; the same sentences as
+    operations.confirm_departure's refusals."""
+    missing = []
+    if not queries.consent_documented(plan.case):
+        missing.append(gettext("The person's consent to return is not documented (or has been withdrawn): the "
+                               "person cannot depart."))
+    if queries.needs_escort(plan.case) and not plan.has_escort:
+        missing.append(queries.escort_missing_message())
+    return missing
+
+
 def check_return(case) -> str | None:
     if not queries.consent_documented(case):
         return gettext("A case moves to return only with the person's documented consent to return: record it on "

@@ -12,7 +12,7 @@ from casemgmt.access.guard import requires
 from casemgmt.access.policies import not_own_request
 from casemgmt.core import submissions
 from casemgmt.extensions import db
-from casemgmt.returns import forms, operations, queries
+from casemgmt.returns import forms, guards, operations, queries
 from casemgmt.returns.models import FAMILY_OUTCOMES, RETURN_STATUSES, RISK_LEVELS, TRAVEL_DOCUMENT_STATUSES
 
 bp = Blueprint("returns", __name__, url_prefix="/cases")
@@ -60,6 +60,9 @@ def _page(case, posted: dict | None = None, status: int = 200):
         names=names, htcds=htcds, statuses=RETURN_STATUSES, risk_levels=RISK_LEVELS, family_outcomes=FAMILY_OUTCOMES,
         travel_document_statuses=TRAVEL_DOCUMENT_STATUSES,
         checklist=queries.approval_checklist(plan, case) if plan else [],
+        # Shown instead of "Submit" or "Approve" while the operation would refuse them.
+        missing=guards.missing_for_submission(plan) if plan and plan.status in ("draft", "submitted") else [],
+        departure_missing=guards.missing_for_departure(plan) if plan and plan.status == "approved" else [],
         can_manage=allowed(current_user, Action.RETURN_MANAGE, case) and case.stage != "closed",
         can_approve=allowed(current_user, Action.RETURN_APPROVE, plan) if plan else False,
         # A supervisor's own submission: another supervisor approves it.

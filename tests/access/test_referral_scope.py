@@ -98,7 +98,8 @@ def build_scene() -> Scene:
     sending_task = tasks.create_task(u["caseworker"], case, {"title": "Call the consulate", "due_on": TODAY})
     plan = returns.create_plan(u["caseworker"], case, {"receiving_organisation_id": receiver.id,
                                                       "destination_country": "HT"})
-    returns.submit_plan(u["caseworker"], plan)
+    # A plan waiting for approval; submitting an incomplete one is refused, so the status is set (the scope is tested).
+    plan.status, plan.submitted_by_id, plan.submitted_at = "submitted", u["caseworker"].id, utcnow()
     closure = journey.request_closure(u["caseworker"], case, "completed", "Assistance completed.")
     db.session.commit()
     shelter = facility(u["supervisor"])

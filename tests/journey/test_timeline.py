@@ -124,7 +124,8 @@ def test_sorting_is_stable_for_entries_at_the_same_moment(app, ctx, monkeypatch)
     monkeypatch.setattr(journey_queries, "feature_modules", lambda part: [fake])
     newest = [e.title for e in journey_queries.timeline(w.caseworker, db.session.get(Case, case.id))]
     oldest = [e.title for e in journey_queries.timeline(w.caseworker, case, newest_first=False)]
-    assert newest == ["first", "second", "before"] and oldest == ["before", "first", "second"]
+    # Ties keep their order oldest first, and newest first reads it backwards (test_timeline_order.py).
+    assert oldest == ["before", "first", "second"] and newest == ["second", "first", "before"]
 
 
 def test_counseling_sessions_appear_without_their_notes(app, web, w):

@@ -90,6 +90,7 @@ class Action(StrEnum):
     DOCUMENT_UPLOAD = "document.upload"
     DOCUMENT_DOWNLOAD = "document.download"
     CLOSURE_APPROVE = "closure.approve"
+    CLOSURE_WITHDRAW = "closure.withdraw"
     TIMELINE_VIEW = "timeline.view"
     # Reports and data sharing
     REPORT_VIEW = "report.view"
@@ -585,6 +586,20 @@ def can_approve_closure(user, obj=None) -> bool:
     return obj is None or (_reaches(user, _case_of(obj), Action.CLOSURE_APPROVE) and not_own_request(user, obj))
 
 
+def can_withdraw_closure(user, obj=None) -> bool:
+    """The one who asked for the closure takes the request back; a supervisor of the organisation may too, for a
+    requester who is away or has left."""
+    role = _role(user)
+    if role not in (Role.CASEWORKER, Role.MISSION, Role.SUPERVISOR):
+        return False
+    if obj is None:
+        return True
+    if not _reaches(user, _case_of(obj), Action.CLOSURE_WITHDRAW):
+        return False
+    requester = getattr(obj, "requested_by_id", None)
+    return role == Role.SUPERVISOR or (requester is not None and requester == getattr(user, "id", None))
+
+
 def can_view_timeline(user, case=None) -> bool:
     # Each feature's entries then follow that feature's own policy (journey/queries.timeline).
     return _role(user) in CASE_ROLES and (case is None or _reaches(user, case, Action.TIMELINE_VIEW))
@@ -661,6 +676,7 @@ POLICIES: dict[Action, Callable[..., bool]] = {
     Action.DOCUMENT_UPLOAD: can_upload_document,
     Action.DOCUMENT_DOWNLOAD: can_download_document,
     Action.CLOSURE_APPROVE: can_approve_closure,
+    Action.CLOSURE_WITHDRAW: can_withdraw_closure,
     Action.TIMELINE_VIEW: can_view_timeline,
     Action.REPORT_VIEW: can_view_reports,
     Action.EXPORT_CASELOAD: can_export_caseload,

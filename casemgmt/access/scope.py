@@ -158,6 +158,8 @@ TABLE: tuple[Row, ...] = (
     row("document.download", "document", "N Y N Y Y N | Y Y Y N | N", "documents are in the referral scope"),
     row("closure.approve", "closure", "N N N N Y N | N N N N | N",
         "a supervisor of the owning organisation, never the one who requested the closure"),
+    row("closure.withdraw", "closure", "N Y N N Y N | N N N N | N",
+        "the one who requested the closure, or a supervisor of the owning organisation, while it waits"),
     row("timeline.view", "case", "Y Y N Y Y N | Y Y Y N | N",
         "each feature's entries follow its own row: through a referral no screenings, counseling, closure requests "
         "or sending-side tasks, and a shelter stay without the facility"),

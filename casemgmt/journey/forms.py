@@ -24,3 +24,7 @@ class ClosureRequestForm(SubmissionTokenMixin, FlaskForm):
 
 class ClosureDecisionForm(FlaskForm):
     note = TextAreaField(_l("Note for the caseworker"), validators=[Optional(), Length(max=TEXT_MAX)])
+
+
+class ClosureWithdrawForm(FlaskForm):
+    reason = TextAreaField(_l("Why withdraw it (optional)"), validators=[Optional(), Length(max=TEXT_MAX)])

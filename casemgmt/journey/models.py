@@ -22,7 +22,9 @@ CLOSURE_CODES = ValueSet("ClosureReason", {
     "other": _l("Other"),
 })
 
-CLOSURE_STATUSES = ("requested", "approved", "rejected")
+# "withdrawn": the requester (or a supervisor) took the request back before a decision; decided_by/decided_at say
+# who and when, decision_note why.
+CLOSURE_STATUSES = ("requested", "approved", "rejected", "withdrawn")
 
 
 def status_for(code: str) -> str:

@@ -80,6 +80,8 @@ def request_closure(actor, case: Case, code: str, reason: str | None) -> Closure
 def _decide(actor, request: ClosureRequest, status: str, note: str | None) -> str:
     authorize(actor, Action.CLOSURE_APPROVE, request)
     note = _text(note)
+    if request.status == "withdrawn":
+        raise _withdrawn()
     if request.status != "requested":
         raise JourneyError(gettext("This closure request has already been decided."))
     if status == "approved" and request.case.stage == "closed":
@@ -117,6 +119,28 @@ def reject_closure(actor, request: ClosureRequest, note: str | None) -> None:
     _decide(actor, request, "rejected", note)
     record_event("closure.reject", object_type="closure_request", object_id=request.id, case_id=request.case_id,
                  actor=actor, details={"code": request.code})
+
+
+def _withdrawn() -> JourneyError:
+    return JourneyError(gettext("This closure request was withdrawn: there is nothing left to decide."))
+
+
+def withdraw_closure(actor, request: ClosureRequest, reason: str | None = None) -> None:
+    """Take back a request still waiting for a supervisor. The case stays where it is, and its closure can be
+    requested again (the one-pending-request index counts "requested" rows only)."""
+    authorize(actor, Action.CLOSURE_WITHDRAW, request)
+    reason = _text(reason)
+    if request.status == "withdrawn":
+        raise _withdrawn()
+    if request.status != "requested":
+        raise JourneyError(gettext("This closure request has already been decided."))
+    # The same conditional UPDATE as a decision: a withdrawal racing an approval, one of them finds it taken.
+    if not transition(request, ClosureRequest.status == "requested", status="withdrawn", decided_by_id=actor.id,
+                      decided_at=utcnow()):
+        raise JourneyError(gettext("This closure request has already been decided or withdrawn."))
+    seal(request, "decision_note", reason or None)
+    record_event("closure.withdraw", object_type="closure_request", object_id=request.id, case_id=request.case_id,
+                 actor=actor, details={"code": request.code, "reason_given": bool(reason)})
 
 
 def record_earlier_closure(actor, case: Case, code: str, reason: str) -> ClosureRequest:

@@ -60,8 +60,12 @@ def _closure_entries(actor, case, reveal: bool) -> list[TimelineEntry]:
             detail=(unseal(request, "reason") or "") if reveal else "", actor=_name(request.requested_by), url=url,
         ))
         if request.decided_at is not None:
-            title = (gettext("Closure approved: %(code)s", code=code) if request.status == "approved"
-                     else gettext("Closure refused: %(code)s", code=code))
+            if request.status == "approved":
+                title = gettext("Closure approved: %(code)s", code=code)
+            elif request.status == "withdrawn":
+                title = gettext("Closure request withdrawn: %(code)s", code=code)
+            else:
+                title = gettext("Closure refused: %(code)s", code=code)
             result.append(TimelineEntry(
                 at=request.decided_at, kind="closure", title=title,
                 detail=(unseal(request, "decision_note") or "") if reveal else "", actor=_name(request.decided_by),

@@ -13,7 +13,7 @@ from casemgmt.core import submissions
 from casemgmt.crypto import unseal
 from casemgmt.extensions import db
 from casemgmt.journey import operations, queries
-from casemgmt.journey.forms import ClosureDecisionForm, ClosureRequestForm
+from casemgmt.journey.forms import ClosureDecisionForm, ClosureRequestForm, ClosureWithdrawForm
 from casemgmt.journey.guards import closure_approved
 from casemgmt.journey.models import CLOSURE_CODES
 from casemgmt.shelter import operations as shelter_operations
@@ -68,6 +68,9 @@ def closure(case_id):
         decision_form=ClosureDecisionForm(), codes=CLOSURE_CODES, htcds=htcds,
         can_request=case.stage != "closed" and pending is None,
         can_decide=pending is not None and allowed(current_user, Action.CLOSURE_APPROVE, pending),
+        # The requester, or a supervisor of the organisation, may take the request back while it waits.
+        withdraw_form=ClosureWithdrawForm(formdata=None)
+        if pending is not None and allowed(current_user, Action.CLOSURE_WITHDRAW, pending) else None,
         # What another feature's guard would refuse the closure for, and the fix in place for an open placement:
         # the approve button is not offered while a blocker stands.
         blockers=blockers, placement=placement,
@@ -118,3 +121,23 @@ def approve(request_id):
 @requires(Action.CLOSURE_APPROVE)
 def reject(request_id):
     return _decide(request_id, operations.reject_closure, _("Closure refused: the case stays open."))
+
+
+@bp.post("/closures/<request_id>/withdraw")
+@requires(Action.CLOSURE_WITHDRAW)
+def withdraw(request_id):
+    closure_request = operations.load_closure(current_user, request_id, Action.CLOSURE_WITHDRAW)
+    form = ClosureWithdrawForm()
+    target = url_for("journey.closure", case_id=closure_request.case_id)
+    if not form.validate_on_submit():
+        flash(" ".join(form.reason.errors) or _("The form had expired; please try again."), "danger")
+        return redirect(target)
+    try:
+        operations.withdraw_closure(current_user, closure_request, form.reason.data)
+    except operations.JourneyError as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+    else:
+        db.session.commit()
+        flash(_("Closure request withdrawn: the case stays open, and its closure can be requested again."), "success")
+    return redirect(target)

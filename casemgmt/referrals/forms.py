@@ -16,20 +16,41 @@ def _coerce_org(value):
         return None
 
 
+class WithheldSelectField(SelectField):
+    """A choice list that leaves out the values the operation would refuse (`withheld`), yet lets a posted one through
+    to the operation, so the refusal is the operation's own message rather than "Not a valid choice"."""
+
+    withheld: frozenset = frozenset()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.type = "SelectField"  # the templates style a field by its type: this one is drawn as any select
+
+    def pre_validate(self, form):
+        if self.data is not None and self.data in self.withheld:
+            return
+        super().pre_validate(form)
+
+
 class _SharingForm(FlaskForm):
     """What a referral and a transfer have in common: where the case goes, and on what basis it is shared."""
 
-    to_organisation_id = SelectField(_l("Receiving organisation"), coerce=_coerce_org, validators=[DataRequired(
+    to_organisation_id = WithheldSelectField(_l("Receiving organisation"), coerce=_coerce_org, validators=[DataRequired(
         message=_l("Choose an organisation from the list."))])
-    consent_basis = SelectField(_l("Basis for sharing"), validators=[DataRequired()])
+    consent_basis = WithheldSelectField(_l("Basis for sharing"), validators=[DataRequired()])
     override_reason = TextAreaField(
         _l("Why the case must be shared without consent"), validators=[Optional(), Length(max=2000)]
     )
 
-    def __init__(self, *args, organisations=(), **kwargs):
+    def __init__(self, *args, organisations=(), withheld_organisations=(), refused_bases=(), **kwargs):
+        """`organisations`: (id, label) offered; `withheld_organisations` and `refused_bases`: what the operation
+        refuses for this case (operations.referred_organisation_ids() and operations.refused_bases())."""
         super().__init__(*args, **kwargs)
         self.to_organisation_id.choices = [("", _l("— choose —")), *organisations]
-        self.consent_basis.choices = CONSENT_BASES.choices()
+        self.to_organisation_id.withheld = frozenset(withheld_organisations)
+        self.consent_basis.choices = [(code, label) for code, label in CONSENT_BASES.choices()
+                                      if code not in refused_bases]
+        self.consent_basis.withheld = frozenset(refused_bases)
 
     def validate_override_reason(self, field):
         if self.consent_basis.data in OVERRIDE_BASES and not (field.data or "").strip():

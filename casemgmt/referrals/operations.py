@@ -44,23 +44,33 @@ def _clean(text: str | None) -> str:
     return (text or "").strip()
 
 
+def refused_bases(case: Case) -> dict[str, str]:
+    """The bases for sharing the operations would refuse for this case, each with the reason shown to the user.
+
+    The forms offer only the other bases and the operations refuse these, so a choice offered is a choice accepted.
+    """
+    refused = {}
+    if not has_consent(case.id, "share"):
+        refused["consent"] = gettext(
+            "No consent to share this case is on record. Record the person's consent first; without it, only "
+            "a minor or a person in imminent danger may be referred, and you must say why."
+        )
+    if not is_minor(case):
+        refused["minor"] = gettext(
+            "The record does not show this person as a minor (age band or unaccompanied minor). Record the age "
+            "first, or record the person's consent."
+        )
+    return refused
+
+
 def _check_consent(case: Case, basis: str, override_reason: str) -> None:
     """Sharing needs the person's consent, unless they are a minor or in imminent danger, which must be explained."""
     if basis not in CONSENT_BASES:
         raise ReferralError(gettext("Choose how sharing this case is justified."))
-    if basis == "consent":
-        if not has_consent(case.id, "share"):
-            raise ReferralError(gettext(
-                "No consent to share this case is on record. Record the person's consent first; without it, only "
-                "a minor or a person in imminent danger may be referred, and you must say why."
-            ))
-        return
-    if basis == "minor" and not is_minor(case):
-        raise ReferralError(gettext(
-            "The record does not show this person as a minor (age band or unaccompanied minor). Record the age "
-            "first, or record the person's consent."
-        ))
-    if not override_reason:
+    refusal = refused_bases(case).get(basis)
+    if refusal:
+        raise ReferralError(refusal)
+    if basis in OVERRIDE_BASES and not override_reason:
         raise ReferralError(gettext("Say why the case must be shared without the person's consent."))
 
 
@@ -90,6 +100,15 @@ def load_case(actor, case_id: str, action: Action) -> Case:
 # Referrals
 
 
+def referred_organisation_ids(case: Case) -> set[int]:
+    """Organisations holding an open referral of the case: another referral to them is refused, so not offered."""
+    return set(db.session.scalars(
+        select(Referral.to_organisation_id).where(
+            Referral.case_id == case.id, Referral.status.in_(OPEN_REFERRAL_STATUSES),
+        )
+    ))
+
+
 def create_referral(
     actor, case: Case, to_organisation_id: int | None, reason: str, note: str | None = None,
     consent_basis: str = "consent", override_reason: str | None = None,
@@ -100,14 +119,8 @@ def create_referral(
     org = _receiving_organisation(actor, case, to_organisation_id)
     override_reason = _clean(override_reason)
     _check_consent(case, consent_basis, override_reason)
-    already = db.session.scalar(
-        select(Referral.id).where(
-            Referral.case_id == case.id, Referral.to_organisation_id == org.id,
-            Referral.status.in_(OPEN_REFERRAL_STATUSES),
-        ).limit(1)
-    )
     already_referred = ReferralError(gettext("This case is already referred to %(org)s.", org=org.name))
-    if already is not None:
+    if org.id in referred_organisation_ids(case):
         raise already_referred
     referral = Referral(
         id=new_uuid(), case_id=case.id, from_organisation_id=case.organisation_id, to_organisation_id=org.id,
@@ -192,6 +205,13 @@ def _transfer_waiting() -> ReferralError:
     return ReferralError(gettext("A transfer of this case is already waiting for a decision."))
 
 
+def waiting_transfer(case: Case) -> Transfer | None:
+    """The transfer of the case waiting for a decision: while there is one, another is refused, so not offered."""
+    return db.session.scalar(
+        select(Transfer).where(Transfer.case_id == case.id, Transfer.status == "requested").limit(1)
+    )
+
+
 def request_transfer(
     actor, case: Case, to_organisation_id: int | None, reason: str, consent_basis: str = "consent",
     override_reason: str | None = None, keep_access: bool = False,
@@ -203,10 +223,7 @@ def request_transfer(
         raise ReferralError(gettext("Say why the case should be transferred."))
     override_reason = _clean(override_reason)
     _check_consent(case, consent_basis, override_reason)
-    waiting = db.session.scalar(
-        select(Transfer.id).where(Transfer.case_id == case.id, Transfer.status == "requested").limit(1)
-    )
-    if waiting is not None:
+    if waiting_transfer(case) is not None:
         raise _transfer_waiting()
     transfer = Transfer(
         id=new_uuid(), case_id=case.id, from_organisation_id=case.organisation_id, to_organisation_id=org.id,

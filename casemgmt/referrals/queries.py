@@ -87,12 +87,14 @@ def case_transfers(actor, case: Case) -> list[TransferRow]:
     return result
 
 
-def organisation_choices(actor) -> list[tuple[int, str]]:
-    """Every other organisation, with its type and country, for the referral and transfer forms."""
+def organisation_choices(actor, case: Case | None = None) -> list[tuple[int, str]]:
+    """Every other organisation (than the actor's and the case's owner), with its type and country, for the referral
+    and transfer forms."""
     from casemgmt import htcds
 
+    own = {actor.organisation_id} | ({case.organisation_id} if case is not None else set())
     rows = db.session.scalars(
-        select(Organisation).where(Organisation.id != actor.organisation_id).order_by(Organisation.name)
+        select(Organisation).where(Organisation.id.not_in(own)).order_by(Organisation.name)
     ).all()
     return [
         (org.id, f"{org.name} ({htcds.ORGANISATION_TYPES.label(org.org_type)}, {htcds.country_name(org.country)})")

@@ -16,16 +16,39 @@ bp = Blueprint("referrals", __name__)
 TRANSFER_PREFIX = "transfer"
 
 
+def _referral_form(case, **kwargs) -> ReferralForm:
+    """The referral form offers only what operations.create_referral() accepts for this case."""
+    referred = operations.referred_organisation_ids(case)
+    organisations = [(org_id, label) for org_id, label in queries.organisation_choices(current_user, case)
+                     if org_id not in referred]
+    return ReferralForm(organisations=organisations, withheld_organisations=referred,
+                        refused_bases=operations.refused_bases(case), **kwargs)
+
+
+def _transfer_form(case, **kwargs) -> TransferForm:
+    """The transfer form offers only the bases operations.request_transfer() accepts for this case."""
+    return TransferForm(prefix=TRANSFER_PREFIX, organisations=queries.organisation_choices(current_user, case),
+                        refused_bases=operations.refused_bases(case), **kwargs)
+
+
 def _render_case(case, referral_form=None, transfer_form=None, status=200):
-    organisations = queries.organisation_choices(current_user)
     can_refer = allowed(current_user, Action.REFERRAL_CREATE, case)
     can_transfer = allowed(current_user, Action.TRANSFER_REQUEST, case)
+    refused = operations.refused_bases(case) if can_refer or can_transfer else {}
+    # When the operations would refuse every basis, neither form is offered: the page says why instead.
+    no_basis = [refused[b] for b in CONSENT_BASES] if all(b in refused for b in CONSENT_BASES) else []
+    referral_form = (referral_form or _referral_form(case)) if can_refer and not no_basis else None
+    # Only the blank "choose" entry left: every other organisation already has an open referral of the case.
+    all_referred = referral_form is not None and len(referral_form.to_organisation_id.choices) <= 1
+    if all_referred:
+        referral_form = None
+    waiting = operations.waiting_transfer(case) if can_transfer else None
+    transfer_form = (transfer_form or _transfer_form(case)) if can_transfer and not no_basis and not waiting else None
     return render_template(
         "referrals/case_index.html", case=case,
         referrals=queries.case_referrals(current_user, case), transfers=queries.case_transfers(current_user, case),
-        referral_form=(referral_form or ReferralForm(organisations=organisations)) if can_refer else None,
-        transfer_form=(transfer_form or TransferForm(prefix=TRANSFER_PREFIX, organisations=organisations))
-        if can_transfer else None,
+        referral_form=referral_form, transfer_form=transfer_form, waiting_transfer=waiting,
+        all_referred=all_referred, no_basis=no_basis, consent_refused=refused.get("consent"),
         decision_form=DecisionForm(), reasons=REFERRAL_REASONS, bases=CONSENT_BASES,
         statuses=REFERRAL_STATUS_LABELS, transfer_statuses=TRANSFER_STATUS_LABELS,
     ), status
@@ -42,7 +65,7 @@ def case_index(case_id):
 @requires(Action.REFERRAL_CREATE)
 def create(case_id):
     case = operations.load_case(current_user, case_id, Action.REFERRAL_CREATE)
-    form = ReferralForm(organisations=queries.organisation_choices(current_user))
+    form = _referral_form(case)
     if form.validate_on_submit():
         try:
             referral = operations.create_referral(
@@ -127,7 +150,7 @@ def decline(referral_id):
 @requires(Action.TRANSFER_REQUEST)
 def request_transfer(case_id):
     case = operations.load_case(current_user, case_id, Action.TRANSFER_REQUEST)
-    form = TransferForm(prefix=TRANSFER_PREFIX, organisations=queries.organisation_choices(current_user))
+    form = _transfer_form(case)
     if form.validate_on_submit():
         try:
             operations.request_transfer(

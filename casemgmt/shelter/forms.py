@@ -84,3 +84,35 @@ class DischargeForm(FlaskForm):
     def validate_discharge_note(self, field):
         if self.discharge_reason.data == "other" and not (field.data or "").strip():
             raise ValidationError(_l("Say in the note why the person left."))
+
+
+class PastStayForm(SubmissionTokenMixin, FlaskForm):
+    """A stay that has already ended, recorded after the fact (operations.record_past_placement). Shown on the same
+    page as the admission and discharge forms, so its field names (and the HTML ids made from them) are its own."""
+
+    submission_kind = "past_stay"
+
+    # Labels of their own: the page also holds the admission and discharge forms, and two fields labelled alike
+    # leave a screen reader (and a test that finds fields by label) guessing which is which.
+    past_facility_id = SelectField(_l("Facility of the earlier stay"), coerce=_coerce_optional_int,
+                                   validators=[InputRequired()])
+    past_admitted_on = DateField(_l("Arrived at the facility on"), validators=[InputRequired(), _not_in_future])
+    past_discharged_on = DateField(_l("Left the facility on"), validators=[InputRequired(), _not_in_future])
+    past_reason = SelectField(_l("Reason for leaving"), validators=[DataRequired()])
+    past_note = TextAreaField(_l("Note on the earlier stay"), validators=[Optional(), Length(max=2000)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.past_reason.choices = DISCHARGE_REASONS.choices(blank=True)
+
+    def validate_past_facility_id(self, field):
+        if field.data is None:
+            raise ValidationError(_l("Choose a facility."))
+
+    def validate_past_discharged_on(self, field):
+        if field.data and self.past_admitted_on.data and field.data < self.past_admitted_on.data:
+            raise ValidationError(_l("The discharge date cannot be before the admission date."))
+
+    def validate_past_note(self, field):
+        if self.past_reason.data == "other" and not (field.data or "").strip():
+            raise ValidationError(_l("Say in the note why the person left."))

@@ -5,14 +5,15 @@ from datetime import date, timedelta
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 
 from casemgmt.access import Action, allowed
 from casemgmt.access.guard import requires
 from casemgmt.core import submissions
 from casemgmt.extensions import db
 from casemgmt.shelter import operations, queries
-from casemgmt.shelter.forms import AdmitForm, DischargeForm, FacilityForm, NewFacilityForm
-from casemgmt.shelter.models import DISCHARGE_REASONS, FACILITY_TYPES
+from casemgmt.shelter.forms import AdmitForm, DischargeForm, FacilityForm, NewFacilityForm, PastStayForm
+from casemgmt.shelter.models import DISCHARGE_REASONS, FACILITY_TYPES, Facility
 
 bp = Blueprint("shelter", __name__)
 
@@ -98,7 +99,21 @@ def _admit_form(case, formdata=None) -> AdmitForm:
     return form
 
 
-def _render_case(case, admit_form=None, discharge_form=None, status=200):
+def _past_stay_form(case, formdata=None) -> PastStayForm:
+    """Every facility of the case's organisation, those no longer taking admissions too: the stay is over."""
+    form = PastStayForm(formdata=formdata)
+    facilities = db.session.scalars(
+        select(Facility).where(Facility.organisation_id == case.organisation_id).order_by(Facility.name)
+    )
+    choices = [(None, _("— choose —"))]
+    for facility in facilities:
+        choices.append((facility.id, facility.name if facility.accepts_minors
+                        else _("%(name)s · adults only", name=facility.name)))
+    form.past_facility_id.choices = choices
+    return form
+
+
+def _render_case(case, admit_form=None, discharge_form=None, past_form=None, status=200):
     placements = queries.placements_of(case)
     current = next((p for p in placements if p.is_open), None)
     if current is None:
@@ -108,6 +123,7 @@ def _render_case(case, admit_form=None, discharge_form=None, status=200):
     return render_template(
         "shelter/case.html", case=case, placements=placements, current=current, admit_form=admit_form,
         discharge_form=discharge_form, reasons=DISCHARGE_REASONS, types=FACILITY_TYPES,
+        past_form=past_form or _past_stay_form(case),
         can_view_facilities=allowed(current_user, Action.FACILITY_VIEW),
     ), status
 
@@ -161,3 +177,25 @@ def discharge(case_id, placement_id):
                 return redirect(url_for("journey.closure", case_id=case_id))
             return redirect(url_for("shelter.case_index", case_id=case_id))
     return _render_case(case, discharge_form=form, status=422)
+
+
+@bp.post("/cases/<case_id>/shelter/past")
+@requires(Action.PLACEMENT_MANAGE)
+def record_past(case_id):
+    case = operations.load_case(current_user, Action.PLACEMENT_MANAGE, case_id)
+    form = _past_stay_form(case, formdata=request.form)
+    if form.validate_on_submit():
+        try:
+            operations.record_past_placement(current_user, case, form.past_facility_id.data,
+                                             form.past_admitted_on.data, form.past_discharged_on.data,
+                                             form.past_reason.data, form.past_note.data)
+        except operations.PlacementError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+        else:
+            shown = url_for("shelter.case_index", case_id=case_id)
+            submissions.consume(form, shown)
+            db.session.commit()
+            flash(_("Earlier stay recorded."), "success")
+            return redirect(shown)
+    return _render_case(case, past_form=form, status=422)

@@ -62,6 +62,7 @@ COARSE = {
     Action.DOCUMENT_UPLOAD: (F, T, T, T, F),
     Action.DOCUMENT_DOWNLOAD: (F, T, T, T, F),
     Action.CLOSURE_APPROVE: (F, F, F, T, F),
+    Action.CLOSURE_WITHDRAW: (F, T, T, T, F),  # those who may request a closure; the object says whose it is
     Action.TIMELINE_VIEW: (T, T, T, T, F),
     # Reports: supervisors, for their own organisation
     Action.REPORT_VIEW: (F, F, F, T, F),

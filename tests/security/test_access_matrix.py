@@ -89,6 +89,8 @@ TABLE: dict[str, tuple[str, dict[str, str]] | list[tuple[str, dict[str, str]]]] 
     "journey.closure": ("case", {"GET": WORKERS_NOT_REFERRED, "POST": WORKERS_NOT_REFERRED}),
     "journey.reject": ("rejectable_closure", {"POST": SUPERVISOR_DECIDES}),
     "journey.timeline": ("case", {"GET": CASE_ROLES}),
+    # The caseworker who requested it (the first to withdraw it) or a supervisor of the owning organisation.
+    "journey.withdraw": ("rejectable_closure", {"POST": "f f o f o f | f f n n n | f f f n | f"}),
     "referrals.accept": ("pending_referral", {"POST": "f f f f f f | f f n n n | o o o o | f"}),
     "referrals.approve_transfer": ("own_transfer", {"POST": NOBODY}),
     "referrals.cancel_transfer": ("cancellable_transfer", {"POST": WORKERS_NOT_REFERRED}),
@@ -121,6 +123,7 @@ TABLE: dict[str, tuple[str, dict[str, str]] | list[tuple[str, dict[str, str]]]] 
     "shelter.edit_facility": ("facility", {"GET": "f f f f o f | f f f n f | f n f f | f",
                                            "POST": "f f f f o f | f f f n f | f n f f | f"}),
     "shelter.facility": ("facility", {"GET": "f f o o o f | f f n n f | f n n n | f"}),
+    "shelter.record_past": ("case", {"POST": PLACEMENT}),
     "tasks.case_index": ("case", {"GET": CASE_ROLES, "POST": CASE_ROLES}),
     "tasks.complete": [("task", {"POST": CASE_NOT_REFERRED}), ("receiving_task", {"POST": RECEIVING_TASK})],
     "tasks.edit": [("task", {"GET": CASE_NOT_REFERRED, "POST": CASE_NOT_REFERRED}),

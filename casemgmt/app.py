@@ -85,7 +85,7 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
     login_manager.login_message = None
     login_manager.session_protection = None  # sessions are server-side rows; see auth.sessions
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=i18n.select_locale)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
     bootstrap.init_app(app)
     # Import the models so that the metadata (and Flask-Migrate's autogenerate) sees every table.
     from casemgmt import models  # noqa: F401

@@ -21,6 +21,7 @@ from casemgmt.audit.verify import verify_anchor, verify_chain
 from casemgmt.auth import totp
 from casemgmt.cases import operations as cases
 from casemgmt.cases.models import Case
+from casemgmt.core import zones
 from casemgmt.crypto import rotation
 from casemgmt.extensions import db
 from casemgmt.settings import append_root_key, key_ring_path, new_root_key, parse_key_ring
@@ -46,13 +47,20 @@ def orgs_cli():
 @click.argument("name")
 @click.option("--type", "org_type", default="NGO", show_default=True, help="HTCDS organisation type.")
 @click.option("--country", required=True, help="ISO 3166 alpha-2 country code, e.g. PE.")
-def orgs_create(name, org_type, country):
+@click.option("--time-zone", default=None,
+              help="IANA time zone, e.g. America/Lima; default: the country's when it has only one, else UTC.")
+def orgs_create(name, org_type, country, time_zone):
+    guessed = time_zone is None
+    time_zone = time_zone or zones.zone_for_country(country) or zones.UTC_NAME
     try:
-        org = accounts.create_organisation(SYSTEM, name, org_type, country)
+        org = accounts.create_organisation(SYSTEM, name, org_type, country, time_zone=time_zone)
     except accounts.AccountError as exc:
         _fail(str(exc))
     db.session.commit()
     click.echo(f"organisation {org.id}: {org.name}")
+    if guessed and org.time_zone == zones.UTC_NAME:
+        click.echo(f"its times are shown in UTC: {org.country} has several time zones; choose one with "
+                   "--time-zone or on the Organisations page", err=True)
 
 
 @orgs_cli.command("list")
@@ -414,9 +422,11 @@ def audit_checkpoint(restart, yes):
 def register(app: Flask) -> None:
     from casemgmt.backup.cli import backup_cli, restore_command
     from casemgmt.demo import demo_command
+    from casemgmt.notifications.cli import notifications_cli
     from casemgmt.synth import synth_command
 
-    for group in (orgs_cli, users_cli, keys_cli, cases_cli, audit_cli, demo_command, synth_command):
+    for group in (orgs_cli, users_cli, keys_cli, cases_cli, audit_cli, demo_command, synth_command,
+                  notifications_cli):
         app.cli.add_command(group)
     for command in (backup_cli, restore_command):  # casemgmt/backup: backup, keygen, verify, restore
         app.cli.add_command(command)

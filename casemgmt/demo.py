@@ -26,7 +26,9 @@ from casemgmt.audit.anchor import restart_on_new_database
 from casemgmt.audit.events import SYSTEM
 from casemgmt.cases import operations as cases
 from casemgmt.cases import stages
+from casemgmt.cases.age import years_between
 from casemgmt.cases.models import StageChange
+from casemgmt.core import zones
 from casemgmt.core.journey import FEATURES
 from casemgmt.core.time import utcnow
 from casemgmt.extensions import db
@@ -84,7 +86,7 @@ def _person(rng: random.Random, fakers: dict[str, Faker]) -> dict:
         "given_name": fake.first_name_female() if female else fake.first_name_male(),
         "family_name": fake.last_name(),
         "aliases": fake.first_name() if rng.random() < 0.2 else None,
-        "date_of_birth": dob if rng.random() < 0.85 else None,
+        **_age(rng, dob),
         "age_band": None,
         # Not fake.phone_number(): some locales' formats carry an extension ("x62448") the case form refuses.
         "phone": phone_number(citizenship, lambda n: fake.numerify("#" * n)) if rng.random() < 0.7 else None,
@@ -102,13 +104,35 @@ def _person(rng: random.Random, fakers: dict[str, Faker]) -> dict:
         "relationship_to_trafficker": rng.choice(["Familial", "Acquainted", "Unacquainted"]),
         "recruitment_country": [citizenship],
         "exploitation_country": [rng.choice(["PE", "CO", "CL", "AR", "US", "DO"])],
-        "unaccompanied_minor": age < 18 and rng.random() < 0.6,
+        "unaccompanied_or_separated": age < 18 and rng.random() < 0.6,
         "pregnant": female and 18 <= age < 40 and rng.random() < 0.1,
         "elderly": age > 50,
         "ill": rng.random() < 0.1,
         "narrative": fake.paragraph(nb_sentences=4),
         "status": "Active",
     }
+
+
+def _age(rng: random.Random, dob: date) -> dict:
+    """Most people give their date of birth; of the others, some know the year, and for some the caseworker
+    estimates the age (on a day in the last months: the estimate ages from then, cases.age)."""
+    known = rng.random()
+    if known < 0.75:
+        return {"date_of_birth": dob}
+    if known < 0.87:
+        estimated_on = date.today() - timedelta(days=rng.randint(0, 300))
+        return {"estimated_age": max(years_between(dob, estimated_on), 0), "age_estimated_on": estimated_on}
+    if known < 0.95:
+        return {"birth_year": dob.year}
+    return {}
+
+
+def _sixteen(values: dict) -> dict:
+    """One 16-year-old known by her date of birth only, the box "unaccompanied or separated" not ticked: the child
+    rules must follow from the date alone (the adults-only shelter refuses her, her return needs an escort)."""
+    born = date.today() - timedelta(days=16 * 365 + 120)
+    return {**values, "date_of_birth": born, "estimated_age": None, "age_estimated_on": None, "birth_year": None,
+            "unaccompanied_or_separated": False, "gender": "Feminine", "pregnant": False, "elderly": False}
 
 
 @contextmanager
@@ -135,6 +159,12 @@ def _feature_populators() -> list[Callable]:
     return found
 
 
+def _feature_finishers() -> list[Callable]:
+    return [module.finish for module in map(importlib.import_module, (
+        f"casemgmt.{feature}.demo" for feature in FEATURES if importlib.util.find_spec(f"casemgmt.{feature}.demo")
+    )) if hasattr(module, "finish")]
+
+
 def _backdate(case, rng: random.Random) -> datetime:
     opened = utcnow() - timedelta(days=rng.randint(0, 540), hours=rng.randint(0, 23), minutes=rng.randint(0, 59))
     case.created_at = case.updated_at = opened
@@ -149,7 +179,8 @@ def build_demo(password: str | None, n_cases: int, seed: int) -> dict[str, str]:
     fakers = {loc: Faker(loc) for loc in set(LOCALES.values())}
     orgs = []
     for name, org_type, country, contact in ORGANISATIONS:
-        orgs.append(accounts.create_organisation(SYSTEM, name, org_type, country, contact))
+        orgs.append(accounts.create_organisation(SYSTEM, name, org_type, country, contact,
+                                                 time_zone=zones.zone_for_country(country) or zones.UTC_NAME))
     credentials: dict[str, str] = {}
     users: dict[str, User] = {}
     for username, display, org_index, role in USERS:
@@ -167,6 +198,11 @@ def build_demo(password: str | None, n_cases: int, seed: int) -> dict[str, str]:
     for i in range(n_cases):
         creator, mover = writers[i % len(writers)] if i % 5 else writers[0]
         values = _person(rng, fakers)
+        if i == 1:
+            values = _sixteen(values)
+        elif i == 2:  # at least one age estimated by the caseworker, however the draws fall
+            values = {**values, "date_of_birth": None, "birth_year": None, "estimated_age": 24,
+                      "age_estimated_on": date.today() - timedelta(days=60), "elderly": False}
         if creator.role == "hotline_operator":
             values["assigned_to_id"] = users["caseworker"].id
         case = cases.create_case(creator, values)
@@ -186,6 +222,10 @@ def build_demo(password: str | None, n_cases: int, seed: int) -> dict[str, str]:
                         case.closed_at = moment
         for populate in populators:
             populate(case, users, rng)
+        db.session.commit()
+    # What a feature adds once every case is there (overdue-task notices, say): its demo's finish(people, rng).
+    for finish in _feature_finishers():
+        finish(users, rng)
         db.session.commit()
     return credentials
 

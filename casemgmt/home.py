@@ -1,8 +1,9 @@
 """The landing page after login: each user's work. Administrators manage accounts, so they go to the users page.
 
 Every installed journey feature contributes what waits for the user (its worklist.items(user), see core/journey.py);
-the page adds the user's own open cases. Each feature answers with one or two bounded queries, so the page costs the
-same whatever the size of the caseload.
+the page adds the user's own open cases. What another organisation hands to the user's (a referral, a return plan's
+hand-off, a transfer approved by its owner) waits in the referrals section, without anyone having to send more. Each
+feature answers with one or two bounded queries, so the page costs the same whatever the size of the caseload.
 """
 
 from flask import Blueprint, redirect, render_template, url_for
@@ -15,13 +16,14 @@ from casemgmt.access.guard import requires
 from casemgmt.access.roles import Role
 from casemgmt.audit import queries as audit_queries
 from casemgmt.journey import queries as journey
+from casemgmt.notifications import sweep
 
 bp = Blueprint("home", __name__)
 
 SECTION_TITLES = {
     "crisis": _l("Crisis contacts waiting"),
     "approvals": _l("Approvals waiting for me"),
-    "referrals": _l("Referrals waiting for my organisation"),
+    "referrals": _l("Referrals, hand-offs and transfers waiting for my organisation"),
     "tasks": _l("My tasks due and overdue"),
     "my_cases": _l("My cases"),
 }
@@ -43,6 +45,8 @@ def index():
         if allowed(current_user, Action.USERS_LIST):
             return redirect(url_for("admin.users"))
         return render_template("home.html", sections=[], my_cases=None)
+    # Overdue tasks fire no event: the first home page of the hour looks for them (casemgmt/notifications/sweep.py).
+    sweep.sweep_lazily(current_user)
     work = journey.work_for(current_user)
     always = ROLE_SECTIONS.get(current_user.role, ())
     sections = [

@@ -161,7 +161,7 @@ ORGANISATION_TYPES = ValueSet("OrganisationType", {
 })
 
 VULNERABILITIES = ValueSet("SpecialVulnerability", {
-    "unaccompanied_minor": _l("Unaccompanied minor"),
+    "unaccompanied_or_separated": _l("Unaccompanied or separated"),
     "pregnant": _l("Pregnant"),
     "elderly": _l("Elderly"),
     "ill": _l("Ill or disabled"),

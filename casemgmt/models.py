@@ -3,6 +3,7 @@
 import importlib
 import importlib.util
 
+from casemgmt.access.grants import CaseGrant
 from casemgmt.accounts.models import Organisation, User, UserSession
 from casemgmt.audit.models import AuditEvent, AuditHead
 from casemgmt.cases.models import Case, CaseCode, Person, StageChange
@@ -10,6 +11,7 @@ from casemgmt.core.journey import FEATURES
 from casemgmt.core.submissions import SubmissionToken
 from casemgmt.crypto.models import DataKey
 from casemgmt.referrals.models import Referral
+from casemgmt.revisions.models import RecordRevision
 
 
 def _feature_models() -> None:
@@ -23,6 +25,6 @@ def _feature_models() -> None:
 _feature_models()
 
 __all__ = [
-    "AuditEvent", "AuditHead", "Case", "CaseCode", "DataKey", "Organisation", "Person", "Referral", "StageChange",
-    "SubmissionToken", "User", "UserSession",
+    "AuditEvent", "AuditHead", "Case", "CaseCode", "CaseGrant", "DataKey", "Organisation", "Person", "RecordRevision",
+    "Referral", "StageChange", "SubmissionToken", "User", "UserSession",
 ]

@@ -1,4 +1,5 @@
-"""Template globals: the menu the user's policies allow, and the language options."""
+"""Template globals: the menu the user's policies allow, the notification bell, the language options and the
+formatting of dates and times."""
 
 from __future__ import annotations
 
@@ -84,12 +85,15 @@ def role_label(code: str | None) -> str:
 
 
 def init_app(app: Flask) -> None:
-    from flask_babel import format_date, format_datetime
-
     from casemgmt import htcds
+    from casemgmt.i18n import format_date, format_datetime
+    from casemgmt.notifications.queries import bell
 
     app.jinja_env.globals.update(
         nav_items=nav_items, case_nav_items=case_nav_items, language_options=language_options,
         current_locale=current_locale, role_label=role_label, country_name=htcds.country_name,
-        org_type_label=htcds.ORGANISATION_TYPES.label, format_date=format_date, format_datetime=format_datetime,
+        org_type_label=htcds.ORGANISATION_TYPES.label,
+        # Times in the organisation's zone, labelled with it (casemgmt/i18n.py); never Flask-Babel's own.
+        format_date=format_date, format_datetime=format_datetime,
+        notification_bell=bell,
     )

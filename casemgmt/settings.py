@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PREFIX = "CASEMGMT_"
 ENVIRONMENTS = ("development", "testing", "production")
@@ -23,6 +24,33 @@ ROOT_KEY_BYTES = 32
 
 class SettingsError(RuntimeError):
     """The configuration cannot be used; the message tells the operator what to fix."""
+
+
+MAIL_SECURITY = ("starttls", "ssl", "none")
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """The SMTP server that e-mails notices (casemgmt/notifications/mail.py); no host: no e-mail at all.
+
+    The password comes from the environment only and is kept out of repr(), so printing the settings (a debugger,
+    an error report) never shows it. Nothing here is logged."""
+
+    host: str | None = None
+    port: int = 587
+    sender: str | None = None  # the From: address
+    security: str = "starttls"  # starttls (upgrade a plain connection), ssl (TLS from the start), none
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    timeout_seconds: int = 10
+    # Extra certificate authorities to trust (a PEM file), for a relay with a private CA; None: the system's.
+    ca_file: Path | None = None
+    # One digest per user per this many minutes at most: a busy morning is one e-mail, not twenty.
+    digest_minutes: int = 15
+
+    @property
+    def enabled(self) -> bool:
+        return self.host is not None
 
 
 @dataclass(frozen=True)
@@ -77,6 +105,9 @@ class Settings:
     # Free space (MB) kept on the instance's storage for logins, sessions, audit events and small edits: document
     # uploads that would leave less are refused (casemgmt/diskspace.py), and the readiness check reports it.
     storage_reserve_mb: int = 200
+    # E-mailed notices (off without an SMTP host), and the address of the site their link points to.
+    mail: MailSettings = field(default_factory=MailSettings)
+    public_url: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -298,6 +329,53 @@ def _erasure_journal_file(environ: Mapping[str, str], instance_path: Path, env: 
     return None if env == "testing" else instance_path / "erasure-journal.log"
 
 
+def _public_url(environ: Mapping[str, str], env: str) -> str | None:
+    raw = environ.get(PREFIX + "PUBLIC_URL", "").strip().rstrip("/")
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise SettingsError(f"{PREFIX}PUBLIC_URL must be the site's address, e.g. https://casemgmt.example.org")
+    if env == "production" and parts.scheme != "https":
+        raise SettingsError(f"{PREFIX}PUBLIC_URL must start with https:// in production")
+    return raw
+
+
+def _mail(environ: Mapping[str, str], env: str, public_url: str | None) -> MailSettings:
+    host = environ.get(PREFIX + "SMTP_HOST", "").strip() or None
+    if host is None:
+        return MailSettings()
+    security = environ.get(PREFIX + "SMTP_SECURITY", "").strip().lower() or "starttls"
+    if security not in MAIL_SECURITY:
+        raise SettingsError(f"{PREFIX}SMTP_SECURITY must be one of {', '.join(MAIL_SECURITY)}, not {security!r}")
+    port = _env_int(environ, "SMTP_PORT", 465 if security == "ssl" else 587)
+    if port > 65535:
+        raise SettingsError(f"{PREFIX}SMTP_PORT must be a port number (1-65535)")
+    sender = environ.get(PREFIX + "SMTP_FROM", "").strip()
+    if "@" not in sender or any(ch in sender for ch in "\r\n"):
+        raise SettingsError(f"{PREFIX}SMTP_FROM must be the address notices are sent from, e.g. "
+                            "casemgmt@example.org")
+    username = environ.get(PREFIX + "SMTP_USER", "").strip() or None
+    password = environ.get(PREFIX + "SMTP_PASSWORD", "") or None
+    if (username is None) != (password is None):
+        raise SettingsError(f"Set both {PREFIX}SMTP_USER and {PREFIX}SMTP_PASSWORD, or neither")
+    if password is not None and security == "none" and env == "production":
+        # The password would cross the network in clear.
+        raise SettingsError(f"{PREFIX}SMTP_PASSWORD needs {PREFIX}SMTP_SECURITY starttls or ssl in production")
+    if public_url is None:
+        raise SettingsError(f"{PREFIX}SMTP_HOST is set, so notices are e-mailed: set {PREFIX}PUBLIC_URL to the "
+                            "site's address (https://...) for the link they carry")
+    ca_raw = environ.get(PREFIX + "SMTP_CA_FILE", "").strip()
+    ca_file = Path(ca_raw) if ca_raw else None
+    if ca_file is not None and not ca_file.is_file():
+        raise SettingsError(f"{PREFIX}SMTP_CA_FILE {ca_raw} is not a readable file")
+    return MailSettings(
+        host=host, port=port, sender=sender, security=security, username=username, password=password,
+        timeout_seconds=_env_int(environ, "SMTP_TIMEOUT_SECONDS", 10), ca_file=ca_file,
+        digest_minutes=_env_int(environ, "MAIL_DIGEST_MINUTES", 15, minimum=0),
+    )
+
+
 RATELIMIT_SCHEMES = ("memory", "redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster")
 
 
@@ -345,6 +423,7 @@ def load_settings(environ: Mapping[str, str] | None = None, overrides: Mapping[s
         raise SettingsError(f"Production needs PostgreSQL: set {PREFIX}DATABASE_URL")
     languages = tuple(x.strip() for x in environ.get(PREFIX + "LANGUAGES", "en,es").split(",") if x.strip())
     ratelimit_enabled = _env_bool(environ.get(PREFIX + "RATELIMIT_ENABLED"), True, "RATELIMIT_ENABLED")
+    public_url = _public_url(environ, env)
     return Settings(
         env=env,
         instance_path=instance_path,
@@ -380,4 +459,6 @@ def load_settings(environ: Mapping[str, str] | None = None, overrides: Mapping[s
         backup_key=_backup_key(environ, instance_path),
         erasure_journal_file=_erasure_journal_file(environ, instance_path, env),
         storage_reserve_mb=_env_int(environ, "STORAGE_RESERVE_MB", 200, minimum=0),
+        mail=_mail(environ, env, public_url),
+        public_url=public_url,
     )

@@ -25,9 +25,11 @@ from casemgmt.audit.anchor import restart_on_new_database
 from casemgmt.audit.events import HEAD_ID, SYSTEM
 from casemgmt.audit.models import AuditHead
 from casemgmt.auth.passwords import passphrase_problems
+from casemgmt.core import zones
 from casemgmt.core.time import utcnow
 from casemgmt.demo import ORGANISATIONS, USERS, prepare_empty_database, random_passphrase
 from casemgmt.extensions import db
+from casemgmt.notifications import sweep as notice_sweep
 from casemgmt.shelter import demo as shelter_demo
 from casemgmt.shelter import operations as shelter
 from casemgmt.synth_journey import CaseWriter, FacilitySlot, OrgProfile, World
@@ -62,7 +64,8 @@ def _weights(spec: dict, users: dict[str, Actor]) -> tuple[tuple, tuple]:
 
 
 def _facility_specs(rng: random.Random, index: int, country: str, n_cases: int) -> list[tuple]:
-    """(name, type, beds, accepts minors, address): the demo's two shelters first for the first NGO."""
+    """(name, type, beds, whom it takes (shelter.models.AGE_GROUPS), address): the demo's two shelters first for the
+    first NGO."""
     wanted = math.ceil(n_cases * ORG_WEIGHTS[index] / sum(ORG_WEIGHTS) * BEDS_PER_CASE[index]) + 10
     specs: list[tuple] = list(shelter_demo.FACILITIES) if index == 0 else []
     mission = country == "HT"
@@ -71,12 +74,15 @@ def _facility_specs(rng: random.Random, index: int, country: str, n_cases: int) 
         prefix = {"transit_centre": "Centre de transit", "shelter": "Albergue", "safe_house": "Hogar"}[kind]
         name = f"{prefix} {rng.choice(DISTRICTS[country])} {len(specs) + 1}"
         address = None if kind == "safe_house" else f"{rng.randint(100, 2999)} {rng.choice(DISTRICTS[country])}"
-        specs.append((name, kind, rng.randint(8, 40), rng.random() < 0.35, address))
+        takes = rng.random()
+        specs.append((name, kind, rng.randint(8, 40), "children" if takes < 0.1 else "both" if takes < 0.35
+                       else "adults", address))
     return specs
 
 
 def _setup(password: str | None, n_cases: int, rng: random.Random) -> tuple[dict[str, str], list[OrgProfile]]:
-    orgs = [accounts.create_organisation(SYSTEM, name, kind, country, contact)
+    orgs = [accounts.create_organisation(SYSTEM, name, kind, country, contact,
+                                         time_zone=zones.zone_for_country(country) or zones.UTC_NAME)
             for name, kind, country, contact in ORGANISATIONS]
     credentials: dict[str, str] = {}
     users: dict[str, User] = {}
@@ -96,12 +102,12 @@ def _setup(password: str | None, n_cases: int, rng: random.Random) -> tuple[dict
             assignees=_weights(staffing["assignees"], actors), takers=_weights(staffing["takers"], actors),
             working_languages=frozenset(staffing["languages"]),
         )
-        for name, kind, beds, minors, address in _facility_specs(rng, index, org.country, n_cases):
+        for name, kind, beds, takes, address in _facility_specs(rng, index, org.country, n_cases):
             facility = shelter.create_facility(supervisor, {
-                "name": name, "facility_type": kind, "bed_capacity": beds, "accepts_minors": minors,
+                "name": name, "facility_type": kind, "bed_capacity": beds, "age_group": takes,
                 "active": True, "address": address,
             })
-            profile.facilities.append(FacilitySlot(facility.id, org.id, beds, minors))
+            profile.facilities.append(FacilitySlot(facility.id, org.id, beds, takes))
         profiles.append(profile)
     db.session.commit()
     return credentials, profiles
@@ -146,6 +152,8 @@ def build(n_cases: int, seed: int = 2026, password: str | None = None, progress:
         db.session.commit()
         if progress is not None:
             progress(len(chunk))
+    # The batches write rows directly, past the session's notice rules; overdue tasks are what the sweep adds.
+    notice_sweep.sweep_all()
     if db.session.get_bind().dialect.name == "postgresql":
         # Fresh planner statistics, as autovacuum would gather them a little later: benchmarks run right after.
         db.session.execute(text("ANALYZE"))

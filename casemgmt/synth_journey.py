@@ -11,20 +11,21 @@ an approved closure request linked to the closing stage change, no open placemen
 from __future__ import annotations
 
 import itertools
+import json
 import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from casemgmt.cases.identity import age_on
+from casemgmt.access.grants import AUDIENCES, CaseGrant
+from casemgmt.cases import age
 from casemgmt.cases.models import CODE_KINDS, Case, CaseCode, Person, StageChange
 from casemgmt.cases.operations import ALL_FIELDS
 from casemgmt.consent import demo as consent_demo
 from casemgmt.consent.models import ConsentRecord
 from casemgmt.counseling import demo as counseling_demo
 from casemgmt.counseling.models import CounselingSession
-from casemgmt.htcds import age_band
 from casemgmt.intake import demo as intake_demo
 from casemgmt.intake import sealing
 from casemgmt.intake.models import Contact, Screening
@@ -44,6 +45,7 @@ from casemgmt.reintegration.models import (
 )
 from casemgmt.returns import demo as returns_demo
 from casemgmt.returns.models import ReturnPlan
+from casemgmt.revisions.models import RecordRevision
 from casemgmt.shelter import demo as shelter_demo
 from casemgmt.shelter.models import Placement
 from casemgmt.synth_people import Pools, person, pick
@@ -102,8 +104,11 @@ class FacilitySlot:
     id: int
     organisation_id: int
     capacity: int
-    minors: bool
+    age_group: str  # shelter.models.AGE_GROUPS
     taken: int = 0
+
+    def takes(self, child: bool) -> bool:
+        return self.age_group in (("children", "both") if child else ("adults", "both"))
 
 
 @dataclass
@@ -155,9 +160,11 @@ class _Case:
     reaches: set[str]
     other_referral: bool
     return_referral: bool
+    share_consent: str | None  # the consent record a referral of the case rests on
     stage: str
     status: str
     closure_codes: list[str]
+    age_facts: age.AgeFacts  # what the record holds about the age, for the child rules on each day
     row: dict  # the cases row, for what later rows derive onto it (next_visit_due)
 
     def __init__(self, writer: CaseWriter, org: OrgProfile, created: datetime):
@@ -235,6 +242,8 @@ class CaseWriter:
         if rng.random() < 0.4:
             self._unrelated_contact(batch, c)
         consent = self._consent(batch, c)
+        # The consent a referral rests on: a grant names it (access/grants.py).
+        c.share_consent = consent["id"] if consent["consents_to_share"] else None
         self._screening(batch, c, consent)
         self._placements(batch, c)
         self._sessions(batch, c)
@@ -262,8 +271,9 @@ class CaseWriter:
 
     def _case_rows(self, batch: Batch, c: _Case) -> None:
         rng, values = self.rng, c.values
-        dob = values["date_of_birth"]
-        band = age_band(age_on(dob, self.world.today)) if dob else values["age_band"]
+        basis = age.basis_for(values)
+        band = age.band_for(values, basis, self.world.today) or values["age_band"]
+        c.age_facts = age.facts_from_values(values, basis)
         person_id = self.uuid()
         c.key.data_key_row(batch, c.created)
         c.stage, last_at = c.moves[-1]
@@ -278,7 +288,7 @@ class CaseWriter:
             trafficking_status=values["trafficking_status"], status_decided_by=values["status_decided_by"],
             recruitment_method=values["recruitment_method"],
             relationship_to_trafficker=values["relationship_to_trafficker"],
-            unaccompanied_minor=values["unaccompanied_minor"], pregnant=values["pregnant"],
+            unaccompanied_or_separated=values["unaccompanied_or_separated"], pregnant=values["pregnant"],
             elderly=values["elderly"], ill=values["ill"],
             narrative=c.seal(Case.__tablename__, "narrative", c.id, values["narrative"]),
             # The ORM's version counter moves with every UPDATE: one per stage change after creation.
@@ -287,7 +297,7 @@ class CaseWriter:
         )
         batch.add(
             Person, id=person_id, case_id=c.id, gender=values["gender"], citizenship=values["citizenship"],
-            languages=",".join(values["languages"]) or None, age_band=band,
+            languages=",".join(values["languages"]) or None, age_band=band, age_basis=basis,
             **identity_columns(c.key, person_id, values, self.world.bits),
         )
         for kind in CODE_KINDS:
@@ -432,24 +442,33 @@ class CaseWriter:
         obtained = max(c.created, min(c.created + timedelta(hours=rng.randint(0, 72)), latest))
         base = {
             "case_id": c.id, "obtained_by_id": actor.id, "language": language, "interpreter_used": interpreter,
-            "is_child_assent": c.values["unaccompanied_minor"],
             **{point: True for point in ("point_interview", "point_purpose", "point_data_uses", "point_access_right",
                                          "point_retention", "point_withdrawal")},
             "point_research": rng.random() < 0.8,
         }
         returning = "return" in c.reaches
 
+        guardian = rng.choice(consent_demo.GUARDIANS) if age.child_from(c.age_facts, obtained.date()) else None
+
         def record(at: datetime, **flags) -> dict:
             record_id = self.uuid()
+            # A child on that day assents, with a parent's, guardian's or representative's consent (cases.age).
+            child = age.child_from(c.age_facts, at.date())
+            name, relationship = guardian if child and guardian else (None, None)
+            flags["is_child_assent"] = child
             row = batch.add(
                 ConsentRecord, id=record_id, obtained_on=at.date(), created_at=at, **base, **flags,
                 interpreter_name=c.seal(ConsentRecord.__tablename__, "interpreter_name", record_id,
                                         rng.choice(consent_demo.INTERPRETERS) if interpreter else None),
                 notes=c.seal(ConsentRecord.__tablename__, "notes", record_id,
                              rng.choice(consent_demo.NOTES) if rng.random() < 0.6 else None),
+                guardian_name=c.seal(ConsentRecord.__tablename__, "guardian_name", record_id, name),
+                guardian_relationship=c.seal(ConsentRecord.__tablename__, "guardian_relationship", record_id,
+                                             relationship),
             )
             filled = [k for k, v in {**base, **flags}.items() if v is True] + (
-                ["interpreter_name"] if interpreter else []) + (["notes"] if row["notes"] is not None else [])
+                ["interpreter_name"] if interpreter else []) + (["notes"] if row["notes"] is not None else []) + (
+                ["guardian_name", "guardian_relationship"] if name else [])
             c.event(at, actor, "consent.record", "consent", record_id, fields=sorted(filled))
             return row
 
@@ -531,8 +550,10 @@ class CaseWriter:
             stays.append((admitted, None, None) if ongoing else (admitted, until, "independent_living"))
         return stays
 
-    def _facility(self, c: _Case, open_stay: bool) -> FacilitySlot | None:
-        choices = [f for f in c.org.facilities if f.minors or not c.values["unaccompanied_minor"]]
+    def _facility(self, c: _Case, open_stay: bool, admitted_on: date) -> FacilitySlot | None:
+        # A facility that takes the person as a child or an adult on the admission date (shelter.operations).
+        child = age.child_from(c.age_facts, admitted_on)
+        choices = [f for f in c.org.facilities if f.takes(child)]
         if open_stay:
             choices = [f for f in choices if f.taken < f.capacity]
         if not choices:
@@ -545,7 +566,7 @@ class CaseWriter:
     def _placements(self, batch: Batch, c: _Case) -> None:
         rng = self.rng
         for admitted, discharged, reason in self._stays(c):
-            facility = self._facility(c, discharged is None)
+            facility = self._facility(c, discharged is None, admitted.date())
             if facility is None:
                 self.unplaced += discharged is None
                 continue  # every bed is taken: the person waits for one
@@ -595,7 +616,7 @@ class CaseWriter:
                 session_id = self.uuid()
                 notes = rng.choice(counseling_demo.NOTES[kind]) if rng.random() < 0.9 else None
                 recorded = c.moment(day, start)
-                batch.add(
+                row = batch.add(
                     CounselingSession, id=session_id, case_id=c.id, session_type=kind,
                     provider=rng.choice(counseling_demo.PROVIDERS[kind]), held_on=day,
                     duration_minutes=rng.choice([30, 45, 50, 60, 60, 90]), follow_up_on=follow_up,
@@ -605,6 +626,43 @@ class CaseWriter:
                 fields = ["duration_minutes", "held_on", "provider", "session_type"] + (
                     ["follow_up_on"] if follow_up else []) + (["notes"] if notes else [])
                 c.event(recorded, author, "counseling.record", "counseling_session", session_id, fields=sorted(fields))
+                self._session_revision(batch, c, row, notes, author, recorded)
+
+    def _session_revision(self, batch: Batch, c: _Case, row: dict, notes: str | None, author: Actor,
+                          recorded: datetime) -> None:
+        """A few sessions were corrected after the fact (the duration typed wrongly) and a few recorded twice and
+        deleted (issue 12, item 6): the version each replaced is in record_revisions, sealed under the case's key,
+        as counseling.corrections would have kept it."""
+        rng = self.rng
+        roll = rng.random()
+        if roll >= counseling_demo.CORRECTED_SHARE + counseling_demo.DELETED_SHARE:
+            return
+        deleted = roll < counseling_demo.DELETED_SHARE
+        at = min(recorded + timedelta(days=rng.randint(0, 10), minutes=rng.randint(5, 300)), self.world.now)
+        earlier = {name: row[name] for name in ("session_type", "provider", "held_on", "duration_minutes",
+                                                "follow_up_on")}
+        earlier["notes"] = notes
+        revision_id = self.uuid()
+        if deleted:
+            reason = rng.choice(counseling_demo.DELETION_REASONS)
+            row.update(deleted_at=at, deleted_by_id=author.id, version=2,
+                       deletion_reason=c.seal(CounselingSession.__tablename__, "deletion_reason", row["id"], reason))
+        else:
+            reason = rng.choice(counseling_demo.CORRECTION_REASONS)
+            earlier["duration_minutes"] = rng.choice([m for m in (30, 45, 50, 60, 90) if m != row["duration_minutes"]])
+            row["version"] = 2
+        content = json.dumps({k: v.isoformat() if isinstance(v, date) else v for k, v in earlier.items()},
+                             sort_keys=True, ensure_ascii=False)
+        batch.add(RecordRevision, id=revision_id, record_type="counseling_session", record_id=row["id"], case_id=c.id,
+                  version=1, change="delete" if deleted else "correct", changed_by_id=author.id, changed_at=at,
+                  content=c.seal(RecordRevision.__tablename__, "content", revision_id, content),
+                  reason=c.seal(RecordRevision.__tablename__, "reason", revision_id, reason))
+        if deleted:
+            c.event(at, author, "counseling.delete", "counseling_session", row["id"], revision=revision_id,
+                    from_version=1, to_version=2)
+        else:
+            c.event(at, author, "counseling.correct", "counseling_session", row["id"], fields=["duration_minutes"],
+                    revision=revision_id, from_version=1, to_version=2)
 
     # Return and reintegration --------------------------------------------------------------------------------------
 
@@ -625,7 +683,12 @@ class CaseWriter:
         country = c.values["citizenship"] or self.world.mission.country
         sender, approver = c.worker, c.org.supervisor
         receiver = c.worker if c.org.mission else self.world.mission_actor
-        escort = bool(c.values["unaccompanied_minor"]) or rng.random() < 0.2
+        # A child on the day of approval (and so on every day of travel after it) goes with an escort, or now and
+        # then with a parent or legal guardian instead (returns.queries.needs_escort).
+        child = age.child_from(c.age_facts, on(0.9).date())
+        guardian = returns_demo.GUARDIANS[rng.randrange(len(returns_demo.GUARDIANS))] \
+            if child and rng.random() < 0.3 else None
+        escort = (child and guardian is None) or (not child and rng.random() < 0.2)
         level, risk = rng.choice(returns_demo.RISKS)
         outcome, family = rng.choice(returns_demo.FAMILIES)
         plan_id = self.uuid()
@@ -670,6 +733,8 @@ class CaseWriter:
             planned_departure_on=(departed or entered + timedelta(days=rng.randint(0, 20))).date(),
             route_details=sealed("route_details", rng.choice(returns_demo.ROUTES)), escort_required=escort,
             escort_name=sealed("escort_name", rng.choice(returns_demo.ESCORTS) if escort else None),
+            guardian_name=sealed("guardian_name", guardian[0] if guardian else None),
+            guardian_relationship=sealed("guardian_relationship", guardian[1] if guardian else None),
             created_by_id=sender.id, created_at=started, updated_at=max(
                 t for t in (entered, departed, arrived, steps["cancelled_at"]) if t is not None),
             submitted_by_id=sender.id, submitted_at=on(0.75), approved_by_id=approver.id, approved_at=on(0.9),
@@ -683,7 +748,8 @@ class CaseWriter:
             (0.15, "return.risk_assessment", ["risk_level", "risk_summary", "risk_assessed_on"]),
             (0.3, "return.family_assessment", ["family_outcome", "family_summary", "family_assessed_on"]),
             (0.6, "return.travel_document", ["travel_document_status", "travel_document_issued_on"]),
-            (0.7, "return.itinerary", ["planned_departure_on", "route_details", "escort_required", "escort_name"]),
+            (0.7, "return.itinerary", ["planned_departure_on", "route_details", "escort_required", "escort_name",
+                                       "guardian_name", "guardian_relationship"]),
         ):
             c.event(on(share), sender, action, "return_plan", plan_id, fields=fields)
         c.event(on(0.75), sender, "return.submit", "return_plan", plan_id, **{"from": "draft", "to": "submitted"})
@@ -713,11 +779,27 @@ class CaseWriter:
             created_at=created, responded_by_id=responder.id if responded else None, responded_at=responded,
             decline_reason=c.seal(Referral.__tablename__, "decline_reason", referral_id, decline),
         )
-        c.event(created, c.worker, "referral.create", "referral", referral_id, to_organisation=to_org, reason=reason,
-                consent_basis="consent", fields=["note"])
+        c.event(created, c.worker, "referral.create", "referral", referral_id, to_organisation=to_org,
+                from_organisation=c.org.id, kind="referral", reason=reason, consent_basis="consent", fields=["note"])
         if responded:
             c.event(responded, responder, f"referral.{'accept' if status == 'accepted' else 'decline'}", "referral",
-                    referral_id, from_organisation=c.org.id)
+                    referral_id, from_organisation=c.org.id, to_organisation=to_org, kind="referral")
+        if status == "accepted":
+            self._grant(batch, c, to_org, responder, referral_id, responded)
+
+    def _grant(self, batch: Batch, c: _Case, to_org: int, responder: Actor, referral_id: str, at: datetime) -> None:
+        """The access an accepted referral gives, as referrals.operations.accept_referral() grants it: the receiving
+        organisation's row, and the accepting caseworker's own when the organisation's does not reach them."""
+        ids = [self.uuid()]
+        if responder.role not in AUDIENCES["referral"]:
+            ids.append(self.uuid())
+        for grant_id, user_id in zip(ids, (None, responder.id), strict=False):
+            batch.add(CaseGrant, id=grant_id, case_id=c.id, organisation_id=to_org, user_id=user_id, level="referral",
+                      reason_kind="referral", reason_id=referral_id, consent_id=c.share_consent, granted_at=at,
+                      granted_by_id=responder.id)
+        c.event(at, responder, "grant.create", "grant", ids[0], to_organisation=to_org, from_organisation=c.org.id,
+                level="referral", reason_kind="referral", reason_id=referral_id, grants=sorted(ids),
+                personal=len(ids) > 1, consent=c.share_consent is not None)
 
     def _other_ngo_referral(self, batch: Batch, c: _Case) -> None:
         """Now and then an NGO refers a case to the other NGO for services it does not offer."""

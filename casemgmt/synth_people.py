@@ -162,9 +162,17 @@ def person(rng: random.Random, pools: Pools, org_country: str, registered: datet
         country = citizenship if rng.random() < 0.6 else "CO" if org_country == "CO" else "PE"
         phone = phone_number(country, lambda n: _digits(rng, n))
     age_band = None
-    if not known_dob and rng.random() < 0.55:
-        # Without a date of birth the caseworker estimates the age band.
-        age_band = htcds.age_band(age + (today - registered.date()).days // 365)
+    known_age: dict = {}
+    if not known_dob:
+        # Without a date of birth: the year is known, or the caseworker estimates the age (cases.age), or at least
+        # the age band.
+        known = rng.random()
+        if known < 0.25:
+            known_age = {"birth_year": dob.year}
+        elif known < 0.45:
+            known_age = {"estimated_age": age, "age_estimated_on": registered.date()}
+        elif known < 0.55:
+            age_band = htcds.age_band(age + (today - registered.date()).days // 365)
     exploitation = [] if rng.random() < 0.06 else _codes(
         rng, EXPLOITATION_WEIGHTS["female" if female else "male"], 0.18)
     if minor and rng.random() < 0.3:
@@ -182,6 +190,9 @@ def person(rng: random.Random, pools: Pools, org_country: str, registered: datet
         "family_name": family,
         "aliases": rng.choice(pools.female[locale] if female else pools.male[locale]) if rng.random() < 0.12 else None,
         "date_of_birth": dob if known_dob else None,
+        "birth_year": known_age.get("birth_year"),
+        "estimated_age": known_age.get("estimated_age"),
+        "age_estimated_on": known_age.get("age_estimated_on"),
         "age_band": age_band,
         "phone": phone,
         "address": rng.choice(pools.addresses[locale]) if rng.random() < 0.45 else None,
@@ -198,7 +209,7 @@ def person(rng: random.Random, pools: Pools, org_country: str, registered: datet
         "relationship_to_trafficker": pick(rng, RELATION_WEIGHTS) if rng.random() < 0.93 else None,
         "recruitment_country": [citizenship] if rng.random() < 0.88 else [],
         "exploitation_country": exploitation_country,
-        "unaccompanied_minor": minor and rng.random() < 0.6,
+        "unaccompanied_or_separated": minor and rng.random() < 0.6,
         "pregnant": female and 18 <= age < 40 and rng.random() < 0.08,
         "elderly": age >= 60,
         "ill": rng.random() < 0.1,

@@ -23,6 +23,7 @@ from datetime import date, datetime
 from flask import current_app
 from sqlalchemy import insert, update
 
+from casemgmt.access.grants import CaseGrant
 from casemgmt.audit.events import HEAD_ID, chain_hash
 from casemgmt.audit.models import AuditEvent, AuditHead
 from casemgmt.cases.identity import ENCRYPTED_FIELDS
@@ -40,14 +41,15 @@ from casemgmt.journey.models import ClosureRequest
 from casemgmt.referrals.models import Referral
 from casemgmt.reintegration.models import MonitoringVisit, ReintegrationPlan, ReintegrationSupport, ServiceDelivered
 from casemgmt.returns.models import ReturnPlan
+from casemgmt.revisions.models import RecordRevision
 from casemgmt.shelter.models import Placement
 from casemgmt.tasks.models import Task
 
 # Parents before children, so foreign keys hold at every statement (PostgreSQL checks them immediately).
 INSERT_ORDER = (
     Case, Person, DataKey, CaseCode, StageChange, Contact, ConsentRecord, Screening, Placement, CounselingSession,
-    ReturnPlan, Referral, ReintegrationPlan, ReintegrationSupport, ServiceDelivered, MonitoringVisit, Task,
-    ClosureRequest, AuditEvent,
+    ReturnPlan, Referral, CaseGrant, ReintegrationPlan, ReintegrationSupport, ServiceDelivered, MonitoringVisit, Task,
+    ClosureRequest, RecordRevision, AuditEvent,
 )
 KEY_ID = 1  # a synthetic case has one data key, as a new case does
 
@@ -178,11 +180,14 @@ def identity_columns(key: CaseKey, person_id: str, values: dict, bits: int) -> d
         value = values.get(field)
         if isinstance(value, date):
             value = value.isoformat()
+        elif isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)  # an estimated age, a year of birth
         out[field] = key.seal(Person.__tablename__, field, person_id, (value or "").strip() or None)
     name = bidx.full_name(values.get("given_name"), values.get("family_name"))
     dob = values.get("date_of_birth")
+    year = dob.year if dob else values.get("birth_year")
     out["name_bidx"] = bidx.compute("name", name, bits)
-    out["name_year_bidx"] = bidx.compute("name_year", f"{name}|{dob.year}", bits) if dob and name else None
+    out["name_year_bidx"] = bidx.compute("name_year", f"{name}|{year}", bits) if year and name else None
     out["dob_bidx"] = bidx.compute("dob", bidx.normalise_date(dob), bits) if dob else None
     out["document_bidx"] = bidx.compute("document", bidx.normalise_document(values.get("document_number") or ""), bits)
     out["phone_bidx"] = bidx.compute("phone", bidx.normalise_phone(values.get("phone") or ""), bits)

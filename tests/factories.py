@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from casemgmt.access import grants
 from casemgmt.accounts import operations as accounts
 from casemgmt.accounts.models import Organisation, User
 from casemgmt.audit.events import SYSTEM
 from casemgmt.cases import operations as cases
-from casemgmt.cases.models import Case
+from casemgmt.cases.models import Case, new_uuid
+from casemgmt.core.time import utcnow
 from casemgmt.extensions import db
+from casemgmt.referrals.models import Referral
 
 PASSWORD = "violet-harbor-copper-lantern-58"
 
@@ -56,7 +59,7 @@ def case_values(**overrides) -> dict:
         "relationship_to_trafficker": "Acquainted",
         "recruitment_country": ["PE"],
         "exploitation_country": ["CL"],
-        "unaccompanied_minor": False,
+        "unaccompanied_or_separated": False,
         "pregnant": False,
         "elderly": False,
         "ill": False,
@@ -113,3 +116,21 @@ def detached_world() -> World:
         db.session.refresh(obj)
     db.session.expunge_all()
     return built
+
+
+def accepted_referral(case: Case, to_org: Organisation, responded_by: User | None = None, status: str = "accepted",
+                      consent_id: str | None = None):
+    """A referral of `case` to `to_org` written directly (the referrals feature has its own tests), with the grant
+    accepting it gives (access/grants.py), which is what the access policies read. Any other status gives none."""
+    referral = Referral(
+        id=new_uuid(), case_id=case.id, from_organisation_id=case.organisation_id, to_organisation_id=to_org.id,
+        reason="MigrationOrChangeOfLocation", status=status, created_by_id=case.created_by_id, created_at=utcnow(),
+        responded_by_id=responded_by.id if responded_by else None,
+        responded_at=utcnow() if status != "pending" else None,
+    )
+    db.session.add(referral)
+    db.session.flush()
+    if status == "accepted":
+        grants.grant(SYSTEM, case, to_org.id, "referral", "referral", referral.id, user=responded_by,
+                     consent_id=consent_id)
+    return referral

@@ -1,14 +1,15 @@
-"""The scope of each access level, as one table: docs/access.md is rendered from it, the policies read its referral
-column, and tests/access/test_referral_scope.py walks it action by action on real objects.
+"""The scope of each access level, as one table: docs/access.md is rendered from it, the policies read its grant
+columns, and tests/access/test_referral_scope.py walks it action by action on real objects.
 
 A row is one action checked on one object (the subject); a column is an access level: the roles of the organisation
-that owns the case, the four ways a user of the receiving organisation stands towards a case referred to it, and the
-installation administrator.
+that owns the case, the four ways a user of an organisation holding a "referral" grant stands towards the case (an
+accepted referral or return hand-off), the two ways a user of an organisation holding a "review" grant does (a
+transfer waiting for its answer), and the installation administrator.
 A cell says whether that user is allowed, with a short note where the answer needs one.
 
-REFERRAL_SCOPE is what an accepted referral reaches: the actions some receiving user may take on the shared case.
-policies.py allows referral access for those actions only, so changing a cell here changes the code and the
-documentation together (and the test tells whether the policies agree).
+GRANT_SCOPES is what each grant level reaches: the actions some user of the receiving organisation may take on the
+shared case (REFERRAL_SCOPE, REVIEW_SCOPE). policies.py allows access through a grant for those actions only, so
+changing a cell here changes the code and the documentation together (and the test tells whether the policies agree).
 
 Keys are the Action values (strings), so this module needs nothing from policies.py, which imports it.
 Regenerate the documentation with `python -m casemgmt.access.scope > docs/access.md`.
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 class Level:
     key: str
     title: str
-    referral: bool = False  # a user of the receiving organisation of an accepted referral
+    grant: str | None = None  # the grant level (access/grants.py) the user's organisation holds to the case
 
 
 LEVELS = (
@@ -33,17 +34,23 @@ LEVELS = (
     Level("mission", "Mission staff"),
     Level("supervisor", "Supervisor"),
     Level("administrator", "Administrator"),
-    Level("ref_mission", "Receiving mission staff", referral=True),
-    Level("ref_supervisor", "Receiving supervisor", referral=True),
-    Level("ref_caseworker", "Receiving caseworker who accepted the referral", referral=True),
-    Level("ref_other", "Another caseworker of the receiving organisation", referral=True),
+    Level("ref_mission", "Receiving mission staff", grant="referral"),
+    Level("ref_supervisor", "Receiving supervisor", grant="referral"),
+    Level("ref_caseworker", "Receiving caseworker who accepted the referral", grant="referral"),
+    Level("ref_other", "Another caseworker of the receiving organisation", grant="referral"),
+    Level("rev_supervisor", "Supervisor of the organisation a transfer of the case waits for", grant="review"),
+    Level("rev_mission", "Mission staff of the organisation a transfer of the case waits for", grant="review"),
     Level("install_admin", "Installation administrator (creates organisations and their administrators)"),
 )
 LEVEL_KEYS = tuple(level.key for level in LEVELS)
-REFERRAL_LEVELS = tuple(level.key for level in LEVELS if level.referral)
+GRANT_LEVELS = ("referral", "review")
+LEVELS_OF_GRANT = {grant: tuple(level.key for level in LEVELS if level.grant == grant) for grant in GRANT_LEVELS}
+REFERRAL_LEVELS = LEVELS_OF_GRANT["referral"]
+REVIEW_LEVELS = LEVELS_OF_GRANT["review"]
 
 # What a row's check is made on. "case" subjects belong to the shared case; "org" subjects are the owning
-# (sending) organisation's own things, or nothing at all (a coarse check of the role).
+# (sending) organisation's own things, or nothing at all (a coarse check of the role). The case is referred to the
+# "ref_" columns' organisation and its transfer waits for the "rev_" columns' organisation.
 SUBJECTS = {
     "none": ("org", "nothing: may the role do this at all (in its own organisation)"),
     "org": ("org", "the owning organisation"),
@@ -56,11 +63,15 @@ SUBJECTS = {
     "found": ("case", "the case, found by an exact search"),
     "consent": ("case", "a consent record of the case"),
     "session": ("case", "a counseling session of the case, written by its caseworker"),
+    "placement": ("case", "a shelter placement of the case, made by its caseworker"),
     "return_plan": ("case", "the case's return plan, submitted for approval by its caseworker"),
+    "service": ("case", "a reintegration service of the case, recorded by the receiving mission staff"),
+    "visit": ("case", "a monitoring visit of the case, recorded by its caseworker"),
     "sending_task": ("case", "a task of the owning organisation on the case"),
     "receiving_task": ("case", "a task of the receiving organisation on the case"),
     "referral": ("case", "the accepted referral that shares the case"),
-    "transfer": ("case", "a transfer of the case requested by its caseworker"),
+    "transfer": ("case", "a transfer of the case requested by its caseworker, approved by the owning organisation "
+                         "and waiting for the receiving organisation's answer"),
     "document": ("case", "a document of the case"),
     "closure": ("case", "a closure request for the case, made by its caseworker"),
 }
@@ -87,97 +98,140 @@ def row(action: str, subject: str, cells: str, note: str = "", **notes: str) -> 
     return Row(action, subject, dict(zip(LEVEL_KEYS, (m == "Y" for m in marks), strict=True)), note, notes)
 
 
-#          hotline cw cw-other mission supervisor admin | ref-mission ref-supervisor ref-cw ref-other-cw | install
+#          hotline cw cw-other mission supervisor admin | ref-mission ref-supervisor ref-cw ref-other-cw
+#          | rev-supervisor rev-mission | install
 TABLE: tuple[Row, ...] = (
-    row("case.list", "listed", "Y Y N Y Y N | Y Y Y N | N", "the case list shows the case",
+    row("case.list", "listed", "Y Y N Y Y N | Y Y Y N | N N | N", "the case list shows the case",
         caseworker_other="only cases assigned to them or created by them",
         ref_other="only the caseworker who accepted the referral"),
-    row("case.create", "none", "Y Y Y Y Y N | Y Y Y Y | N", "a new case of the user's own organisation"),
-    row("case.view", "case", "Y Y N Y Y N | Y Y Y N | N", "open the case record",
+    row("case.create", "none", "Y Y Y Y Y N | Y Y Y Y | Y Y | N", "a new case of the user's own organisation"),
+    row("case.view", "case", "Y Y N Y Y N | Y Y Y N | Y N | N", "open the case record",
         caseworker_other="answers 403: a case of their organisation, outside their cases",
         ref_other="answers 404, as for any case of another organisation"),
-    row("case.view_identity", "case", "Y Y N Y Y N | Y Y Y N | N", "name, date of birth, documents, contact details"),
-    row("case.edit", "case", "Y Y N Y Y N | N N N N | N", "edit the core record; never through a referral",
+    row("case.view_identity", "case", "Y Y N Y Y N | Y Y Y N | Y N | N",
+        "name, date of birth, documents, contact details"),
+    row("case.edit", "case", "Y Y N Y Y N | N N N N | N N | N", "edit the core record; never through a referral",
         hotline="only while the case is in intake"),
-    row("case.change_stage", "case", "N Y N Y Y N | N N N N | N", "move the stage, request closure, reopen"),
-    row("case.assign", "case", "N N N N Y N | N N N N | N", "choose the caseworker"),
-    row("case.search", "found", "Y Y N Y Y N | Y Y Y N | N", "exact search finds the case",
+    row("case.change_stage", "case", "N Y N Y Y N | N N N N | N N | N", "move the stage, request closure, reopen"),
+    row("case.follow_event", "case", "N Y N Y Y N | Y Y Y N | N N | N",
+        "a stage move caused by an event the user recorded (journey/automatic.py): an arrival confirmed by the "
+        "receiving mission moves the case to reintegration; the move's guards still apply"),
+    row("case.assign", "case", "N N N N Y N | N N N N | N N | N", "choose the caseworker"),
+    row("case.search", "found", "Y Y N Y Y N | Y Y Y N | N N | N", "exact search finds the case",
         ref_other="only the caseworker who accepted the referral"),
-    row("case.access_log", "case", "N N N N Y N | N Y N N | N", "who looked at the record; both sides of a referral"),
-    row("case.erase", "case", "N N N N Y N | N N N N | N", "crypto-shredding; the owning organisation only"),
-    row("audit.view", "none", "N N N N Y Y | N Y N N | N", "the audit trail of the user's own organisation"),
-    row("users.list", "none", "N N N N N Y | N N N N | Y",
+    row("case.access_log", "case", "N N N N Y N | N Y N N | N N | N",
+        "who looked at the record; both sides of a referral"),
+    row("case.erase", "case", "N N N N Y N | N N N N | N N | N", "crypto-shredding; the owning organisation only"),
+    row("audit.view", "none", "N N N N Y Y | N Y N N | Y N | N", "the audit trail of the user's own organisation"),
+    row("users.list", "none", "N N N N N Y | N N N N | N N | Y",
         "an organisation's administrator: its own accounts; the installation administrator: every organisation's"),
-    row("users.manage", "none", "N N N N N Y | N N N N | Y",
+    row("users.manage", "none", "N N N N N Y | N N N N | N N | Y",
         "an organisation's administrator: its case-reading accounts; the installation administrator: administrators"),
-    row("users.bootstrap", "none", "N N N N N N | N N N N | N", "the operator at the server's shell only"),
-    row("accounts.approve", "none", "N N N N Y N | N Y N N | N",
+    row("users.bootstrap", "none", "N N N N N N | N N N N | N N | N", "the operator at the server's shell only"),
+    row("accounts.approve", "none", "N N N N Y N | N Y N N | Y N | N",
         "a supervisor approves account changes of their own organisation, never their own request"),
-    row("accounts.history", "org", "N N N N Y N | N N N N | N", "account changes of the owning organisation"),
-    row("orgs.manage", "none", "N N N N N N | N N N N | Y", "the installation administrator only"),
-    row("keys.manage", "none", "N N N N N N | N N N N | Y", "the installation administrator only"),
-    row("account.self", "none", "Y Y Y Y Y Y | Y Y Y Y | Y", "one's own passphrase, two-factor, language"),
-    row("home", "none", "Y Y Y Y Y Y | Y Y Y Y | Y", "one's own work list"),
-    row("contact.log", "contact", "Y Y Y Y Y N | N N N N | N", "contacts belong to the organisation that took them"),
-    row("contact.view", "contact", "Y Y Y Y Y N | N N N N | N", "contacts belong to the organisation that took them"),
-    row("screening.record", "case", "Y Y N Y Y N | N N N N | N", "screening interviews are not in the referral scope",
+    row("accounts.history", "org", "N N N N Y N | N N N N | N N | N", "account changes of the owning organisation"),
+    row("orgs.manage", "none", "N N N N N N | N N N N | N N | Y", "the installation administrator only"),
+    row("keys.manage", "none", "N N N N N N | N N N N | N N | Y", "the installation administrator only"),
+    row("account.self", "none", "Y Y Y Y Y Y | Y Y Y Y | Y Y | Y", "one's own passphrase, two-factor, language"),
+    row("home", "none", "Y Y Y Y Y Y | Y Y Y Y | Y Y | Y", "one's own work list"),
+    row("contact.log", "contact", "Y Y Y Y Y N | N N N N | N N | N",
+        "contacts belong to the organisation that took them"),
+    row("contact.view", "contact", "Y Y Y Y Y N | N N N N | N N | N",
+        "contacts belong to the organisation that took them"),
+    row("contact.correct", "contact", "Y Y N N Y N | N N N N | N N | N",
+        "whoever took the contact, the caseworker of its case, or a supervisor of the organisation that took it; the "
+        "earlier version is kept"),
+    row("contact.delete", "contact", "Y Y N N Y N | N N N N | N N | N",
+        "as correcting it; a deleted contact leaves the queue, the case and the timeline, and keeps who, when and why"),
+    row("screening.record", "case", "Y Y N Y Y N | N N N N | N N | N",
+        "screening interviews are not in the referral scope",
         hotline="only while the case is in intake"),
-    row("screening.view", "case", "Y Y N Y Y N | N N N N | N",
+    row("screening.view", "case", "Y Y N Y Y N | N N N N | N N | N",
         "screening interviews (timeline and the contacts and screening page); not in the referral scope"),
-    row("consent.record", "case", "Y Y N Y Y N | Y Y Y N | N", "consent is in the referral scope"),
-    row("consent.view", "consent", "Y Y N Y Y N | Y Y Y N | N", "consent is in the referral scope"),
-    row("facility.manage", "facility", "N N N N Y N | N N N N | N", "facilities of the user's own organisation"),
-    row("facility.view", "facility", "N Y Y N Y N | N N N N | N",
+    row("consent.record", "case", "Y Y N Y Y N | Y Y Y N | N N | N", "consent is in the referral scope"),
+    row("consent.view", "consent", "Y Y N Y Y N | Y Y Y N | Y N | N", "consent is in the referral scope"),
+    row("facility.manage", "facility", "N N N N Y N | N N N N | N N | N", "facilities of the user's own organisation"),
+    row("facility.view", "facility", "N Y Y N Y N | N N N N | N N | N",
         "who is in a shelter is sensitive: the facility's organisation only"),
-    row("placement.manage", "case", "N Y N N Y N | N N N N | N", "shelter placements; not in the referral scope"),
-    row("counseling.record", "case", "N Y N N Y N | N N N N | N", "never through a referral"),
-    row("counseling.view", "case", "N Y N Y Y N | N N N N | N",
+    row("placement.manage", "case", "N Y N N Y N | N N N N | N N | N", "shelter placements; not in the referral scope"),
+    row("placement.correct", "placement", "N Y N N Y N | N N N N | N N | N",
+        "who made the placement, the assigned caseworker, or a supervisor; never through a referral"),
+    row("placement.delete", "placement", "N Y N N Y N | N N N N | N N | N",
+        "as correcting it; a deleted placement frees its bed"),
+    row("counseling.record", "case", "N Y N N Y N | N N N N | N N | N", "never through a referral"),
+    row("counseling.view", "case", "N Y N Y Y N | N N N N | N N | N",
         "that sessions took place; a referral does not learn that counseling took place at all"),
-    row("counseling.read_notes", "session", "N Y N N Y N | N N N N | N",
+    row("counseling.read_notes", "session", "N Y N N Y N | N N N N | N N | N",
         "need to know: the author, the assigned caseworker, supervisors of the owning organisation"),
-    row("return.view", "return_plan", "N Y N Y Y N | Y Y Y N | N", "the return is in the referral scope"),
-    row("return.manage", "return_plan", "N Y N Y Y N | Y Y Y N | N", "both organisations work on the return plan"),
-    row("return.approve", "return_plan", "N N N N Y N | N N N N | N",
+    row("counseling.correct", "session", "N Y N N Y N | N N N N | N N | N",
+        "the author, the assigned caseworker, or a supervisor of the owning organisation; never through a referral"),
+    row("counseling.delete", "session", "N Y N N Y N | N N N N | N N | N", "as correcting it"),
+    row("return.view", "return_plan", "N Y N Y Y N | Y Y Y N | Y N | N", "the return is in the referral scope"),
+    row("return.manage", "return_plan", "N Y N Y Y N | Y Y Y N | N N | N",
+        "both organisations work on the return plan; naming another receiving organisation and sending the "
+        "hand-off share the case, so they are the owning organisation's (referral.create)"),
+    row("return.approve", "return_plan", "N N N N Y N | N N N N | N N | N",
         "a supervisor of the owning organisation, never the one who submitted the plan"),
-    row("reintegration.manage", "case", "N Y N Y Y N | Y Y Y N | N", "reintegration is in the referral scope"),
-    row("task.manage", "sending_task", "Y Y N Y Y N | N N N N | N",
+    row("reintegration.manage", "case", "N Y N Y Y N | Y Y Y N | N N | N", "reintegration is in the referral scope"),
+    row("reintegration.correct_service", "service", "N Y N N Y N | Y Y N N | N N | N",
+        "who recorded it, the assigned caseworker, or a supervisor of either organisation working on the "
+        "reintegration"),
+    row("reintegration.delete_service", "service", "N Y N N Y N | Y Y N N | N N | N", "as correcting it"),
+    row("reintegration.correct_visit", "visit", "N Y N N Y N | N Y N N | N N | N",
+        "the visitor or who recorded it, the assigned caseworker, or a supervisor of either organisation working on "
+        "the reintegration"),
+    row("reintegration.delete_visit", "visit", "N Y N N Y N | N Y N N | N N | N",
+        "as correcting it; the next visit due is taken from the remaining visits"),
+    row("task.manage", "sending_task", "Y Y N Y Y N | N N N N | N N | N",
         "a task belongs to the organisation that created it",
         caseworker_other="also allowed when the task is assigned to them"),
-    row("task.manage", "receiving_task", "N N N N N N | Y Y Y N | N",
+    row("task.manage", "receiving_task", "N N N N N N | Y Y Y N | N N | N",
         "the receiving organisation keeps its own tasks on the shared case"),
-    row("referral.create", "case", "N Y N Y Y N | N N N N | N", "only the owning organisation shares the case"),
-    row("referral.respond", "pending_referral", "N N N N N N | Y Y Y Y | N",
-        "any caseworker, mission staff or supervisor of the receiving organisation answers; "
-        "a caseworker who accepts gains access"),
-    row("referral.revoke", "referral", "N Y N Y Y N | N N N N | N", "the owning organisation manages all sharing"),
-    row("referral.list", "none", "N Y Y Y Y N | Y Y Y Y | N", "the referrals page of the user's organisation"),
-    row("transfer.request", "case", "N Y N Y Y N | N N N N | N", "the owning organisation hands its case over"),
-    row("transfer.approve", "transfer", "N N N N Y N | N N N N | N",
-        "a supervisor of the owning organisation, never the one who requested it"),
-    row("document.upload", "case", "N Y N Y Y N | Y Y Y N | N", "documents are in the referral scope"),
-    row("document.download", "document", "N Y N Y Y N | Y Y Y N | N", "documents are in the referral scope"),
-    row("closure.approve", "closure", "N N N N Y N | N N N N | N",
+    row("referral.create", "case", "N Y N Y Y N | N N N N | N N | N",
+        "only the owning organisation shares the case: a referral, a return plan's hand-off, resuming an access "
+        "suspended when the consent was withdrawn"),
+    row("referral.respond", "pending_referral", "N N N N N N | Y Y Y Y | N N | N",
+        "any caseworker, mission staff or supervisor of the receiving organisation answers a referral or a return "
+        "hand-off; accepting grants access (a caseworker who accepts gains it too)"),
+    row("referral.revoke", "referral", "N Y N Y Y N | N N N N | N N | N",
+        "the owning organisation manages all sharing"),
+    row("referral.list", "none", "N Y Y Y Y N | Y Y Y Y | Y Y | N", "the referrals page of the user's organisation"),
+    row("transfer.request", "case", "N Y N Y Y N | N N N N | N N | N", "the owning organisation hands its case over"),
+    row("transfer.approve", "transfer", "N N N N Y N | N N N N | N N | N",
+        "a supervisor of the owning organisation, never the one who requested it; the receiving organisation "
+        "answers next"),
+    row("transfer.accept", "transfer", "N N N N N N | N N N N | Y N | N",
+        "a supervisor of the receiving organisation accepts (the case changes owner) or declines the transfer"),
+    row("document.upload", "case", "N Y N Y Y N | Y Y Y N | N N | N", "documents are in the referral scope"),
+    row("document.download", "document", "N Y N Y Y N | Y Y Y N | Y N | N", "documents are in the referral scope"),
+    row("closure.approve", "closure", "N N N N Y N | N N N N | N N | N",
         "a supervisor of the owning organisation, never the one who requested the closure"),
-    row("closure.withdraw", "closure", "N Y N N Y N | N N N N | N",
+    row("closure.withdraw", "closure", "N Y N N Y N | N N N N | N N | N",
         "the one who requested the closure, or a supervisor of the owning organisation, while it waits"),
-    row("timeline.view", "case", "Y Y N Y Y N | Y Y Y N | N",
+    row("timeline.view", "case", "Y Y N Y Y N | Y Y Y N | Y N | N",
         "each feature's entries follow its own row: through a referral no screenings, counseling, closure requests "
         "or sending-side tasks, and a shelter stay without the facility"),
-    row("report.view", "org", "N N N N Y N | N N N N | N", "reports cover the supervisor's own organisation"),
-    row("export.caseload", "org", "N N N N Y N | N N N N | N", "the supervisor's own organisation"),
-    row("export.identified", "org", "N N N N N N | N N N N | N",
+    row("report.view", "org", "N N N N Y N | N N N N | N N | N", "reports cover the supervisor's own organisation"),
+    row("export.caseload", "org", "N N N N Y N | N N N N | N N | N", "the supervisor's own organisation"),
+    row("export.identified", "org", "N N N N N N | N N N N | N N | N",
         "only a supervisor of the organisation with the may_export_identified grant"),
-    row("export.deidentified", "org", "N N N N Y N | N N N N | N", "the supervisor's own organisation"),
+    row("export.deidentified", "org", "N N N N Y N | N N N N | N N | N", "the supervisor's own organisation"),
 )
 
-# What an accepted referral reaches: the actions on the shared case that some receiving user is allowed.
-REFERRAL_SCOPE: frozenset[str] = frozenset(
-    r.action for r in TABLE if r.about_case and any(r.allow[level] for level in REFERRAL_LEVELS)
-)
+# What each grant level reaches: the actions on the shared case that some user of the receiving organisation is
+# allowed.
+GRANT_SCOPES: dict[str, frozenset[str]] = {
+    grant: frozenset(r.action for r in TABLE if r.about_case and any(r.allow[level] for level in levels))
+    for grant, levels in LEVELS_OF_GRANT.items()
+}
+REFERRAL_SCOPE = GRANT_SCOPES["referral"]
+REVIEW_SCOPE = GRANT_SCOPES["review"]
 
 
-def in_referral_scope(action: str) -> bool:
-    return action in REFERRAL_SCOPE
+def in_grant_scope(grant: str, action: str) -> bool:
+    return action in GRANT_SCOPES.get(grant, frozenset())
+
 
 
 def _cell(r: Row, level: str) -> str:
@@ -196,12 +250,19 @@ def render_markdown() -> str:
         "",
         "Each row is an action checked on one object (the subject) of a case owned by one organisation. The first six "
         "columns are that organisation's roles; the next four are users of another organisation to which the case "
-        "was referred, and which accepted the referral; the last is the installation administrator, who creates "
-        "organisations and their administrators and reads no case. A referral reaches identity, consent, "
+        "was referred (a referral or a return hand-off), and which accepted it; the next two are users of a third "
+        "organisation a transfer of the case waits for; the last is the installation administrator, who creates "
+        "organisations and their administrators and reads no case.",
+        "",
+        "Access to another organisation's case always comes from a grant (`casemgmt/access/grants.py`): a referral "
+        "or return hand-off accepted gives a \"referral\" grant to the receiving organisation's supervisors and "
+        "mission staff and to the caseworker who accepted it; a transfer approved by the owning organisation gives "
+        "a \"review\" grant to the receiving organisation's supervisors until they accept or decline it. "
+        "Withdrawing the consent a grant relied on suspends it at once. A referral reaches identity, consent, "
         "documents, the return and reintegration (and the receiving organisation's own tasks); never screenings, "
-        "counseling, shelter "
-        "placements (the timeline says a stay took place, not where), the owning organisation's tasks, or edits to "
-        "the core record.",
+        "counseling, shelter placements (the timeline says a stay took place, not where), the owning "
+        "organisation's tasks, or edits to the core record. A review reads what the decision needs and changes "
+        "nothing.",
         "",
         "Nobody approves what they requested: a supervisor cannot approve a closure, a return plan or a transfer "
         "they asked for (`policies.not_own_request`); another supervisor of the organisation decides.",
@@ -222,6 +283,8 @@ def render_markdown() -> str:
         lines.append(f"| `{r.action}` | {r.subject} | {cells} | {r.note} |")
     lines += ["", "## What a referral reaches", ""]
     lines += [f"- `{action}`" for action in sorted(REFERRAL_SCOPE)]
+    lines += ["", "## What a review reaches", ""]
+    lines += [f"- `{action}`" for action in sorted(REVIEW_SCOPE)]
     return "\n".join(lines) + "\n"
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, text
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casemgmt.access.roles import Role
@@ -20,6 +20,8 @@ class Organisation(db.Model):
     country: Mapped[str] = mapped_column(String(2))
     contact: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The IANA zone its people read and enter times in (casemgmt/core/zones.py); the database keeps UTC.
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
 
     def __repr__(self) -> str:
         return f"<Organisation {self.id} {self.name}>"
@@ -50,6 +52,10 @@ class User(UserMixin, db.Model):
     last_login_at: Mapped[datetime | None]
     # Exporting names and other identifying fields is a grant of its own, given by an administrator to a supervisor.
     may_export_identified: Mapped[bool] = mapped_column(default=False)
+    # Where notices are e-mailed, if the person turns them on (casemgmt/notifications/mail.py). A colleague's work
+    # address, like the display name: the mails themselves carry no personal data, only counts and a link.
+    email: Mapped[str | None] = mapped_column(String(254))
+    notify_by_email: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     organisation: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
 

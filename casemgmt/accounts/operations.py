@@ -19,6 +19,7 @@ from casemgmt.audit import record_event
 from casemgmt.auth import passwords, totp
 from casemgmt.auth.login import recheck_passphrase
 from casemgmt.auth.sessions import end_all_sessions, end_other_sessions
+from casemgmt.core import zones
 from casemgmt.core.invariants import insert_or_refuse
 from casemgmt.core.time import utcnow
 from casemgmt.extensions import db
@@ -35,8 +36,11 @@ class AccountTarget:
     role: str
 
 
-def create_organisation(actor, name: str, org_type: str, country: str, contact: str | None = None) -> Organisation:
+def create_organisation(actor, name: str, org_type: str, country: str, contact: str | None = None,
+                        time_zone: str = zones.UTC_NAME) -> Organisation:
     authorize(actor, Action.ORGS_MANAGE)
+    if not zones.is_zone(time_zone):
+        raise AccountError(_gettext("Choose a time zone from the list."))
     name = (name or "").strip()
     if not name:
         raise AccountError(_gettext("An organisation needs a name."))
@@ -48,11 +52,26 @@ def create_organisation(actor, name: str, org_type: str, country: str, contact: 
     exists = AccountError(_gettext("An organisation with this name already exists."))
     if db.session.scalar(select(Organisation.id).where(func.lower(Organisation.name) == name.lower())):
         raise exists
-    org = Organisation(name=name, org_type=org_type, country=country, contact=(contact or "").strip() or None)
+    org = Organisation(name=name, org_type=org_type, country=country, contact=(contact or "").strip() or None,
+                       time_zone=time_zone)
     insert_or_refuse(org, "uq_organisations_name", exists)
     record_event("organisation.create", object_type="organisation", object_id=org.id, actor=actor,
                  subject_organisation_id=org.id)
     return org
+
+
+def set_organisation_time_zone(actor, org: Organisation, time_zone: str) -> bool:
+    """Move an organisation to another zone: stored times stay as they are (UTC), only how they read changes.
+    Returns whether anything changed."""
+    authorize(actor, Action.ORGS_MANAGE, org)
+    if not zones.is_zone(time_zone):
+        raise AccountError(_gettext("Choose a time zone from the list."))
+    if org.time_zone == time_zone:
+        return False
+    record_event("organisation.time_zone", object_type="organisation", object_id=org.id, actor=actor,
+                 subject_organisation_id=org.id, details={"from": org.time_zone, "to": time_zone})
+    org.time_zone = time_zone
+    return True
 
 
 def _find_user(username: str) -> User:

@@ -4,10 +4,11 @@ own, never about themselves)."""
 from __future__ import annotations
 
 from flask import url_for
-from flask_babel import format_date, gettext
+from flask_babel import gettext
 
 from casemgmt.accounts import approvals
 from casemgmt.core.journey import WorkItem
+from casemgmt.i18n import format_date  # the day of a moment in the organisation's time zone
 from casemgmt.navigation import role_label
 
 

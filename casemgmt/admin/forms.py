@@ -7,6 +7,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from casemgmt import htcds
 from casemgmt.access.roles import ROLE_LABELS
+from casemgmt.core import zones
 from casemgmt.core.submissions import SubmissionTokenMixin
 
 
@@ -27,11 +28,38 @@ class OrganisationForm(SubmissionTokenMixin, FlaskForm):
     org_type = SelectField(_l("Type"), validators=[DataRequired()])
     country = SelectField(_l("Country"), validators=[DataRequired()])
     contact = StringField(_l("How other organisations reach you"), validators=[Optional(), Length(max=300)])
+    # Empty: the country's zone when it has only one; else UTC, and the page says to choose one.
+    time_zone = SelectField(_l("Time zone"), validators=[Optional()])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.org_type.choices = htcds.ORGANISATION_TYPES.choices(blank=True)
         self.country.choices = htcds.country_choices(blank=True)
+        self.time_zone.choices = [("", _l("The country's time zone (UTC if it has several)")),
+                                  *time_zone_choices()]
+
+    def chosen_time_zone(self) -> str:
+        return self.time_zone.data or zones.zone_for_country(self.country.data) or zones.UTC_NAME
+
+    def guessed_utc(self) -> bool:
+        """No zone chosen, and the country has several: the organisation reads UTC until someone chooses."""
+        return not self.time_zone.data and zones.zone_for_country(self.country.data) is None
+
+
+def time_zone_choices() -> list[tuple[str, str]]:
+    return [(name, name.replace("_", " ")) for name in zones.zone_names()]
+
+
+class TimeZoneForm(FlaskForm):
+    """Change an organisation's zone: stored times stay as they are, only how they read changes."""
+
+    organisation_id = SelectField(_l("Organisation"), coerce=int, validators=[DataRequired()])
+    time_zone = SelectField(_l("New time zone"), validators=[DataRequired()])
+
+    def __init__(self, *args, organisations=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.organisation_id.choices = [(org.id, org.name) for org in organisations]
+        self.time_zone.choices = time_zone_choices()
 
 
 class UserCreateForm(SubmissionTokenMixin, ReauthMixin, FlaskForm):

@@ -8,7 +8,7 @@ from casemgmt.access.guard import requires
 from casemgmt.accounts import approvals, enrolment, queries
 from casemgmt.accounts import operations as accounts
 from casemgmt.accounts.models import AccountRequest, Organisation, User
-from casemgmt.admin.forms import OrganisationForm, ReauthForm, RoleForm, UserCreateForm
+from casemgmt.admin.forms import OrganisationForm, ReauthForm, RoleForm, TimeZoneForm, UserCreateForm
 from casemgmt.audit import record_event
 from casemgmt.auth.login import recheck_passphrase
 from casemgmt.core import submissions
@@ -230,7 +230,7 @@ def organisations():
     if form.validate_on_submit():
         try:
             org = accounts.create_organisation(current_user, form.name.data, form.org_type.data, form.country.data,
-                                               form.contact.data)
+                                               form.contact.data, time_zone=form.chosen_time_zone())
         except accounts.AccountError as exc:
             db.session.rollback()
             form.name.errors.append(str(exc))
@@ -239,10 +239,36 @@ def organisations():
             submissions.consume(form, shown)
             db.session.commit()
             flash(_("Organisation %(name)s created.", name=org.name), "success")
+            if form.guessed_utc():
+                flash(_("Its country has several time zones, so %(name)s reads times in UTC for now: choose its "
+                        "time zone below.", name=org.name), "warning")
             return redirect(shown)
     orgs = db.session.scalars(select(Organisation).order_by(Organisation.name)).all()
     status = 422 if request.method == "POST" else 200
-    return render_template("admin/organisations.html", form=form, organisations=orgs), status
+    zone_form = TimeZoneForm(formdata=None, organisations=orgs, prefix="tz")
+    return render_template("admin/organisations.html", form=form, organisations=orgs, zone_form=zone_form), status
+
+
+@bp.post("/organisations/time-zone")
+@requires(Action.ORGS_MANAGE)
+def organisation_time_zone():
+    orgs = db.session.scalars(select(Organisation).order_by(Organisation.name)).all()
+    form = TimeZoneForm(organisations=orgs, prefix="tz")
+    if not form.validate_on_submit():
+        flash(_("Choose an organisation and a time zone from the lists."), "danger")
+        return redirect(url_for("admin.organisations"))
+    org = db.session.get(Organisation, form.organisation_id.data)
+    try:
+        changed = accounts.set_organisation_time_zone(current_user, org, form.time_zone.data)
+    except accounts.AccountError as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+    else:
+        db.session.commit()
+        if changed:
+            flash(_("%(name)s now reads and enters times in %(zone)s.", name=org.name, zone=org.time_zone),
+                  "success")
+    return redirect(url_for("admin.organisations"))
 
 
 @bp.get("/keys")

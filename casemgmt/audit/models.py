@@ -36,6 +36,8 @@ class AuditEvent(db.Model):
     __table_args__ = (
         Index("ix_audit_events_case_id_seq", "case_id", "seq"),
         Index("ix_audit_events_subject_org_seq", "subject_organisation_id", "seq"),
+        # The newest change to one record: who saved the version an edit conflicted with (core/versions.py).
+        Index("ix_audit_events_object_seq", "object_type", "object_id", "seq"),
     )
 
     @property

@@ -15,16 +15,10 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from casemgmt import htcds
+from casemgmt.cases import age
 from casemgmt.core.submissions import SubmissionTokenMixin
 
 PHONE = Regexp(r"^[0-9+()\-.\s]{5,32}$", message=_l("Digits, spaces and + ( ) - . only."))
-
-
-def _not_in_future(form, field):
-    if field.data and field.data > date.today():
-        raise ValidationError(_l("This date is in the future."))
-    if field.data and field.data.year < 1900:
-        raise ValidationError(_l("This date is too far in the past."))
 
 
 def _coerce_optional_int(value):
@@ -39,7 +33,11 @@ class CaseForm(FlaskForm):
     given_name = StringField(_l("Given name(s)"), validators=[DataRequired(), Length(max=120)])
     family_name = StringField(_l("Family name(s)"), validators=[Optional(), Length(max=120)])
     aliases = StringField(_l("Other names or aliases"), validators=[Optional(), Length(max=300)])
-    date_of_birth = DateField(_l("Date of birth"), validators=[Optional(), _not_in_future])
+    date_of_birth = DateField(_l("Date of birth"), validators=[Optional()])
+    # When the date of birth is not known (cases.age): the year, or an estimate on a given day.
+    birth_year = IntegerField(_l("Year of birth (when the date is not known)"), validators=[Optional()])
+    estimated_age = IntegerField(_l("Estimated age in years (when neither is known)"), validators=[Optional()])
+    age_estimated_on = DateField(_l("Day of the estimate"), validators=[Optional()])
     phone = StringField(_l("Phone"), validators=[Optional(), PHONE])
     address = TextAreaField(_l("Address"), validators=[Optional(), Length(max=500)])
     document_type = SelectField(_l("Identity document type"), validators=[Optional()])
@@ -48,7 +46,7 @@ class CaseForm(FlaskForm):
     gender = SelectField(_l("Gender"), validators=[Optional()])
     citizenship = SelectField(_l("Citizenship"), validators=[Optional()])
     languages = SelectMultipleField(_l("Languages spoken"), validators=[Optional()])
-    age_band = SelectField(_l("Age band (when the date of birth is unknown)"), validators=[Optional()])
+    age_band = SelectField(_l("Age band (when no age is known)"), validators=[Optional()])
     # Trafficking profile
     trafficking_status = SelectField(_l("Trafficking status"), validators=[Optional()])
     status_decided_by = SelectField(_l("Status decided by"), validators=[Optional()])
@@ -58,7 +56,8 @@ class CaseForm(FlaskForm):
     relationship_to_trafficker = SelectField(_l("Relationship to trafficker"), validators=[Optional()])
     recruitment_country = SelectMultipleField(_l("Countries of recruitment"), validators=[Optional()])
     exploitation_country = SelectMultipleField(_l("Countries of exploitation"), validators=[Optional()])
-    unaccompanied_minor = BooleanField(_l("Unaccompanied minor"))
+    unaccompanied_or_separated = BooleanField(_l("Unaccompanied or separated (a child without, or separated from, "
+                                                 "parents or usual caregiver)"))
     pregnant = BooleanField(_l("Pregnant"))
     elderly = BooleanField(_l("Elderly"))
     ill = BooleanField(_l("Ill or disabled"))
@@ -88,6 +87,18 @@ class CaseForm(FlaskForm):
     def validate_status_decided_by(self, field):
         if field.data and not self.trafficking_status.data:
             raise ValidationError(_l("Choose the trafficking status first."))
+
+    def validate(self, extra_validators=None) -> bool:
+        # The age fields are checked together (cases.age.problems, the rules the operations apply): a date of birth
+        # in the future, an age outside 0-120, a year or an estimate that contradicts the date of birth.
+        valid = super().validate(extra_validators)
+        fields = {name: getattr(self, name) for name in age.AGE_FIELDS}
+        if any(f.errors for f in fields.values()):
+            return False
+        for name, message in age.problems({name: f.data for name, f in fields.items()}).items():
+            fields[name].errors.append(message)
+            valid = False
+        return valid
 
     def values(self) -> dict:
         data = {k: v for k, v in self.data.items() if k not in ("csrf_token", "version")}

@@ -12,6 +12,8 @@ from casemgmt.crypto import seal, unseal
 
 ENCRYPTED_FIELDS = (
     "given_name", "family_name", "aliases", "date_of_birth", "phone", "address", "document_type", "document_number",
+    # When the date of birth is not known (cases.age): they narrow down who the person is as much as it does.
+    "estimated_age", "age_estimated_on", "birth_year",
 )
 
 SEARCH_KINDS = ("name", "date_of_birth", "document_number", "phone")
@@ -52,12 +54,16 @@ def write_identity(person: Person, values: dict) -> None:
         value = values.get(field)
         if isinstance(value, date):
             value = value.isoformat()
+        elif isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
         seal(person, field, (value or "").strip() or None)
     bits = _bits()
     name = bidx.full_name(values.get("given_name"), values.get("family_name"))
     dob = values.get("date_of_birth")
+    # Name and year of birth find a person at intake (intake.duplicates), whether the year comes from the date.
+    year = dob.year if dob else (int(values["birth_year"]) if values.get("birth_year") not in (None, "") else None)
     person.name_bidx = bidx.compute("name", name, bits)
-    person.name_year_bidx = bidx.compute("name_year", f"{name}|{dob.year}", bits) if dob and name else None
+    person.name_year_bidx = bidx.compute("name_year", f"{name}|{year}", bits) if year and name else None
     person.dob_bidx = bidx.compute("dob", bidx.normalise_date(dob), bits) if dob else None
     person.document_bidx = bidx.compute("document", bidx.normalise_document(values.get("document_number") or ""), bits)
     person.phone_bidx = bidx.compute("phone", bidx.normalise_phone(values.get("phone") or ""), bits)
@@ -69,7 +75,3 @@ def read_identity(person: Person) -> dict[str, str | None]:
 
 def display_name(revealed: dict[str, str | None]) -> str:
     return " ".join(p for p in (revealed.get("given_name"), revealed.get("family_name")) if p)
-
-
-def age_on(dob: date, today: date) -> int:
-    return today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))

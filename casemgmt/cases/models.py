@@ -37,7 +37,9 @@ class Case(db.Model):
     status_decided_by: Mapped[str | None] = mapped_column(String(40))
     recruitment_method: Mapped[str | None] = mapped_column(String(40))
     relationship_to_trafficker: Mapped[str | None] = mapped_column(String(16))
-    unaccompanied_minor: Mapped[bool] = mapped_column(default=False)
+    # A recorded fact (the person is a child without, or separated from, the parents or usual caregiver) that adds
+    # rules for a child. It does not say whether the person is a child: that comes from the age (cases.age).
+    unaccompanied_or_separated: Mapped[bool] = mapped_column(default=False)
     pregnant: Mapped[bool] = mapped_column(default=False)
     elderly: Mapped[bool] = mapped_column(default=False)
     ill: Mapped[bool] = mapped_column(default=False)
@@ -128,6 +130,13 @@ class Person(db.Model):
     citizenship: Mapped[str | None] = mapped_column(String(2))
     languages: Mapped[str | None] = mapped_column(String(64))
     age_band: Mapped[str | None] = mapped_column(String(8))
+    # What the age is known from (cases.age.BASES): "exact" (the date of birth), "estimated" (an estimated age on the
+    # day it was estimated), "birth_year", or "child_unknown" (recorded as a child before ages were derived, age not
+    # known yet). A code, not an age, so it stays plaintext; the values it points to identify and are encrypted.
+    age_basis: Mapped[str | None] = mapped_column(String(16))
+    estimated_age: Mapped[Sealed | None] = mapped_column(EncryptedBytes)
+    age_estimated_on: Mapped[Sealed | None] = mapped_column(EncryptedBytes)
+    birth_year: Mapped[Sealed | None] = mapped_column(EncryptedBytes)
     name_bidx: Mapped[int | None] = mapped_column(index=True)
     name_year_bidx: Mapped[int | None] = mapped_column(index=True)
     dob_bidx: Mapped[int | None] = mapped_column(index=True)

@@ -15,17 +15,16 @@ from casemgmt.access import Action, authorize
 from casemgmt.access.roles import Role
 from casemgmt.accounts.models import User
 from casemgmt.audit import record_event
-from casemgmt.cases import identity, stages
+from casemgmt.cases import age, identity, stages
 from casemgmt.cases.models import CODE_KINDS, Case, CaseCode, Person, StageChange, new_uuid
 from casemgmt.core.time import utcnow
 from casemgmt.crypto import fields as crypto_fields
 from casemgmt.crypto import seal, unseal
 from casemgmt.extensions import db
-from casemgmt.htcds import age_band
 
 CASE_FIELDS = (
     "status", "trafficking_status", "status_decided_by", "recruitment_method", "relationship_to_trafficker",
-    "unaccompanied_minor", "pregnant", "elderly", "ill", "assigned_to_id",
+    "unaccompanied_or_separated", "pregnant", "elderly", "ill", "assigned_to_id",
 )
 PERSON_FIELDS = ("gender", "citizenship", "languages", "age_band")
 ALL_FIELDS = identity.ENCRYPTED_FIELDS + PERSON_FIELDS + CASE_FIELDS + CODE_KINDS + ("narrative",)
@@ -44,6 +43,10 @@ class EditConflict(Exception):
         self.saved = saved
         self.mine = mine
         self.differences = [f for f in ALL_FIELDS if _norm(saved.get(f)) != _norm(mine.get(f))]
+        # Who saved the version shown, and when: the conflict page (templates/conflict.html) names them.
+        saver = db.session.get(User, case.updated_by_id) if case.updated_by_id else None
+        self.changed_by = saver.display_name if saver is not None else None
+        self.changed_at = case.updated_at
 
 
 def _norm(value):
@@ -67,10 +70,24 @@ def _check_assignee(actor, assignee_id: int | None) -> None:
         raise CaseError(gettext("A case can only be assigned to an active caseworker of your organisation."))
 
 
+def _check_age(values: dict) -> None:
+    """The date of birth, estimated age and year of birth must be plausible and agree (cases.age.problems)."""
+    found = age.problems(values)
+    if found:
+        raise CaseError(next(iter(found.values())))
+
+
 def _apply(case: Case, person: Person, values: dict) -> None:
-    dob = values.get("date_of_birth")
-    if isinstance(dob, date):
-        values = {**values, "age_band": age_band(identity.age_on(dob, date.today()))}
+    # The age's basis follows what is given; a person recorded as a child without an age stays one until an age is.
+    basis = age.basis_for(values, person.age_basis)
+    if values.get("estimated_age") in (None, ""):
+        values = {**values, "age_estimated_on": None}
+    elif not isinstance(values.get("age_estimated_on"), date):
+        values = {**values, "age_estimated_on": date.today()}  # an estimate without a day is today's
+    band = age.band_for(values, basis)
+    if band is not None:
+        values = {**values, "age_band": band}
+    person.age_basis = basis
     for field in CASE_FIELDS:
         if field in values:
             setattr(case, field, values[field] if values[field] != "" else None)
@@ -92,6 +109,7 @@ def _apply(case: Case, person: Person, values: dict) -> None:
 
 def create_case(actor, values: dict) -> Case:
     authorize(actor, Action.CASE_CREATE)
+    _check_age(values)
     assignee = values.get("assigned_to_id")
     if assignee is None and actor.role in (Role.CASEWORKER, Role.MISSION):
         assignee = actor.id
@@ -117,8 +135,11 @@ def create_case(actor, values: dict) -> Case:
 def snapshot(case: Case) -> dict:
     """Every editable field as the form shows it, identifying fields decrypted."""
     revealed = identity.read_identity(case.person)
-    dob = revealed.get("date_of_birth")
-    data: dict = {**revealed, "date_of_birth": date.fromisoformat(dob) if dob else None}
+    data: dict = dict(revealed)
+    for field in ("date_of_birth", "age_estimated_on"):
+        data[field] = date.fromisoformat(revealed[field]) if revealed.get(field) else None
+    for field in ("estimated_age", "birth_year"):
+        data[field] = int(revealed[field]) if revealed.get(field) else None
     for field in CASE_FIELDS:
         data[field] = getattr(case, field)
     for field in PERSON_FIELDS:
@@ -142,6 +163,7 @@ def update_case(actor, case: Case, values: dict, base_version: int) -> list[str]
     changed = [f for f in ALL_FIELDS if f in values and _norm(before.get(f)) != _norm(values.get(f))]
     if not changed:
         return []
+    _check_age({**before, **values})
     _apply(case, case.person, {**before, **values})
     case.updated_at = utcnow()
     case.updated_by_id = actor.id

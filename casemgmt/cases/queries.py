@@ -27,9 +27,10 @@ MAX_CANDIDATES = 500
 # What the "who has seen this record" page lists: views, changes and everything that shared or moved the record.
 VIEW_ACTIONS = (
     "case.view", "case.update", "case.create", "case.stage_change", "case.erase", "case.export",
-    "case.timeline_view", "counseling.read_notes",
+    "case.timeline_view", "counseling.read_notes", "revision.view",
     "referral.create", "referral.accept", "referral.decline", "referral.revoke", "referral.consent_override",
-    "transfer.request", "transfer.approve", "transfer.reject", "transfer.cancel",
+    "referral.resume", "transfer.request", "transfer.approve", "transfer.reject", "transfer.cancel",
+    "transfer.accept", "transfer.decline", "grant.create", "grant.suspend", "grant.resume", "grant.revoke",
     "document.upload", "document.download",
 )
 

@@ -8,8 +8,9 @@ from casemgmt.access import Action, allowed
 from casemgmt.access.guard import requires
 from casemgmt.access.roles import Role
 from casemgmt.accounts.models import User
-from casemgmt.cases import operations, queries, stages
+from casemgmt.cases import age, operations, queries, stages
 from casemgmt.cases.forms import CaseForm, NewCaseForm, SearchForm, StageForm
+from casemgmt.cases.header import case_header
 from casemgmt.core import params, submissions
 from casemgmt.core.pagination import paginate
 from casemgmt.extensions import db
@@ -18,6 +19,8 @@ from casemgmt.intake.vocabulary import MATCHED_FIELDS
 from casemgmt.reports.drilldown import report_figure
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
+# The age and child marker every tab of a case shows (templates/cases/_case_header.html).
+bp.add_app_template_global(case_header, "case_header")
 
 
 def _assignees() -> list[tuple[int, str]]:
@@ -86,7 +89,8 @@ def create():
         if request.form.get("create_anyway") != "yes":
             # Before a new case exists, look for the same person (intake.duplicates: blind indexes, no leaks).
             report = find_candidates(current_user, values.get("given_name"), values.get("family_name"),
-                                     values.get("date_of_birth"), None, values.get("document_number"),
+                                     values.get("date_of_birth"), values.get("birth_year"),
+                                     values.get("document_number"),
                                      values.get("phone"))
             db.session.commit()  # the check's audit event
             if not report.empty:
@@ -122,6 +126,7 @@ def view(case_id):
     ]
     return render_template(
         "cases/view.html", case=case, data=data, history=history, stage_form=stage_form, htcds=htcds,
+        age_bases=age.BASES,
         can_edit=allowed(current_user, Action.CASE_EDIT, case),
         can_change_stage=allowed(current_user, Action.CASE_CHANGE_STAGE, case),
         can_see_access_log=allowed(current_user, Action.CASE_ACCESS_LOG, case),

@@ -6,6 +6,7 @@ from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaF
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from casemgmt import htcds
+from casemgmt.cases.age import GUARDIAN_RELATIONSHIPS
 from casemgmt.core.submissions import SubmissionTokenMixin
 
 
@@ -24,7 +25,11 @@ class ConsentForm(SubmissionTokenMixin, FlaskForm):
     interpreter_used = BooleanField(_l("An interpreter was used"))
     # No Optional(): it would stop validation before validate_interpreter_name() runs.
     interpreter_name = StringField(_l("Interpreter's name"), validators=[Length(max=120)])
-    is_child_assent = BooleanField(_l("This is a child's assent (a guardian or representative gave consent)"))
+    # For a child on the day of consent (consent.operations._check): the child's assent and a guardian's consent.
+    is_child_assent = BooleanField(_l("The child assents (agrees) to what is recorded here"))
+    guardian_name = StringField(_l("Who gave consent for the child (name)"), validators=[Length(max=120)])
+    # No Optional(): it would stop validation before validate_guardian_relationship() runs.
+    guardian_relationship = SelectField(_l("Their relationship to the child"), default="")
     # HTCDS's seven points of informed consent.
     point_interview = BooleanField(_l("Consents (or, for a child, assents) to the interview"))
     point_purpose = BooleanField(_l("The purpose of the interview was explained"))
@@ -41,12 +46,24 @@ class ConsentForm(SubmissionTokenMixin, FlaskForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.language.choices = [("", _l("— choose —")), *htcds.language_choices()]
+        self.guardian_relationship.choices = GUARDIAN_RELATIONSHIPS.choices(blank=True)
 
     def validate_interpreter_name(self, field):
         if self.interpreter_used.data and not (field.data or "").strip():
             raise ValidationError(_l("Give the interpreter's name."))
         if not self.interpreter_used.data and (field.data or "").strip():
             raise ValidationError(_l("Tick \"An interpreter was used\", or leave the name empty."))
+
+    def validate_guardian_name(self, field):
+        if self.guardian_relationship.data and not (field.data or "").strip():
+            raise ValidationError(_l("Name who gave consent for the child."))
+        if self.is_child_assent.data and not (field.data or "").strip():
+            raise ValidationError(_l("A child's assent goes with the consent of a parent, legal guardian or "
+                                     "representative: name them."))
+
+    def validate_guardian_relationship(self, field):
+        if (self.guardian_name.data or "").strip() and not field.data:
+            raise ValidationError(_l("Say how they are related to the child."))
 
     def validate_point_interview(self, field):
         if not field.data:

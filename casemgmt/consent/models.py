@@ -35,7 +35,11 @@ class ConsentRecord(db.Model):
     language: Mapped[str] = mapped_column(String(8))  # ISO 639-1, the person's language
     interpreter_used: Mapped[bool] = mapped_column(default=False)
     interpreter_name: Mapped[Sealed | None] = mapped_column(EncryptedBytes)
-    is_child_assent: Mapped[bool] = mapped_column(default=False)  # a minor's assent, with a guardian's consent
+    is_child_assent: Mapped[bool] = mapped_column(default=False)  # a child's assent, with a guardian's consent
+    # For a child (under 18 on obtained_on, cases.age): who gave consent with the child's assent, and how they are
+    # related (a code of cases.age.GUARDIAN_RELATIONSHIPS). Both encrypted: together they say who the family is.
+    guardian_name: Mapped[Sealed | None] = mapped_column(EncryptedBytes)
+    guardian_relationship: Mapped[Sealed | None] = mapped_column(EncryptedBytes)
     point_interview: Mapped[bool] = mapped_column(default=False)
     point_purpose: Mapped[bool] = mapped_column(default=False)
     point_data_uses: Mapped[bool] = mapped_column(default=False)
@@ -51,12 +55,16 @@ class ConsentRecord(db.Model):
     withdrawn_at: Mapped[datetime | None]
     withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     withdrawal_reason: Mapped[Sealed | None] = mapped_column(EncryptedBytes)
+    # The version counter (core/versions.py). A consent record is not edited (what the person agreed to is withdrawn
+    # and recorded again, never rewritten); the counter moves with its withdrawal, like every record's.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     case = relationship("Case")
     obtained_by = relationship("User", foreign_keys=[obtained_by_id])
     withdrawn_by = relationship("User", foreign_keys=[withdrawn_by_id])
 
     __table_args__ = (Index("ix_consent_records_case", "case_id", "obtained_on"),)
+    __mapper_args__ = {"version_id_col": version}
 
     @property
     def encryption_case_id(self) -> str:

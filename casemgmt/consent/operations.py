@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_babel import gettext
+from flask_babel import format_date, gettext
 
 from casemgmt import htcds
-from casemgmt.access import Action, authorize
+from casemgmt.access import Action, authorize, grants
 from casemgmt.audit import record_event
+from casemgmt.cases import age
+from casemgmt.cases.age import GUARDIAN_RELATIONSHIPS
 from casemgmt.cases.models import Case, new_uuid
 from casemgmt.consent.models import SEVEN_POINTS, ConsentRecord
 from casemgmt.core.invariants import transition
@@ -52,11 +54,33 @@ def _check(case: Case, values: dict) -> None:
         raise ConsentError(gettext("An interpreter's name was given, but no interpreter is marked as used."))
     if not values.get("point_interview"):
         raise ConsentError(gettext("A consent record needs at least the consent (or assent) to the interview."))
-    if case.unaccompanied_minor and not values.get("is_child_assent"):
+    _check_child(case, values, obtained_on)
+
+
+def _check_child(case: Case, values: dict, obtained_on: date) -> None:
+    """A child on the day of consent (cases.age.is_child) gives assent, and a parent, legal guardian or appointed
+    representative gives consent with it: both are recorded, or the record is refused. Someone known to be 18 or
+    older that day consents alone. When the age is not recorded either way is accepted, the guardian's consent
+    going with a child's assent."""
+    guardian = _text(values, "guardian_name", MAX_NAME)
+    relationship = values.get("guardian_relationship") or None
+    if relationship is not None and relationship not in GUARDIAN_RELATIONSHIPS:
+        raise ConsentError(gettext("Choose the relationship to the child from the list."))
+    if bool(guardian) != bool(relationship):
+        raise ConsentError(gettext("Give both who consented for the child and how they are related, or neither."))
+    if age.is_child(case, obtained_on):
+        if not values.get("is_child_assent") or not guardian:
+            raise ConsentError(gettext(
+                "This person is a child (under 18) on %(date)s: record the child's assent and who gave consent for "
+                "the child (a parent, legal guardian or representative).", date=format_date(obtained_on)))
+        return
+    if age.age_on(case, obtained_on).basis is not None and (values.get("is_child_assent") or guardian):
         raise ConsentError(gettext(
-            "This case is an unaccompanied minor: record the child's assent (with the consent of a guardian or "
-            "representative)."
-        ))
+            "This person is 18 or older on %(date)s and consents for themselves: leave the child's assent and the "
+            "guardian empty.", date=format_date(obtained_on)))
+    if values.get("is_child_assent") and not guardian:
+        raise ConsentError(gettext("A child's assent goes with the consent of a parent, legal guardian or "
+                                   "representative: name them."))
 
 
 def record_consent(actor, case: Case, values: dict) -> ConsentRecord:
@@ -68,9 +92,12 @@ def record_consent(actor, case: Case, values: dict) -> ConsentRecord:
     )
     seal(record, "interpreter_name", _text(values, "interpreter_name", MAX_NAME))
     seal(record, "notes", _text(values, "notes", MAX_NOTES))
+    seal(record, "guardian_name", _text(values, "guardian_name", MAX_NAME))
+    seal(record, "guardian_relationship", values.get("guardian_relationship") or None)
     db.session.add(record)
     record.case = case
-    filled = [f for f in FLAGS if values.get(f)] + [f for f in ("interpreter_name", "notes") if values.get(f)]
+    filled = [f for f in FLAGS if values.get(f)] + [
+        f for f in ("interpreter_name", "notes", "guardian_name", "guardian_relationship") if values.get(f)]
     record_event("consent.record", object_type="consent", object_id=record.id, case_id=case.id, actor=actor,
                  details={"fields": sorted(filled)})
     return record
@@ -90,4 +117,6 @@ def withdraw_consent(actor, record: ConsentRecord, reason: str | None) -> Consen
     seal(record, "withdrawal_reason", reason)
     record_event("consent.withdraw", object_type="consent", object_id=record.id, case_id=record.case_id, actor=actor,
                  details={"withdrawn": sorted(f for f in PURPOSE_FIELDS if getattr(record, f))})
+    # Access another organisation has to the case on the strength of this consent stops now (access/grants.py).
+    grants.suspend_for_consent(actor, record.id)
     return record

@@ -3,11 +3,14 @@ the consent page."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import NotFound
 
 from casemgmt.access import Action, authorize
+from casemgmt.cases import age
 from casemgmt.cases.models import Case
 from casemgmt.consent.models import PURPOSES, ConsentRecord
 from casemgmt.crypto import unseal
@@ -67,9 +70,17 @@ def records_of(case_id: str) -> list[ConsentRecord]:
 
 def revealed(records: list[ConsentRecord]) -> dict[str, dict[str, str | None]]:
     """The encrypted text of records the caller has already been allowed to read, by record id."""
-    return {
-        r.id: {c: unseal(r, c) for c in ("interpreter_name", "notes", "withdrawal_reason")} for r in records
-    }
+    columns = ("interpreter_name", "notes", "withdrawal_reason", "guardian_name", "guardian_relationship")
+    return {r.id: {c: unseal(r, c) for c in columns} for r in records}
+
+
+def asks_for_guardian(case: Case, day: date | None = None) -> bool:
+    """Whether the consent form asks for the child's assent and a guardian's consent: when the person is a child on
+    `day` (the date on the form) or on the day the case was registered, since consent may be dated back to any day
+    since (an age only grows: a child on a later day was one on every day before), or when no age is recorded."""
+    registered = case.created_at.date() if case.created_at else date.today()
+    earliest = min(registered, day) if day else registered
+    return age.is_child(case, earliest) or age.age_on(case, earliest).basis is None
 
 
 def interview_consents(case_id: str) -> list[ConsentRecord]:

@@ -8,6 +8,7 @@ from casemgmt import htcds
 from casemgmt.access import Action, allowed
 from casemgmt.access.guard import requires
 from casemgmt.audit import record_event
+from casemgmt.cases.age import GUARDIAN_RELATIONSHIPS
 from casemgmt.consent import operations, queries
 from casemgmt.consent.forms import ConsentForm, WithdrawForm
 from casemgmt.consent.models import SEVEN_POINTS
@@ -36,6 +37,9 @@ def _page(case, form: ConsentForm, status: int = 200, withdrawing: tuple[str, Wi
         labels={name: f.label.text for name, f in form._fields.items()},
         can_record=allowed(current_user, Action.CONSENT_RECORD, case),
         withdrawing=withdrawing, withdraw_form=WithdrawForm(formdata=None),
+        # The child's assent and the guardian's consent, asked for when the person may be a child on the day.
+        asks_for_guardian=queries.asks_for_guardian(case, form.obtained_on.data),
+        guardian_relationships=GUARDIAN_RELATIONSHIPS,
     ), status
 
 

@@ -68,15 +68,28 @@ def transition(obj, *conditions, **values) -> bool:
 
     One statement: of two requests that both read the old state, the second waits for the first (a row lock on
     PostgreSQL, the write lock on SQLite) and then matches no row. Returns whether this request applied the change;
-    on success `obj` shows the new values."""
+    on success `obj` shows the new values.
+
+    A model with a version counter (core/versions.py) gets a newer version from the same statement: a step (a
+    discharge, an approval) is a change that an edit form opened before it must not write over unseen."""
     model = type(obj)
-    (key,) = inspect(model).primary_key
-    result = db.session.execute(
-        update(model).where(key == getattr(obj, key.key), *conditions).values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        return False
+    mapper = inspect(model)
+    (key,) = mapper.primary_key
+    statement = update(model).where(key == getattr(obj, key.key), *conditions).values(**values)
+    version = mapper.version_id_col
+    if version is None:
+        result = db.session.execute(statement.execution_options(synchronize_session=False))
+        if result.rowcount != 1:
+            return False
+    else:
+        version_key = mapper.get_property_by_column(version).key
+        found = db.session.execute(
+            statement.values({version: version + 1}).returning(version)
+            .execution_options(synchronize_session=False)
+        ).all()
+        if len(found) != 1:
+            return False
+        set_committed_value(obj, version_key, found[0][0])
     for name, value in values.items():
         set_committed_value(obj, name, value)
     return True

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from casemgmt.core import zones
 
 # Order matters for the demo: referrals come before returns and reintegration, which the mission works on.
 FEATURES = (
     "intake", "consent", "referrals", "shelter", "counseling", "returns", "reintegration", "tasks", "documents",
-    "journey",
+    "journey", "notifications",
 )
 
 WORK_SECTIONS = ("crisis", "approvals", "referrals", "tasks", "my_cases")
@@ -39,7 +42,8 @@ def when(day: date | datetime | None, recorded: datetime | None = None) -> tuple
     approval before the departure it allowed). Otherwise the day's start stands in and the time is not shown."""
     if day is None or isinstance(day, datetime):
         return day, False
-    if recorded is not None and recorded.date() == day:
+    # The day was entered in the organisation's zone: the recording moment counts if it fell on that day there.
+    if recorded is not None and zones.local_date(recorded) == day:
         return recorded, False
     return datetime.combine(day, time.min), True
 
@@ -49,19 +53,24 @@ def dated(day: date | datetime | None, recorded: datetime | None = None, **field
     return TimelineEntry(at=at, date_only=date_only, **fields)
 
 
-def _oldest_first_key(entry: TimelineEntry) -> tuple:
-    return entry.at.date(), not entry.date_only, entry.at
+def _oldest_first_key(entry: TimelineEntry, tz) -> tuple:
+    # A date-only entry's `at` is its day (midnight, no zone); a timed entry's is a moment, whose day is the one it
+    # falls on in the zone the page shows.
+    day = entry.at.date() if entry.date_only else zones.local_date(entry.at, tz)
+    return day, not entry.date_only, entry.at
 
 
-def in_order(entries: list[TimelineEntry], newest_first: bool = True) -> list[TimelineEntry]:
+def in_order(entries: list[TimelineEntry], newest_first: bool = True,
+             tz: ZoneInfo | None = None) -> list[TimelineEntry]:
     """The timeline's one order. Timed entries go by their moment. A date-only entry sits at the start of its day:
     before every timed entry of that day (one at 00:00 included) and after everything of the day before. The day is
-    the UTC day, the one the pages show (all times are stored and shown in UTC); should pages come to show another
-    time zone, the day must become that zone's day, or a date-only entry would sit among another day's entries.
+    the day in the zone the page shows (the organisation's, core/zones.py): 02:00 UTC on the 5th is an evening of the
+    4th in Lima, and sits there, after the 4th's date-only entries.
     Equal places keep the order the entries came in (the features' order, then each feature's), and newest first is
     exactly oldest first read backwards, ties included, so the two views never disagree about what came first.
     Entries without a moment have no place and are left out."""
-    placed = sorted((e for e in entries if e.at is not None), key=_oldest_first_key)
+    tz = tz or zones.current_zone()
+    placed = sorted((e for e in entries if e.at is not None), key=lambda entry: _oldest_first_key(entry, tz))
     return placed[::-1] if newest_first else placed
 
 

@@ -115,8 +115,10 @@ def _read(token: str | None, user_id: int) -> datetime:
     return issued.astimezone(UTC).replace(tzinfo=None)
 
 
-def _replay(row: SubmissionToken):
-    flash(_("This form was already submitted; here is the record it created."), "info")
+def _replay(row: SubmissionToken, form=None):
+    # An edit form's second sending saved nothing new either: its own message says so (see replayed_message).
+    message = getattr(form, "replayed_message", None)
+    flash(str(message) if message else _("This form was already submitted; here is the record it created."), "info")
     return redirect(row.result_url, code=303)
 
 
@@ -138,7 +140,7 @@ class SubmissionTokenField(HiddenField):
         try:
             row = _used(token) if token and len(token) <= MAX_LENGTH else None
             if row is not None and row.user_id == current_user.id:
-                abort(_replay(row))  # nothing else of the request runs: the first submission's record is shown
+                abort(_replay(row, form))  # nothing else of the request runs: the first submission's record is shown
             if row is not None:  # another account's used token: never show that account's record
                 raise _Refused(_not_yours())
             _read(token, current_user.id)
@@ -151,9 +153,13 @@ class SubmissionTokenField(HiddenField):
 
 class SubmissionTokenMixin:
     """For forms that create a record: put it before FlaskForm (`class ContactForm(SubmissionTokenMixin, FlaskForm)`)
-    and name the kind (`submission_kind = "contact"`). The view calls `consume(form, url)` before its commit."""
+    and name the kind (`submission_kind = "contact"`). The view calls `consume(form, url)` before its commit.
+
+    Edit forms carry one too (core/versions.py): the second sending of a saved edit is the same edit, not a conflict
+    with itself. They say so with `replayed_message`."""
 
     submission_kind: ClassVar[str]
+    replayed_message: ClassVar[str | None] = None
     submission_token = SubmissionTokenField()
 
     @property
@@ -194,7 +200,19 @@ def consume(form: SubmissionTokenMixin, result_url: str) -> None:
         row = _used(token)
         if row is None:  # cannot happen: the row that won the race was committed before ours was skipped
             abort(409)
-        abort(_replay(row))
+        abort(_replay(row, form))
     # Pruning here keeps the table small without a scheduled job: only this user's old rows, a handful at most.
     db.session.execute(delete(SubmissionToken).where(SubmissionToken.user_id == current_user.id,
                                                      SubmissionToken.used_at < now - KEEP))
+
+
+def replay_if_used(form: SubmissionTokenMixin) -> None:
+    """After an edit was refused as a conflict (and rolled back): if this user's submission of the same form has
+    been saved meanwhile (a double click whose first request won), answer as a replay of it instead (the request ends
+    here). A conflict with oneself is no conflict."""
+    token = form.submission_token.data
+    if not isinstance(token, str) or not token or len(token) > MAX_LENGTH:
+        return
+    row = _used(token)
+    if row is not None and row.user_id == current_user.id:
+        abort(_replay(row, form))

@@ -10,6 +10,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from casemgmt.core.submissions import SubmissionTokenMixin
 from casemgmt.counseling.models import MAX_DURATION, MIN_DURATION, SESSION_TYPES
 from casemgmt.counseling.operations import EARLIEST, MAX_NOTES, MAX_PROVIDER
+from casemgmt.revisions.forms import CorrectionMixin
 
 
 def _not_in_future(form, field):
@@ -45,3 +46,7 @@ class SessionForm(SubmissionTokenMixin, FlaskForm):
         return {name: self[name].data for name in (
             "session_type", "provider", "held_on", "duration_minutes", "follow_up_on", "notes",
         )}
+
+
+class CorrectSessionForm(CorrectionMixin, SessionForm):
+    submission_kind = "counseling_correction"

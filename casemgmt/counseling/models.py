@@ -10,6 +10,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casemgmt.cases.models import new_uuid
+from casemgmt.core.deletion import Deletable
 from casemgmt.core.time import utcnow
 from casemgmt.crypto import EncryptedBytes, Sealed
 from casemgmt.extensions import db
@@ -24,7 +25,7 @@ SESSION_TYPES = ValueSet("CounselingSessionType", {
 MIN_DURATION, MAX_DURATION = 1, 600
 
 
-class CounselingSession(db.Model):
+class CounselingSession(Deletable, db.Model):
     __tablename__ = "counseling_sessions"
 
     # A UUID known before INSERT, because the encrypted notes bind the row id (see crypto.fields).
@@ -40,9 +41,13 @@ class CounselingSession(db.Model):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     notes: Mapped[Sealed | None] = mapped_column(EncryptedBytes)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The version counter (core/versions.py): a save from an older version is shown the conflict page.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     case = relationship("Case")
-    author = relationship("User")
+    author = relationship("User", foreign_keys=[author_id])
+
+    __mapper_args__ = {"version_id_col": version}
 
     __table_args__ = (
         Index("ix_counseling_sessions_case_held", "case_id", "held_on"),

@@ -37,15 +37,18 @@ def load_case(actor, action: Action, case_id: str) -> Case:
     return case
 
 
-def load_session(actor, case_id: str, session_id: str) -> CounselingSession:
+def load_session(actor, case_id: str, session_id: str, action: Action = Action.COUNSELING_VIEW,
+                 deleted: bool = False) -> CounselingSession:
+    """A session of the case the actor may act on. A deleted session is gone from every page (404), except where
+    `deleted` asks for it: its history, and a correction sent after someone deleted it (the conflict page says so)."""
     session = db.session.get(CounselingSession, session_id) if session_id and len(session_id) <= 36 else None
-    if session is None or session.case_id != case_id:
+    if session is None or session.case_id != case_id or (session.is_deleted and not deleted):
         raise NotFound()
-    authorize(actor, Action.COUNSELING_VIEW, session)
+    authorize(actor, action, session)
     return session
 
 
-def _validate(values: dict) -> dict:
+def validate(values: dict) -> dict:
     session_type = values.get("session_type")
     if session_type not in SESSION_TYPES:
         raise CounselingError(gettext("Choose the type of session."))
@@ -80,7 +83,7 @@ def _validate(values: dict) -> dict:
 
 def record_session(actor, case: Case, values: dict) -> CounselingSession:
     authorize(actor, Action.COUNSELING_RECORD, case)
-    cleaned = _validate(values)
+    cleaned = validate(values)
     notes = cleaned.pop("notes")
     session = CounselingSession(id=new_uuid(), case_id=case.id, author_id=actor.id, **cleaned)
     seal(session, "notes", notes)

@@ -13,7 +13,7 @@ from casemgmt.extensions import db
 def sessions_of(case: Case) -> list[CounselingSession]:
     return list(db.session.scalars(
         select(CounselingSession)
-        .where(CounselingSession.case_id == case.id)
+        .where(CounselingSession.case_id == case.id, CounselingSession.live())
         .options(selectinload(CounselingSession.author))
         .order_by(CounselingSession.held_on.desc(), CounselingSession.created_at.desc())
     ))

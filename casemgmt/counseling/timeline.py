@@ -19,7 +19,7 @@ def entries(actor, case) -> list[TimelineEntry]:
         return []
     sessions = db.session.scalars(
         select(CounselingSession)
-        .where(CounselingSession.case_id == case.id)
+        .where(CounselingSession.case_id == case.id, CounselingSession.live())
         .options(selectinload(CounselingSession.author))
     ).all()
     return [

@@ -1,6 +1,7 @@
 """Counseling follow-ups due within a week (or overdue) on the cases assigned to the user.
 
-A follow-up counts as done once a later session of the same type is recorded for the case."""
+A follow-up counts as done once a later session of the same type is recorded for the case. Deleted sessions count
+for neither (core/deletion.py)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ def items(user) -> list[WorkItem]:
         later.case_id == CounselingSession.case_id,
         later.session_type == CounselingSession.session_type,
         later.held_on > CounselingSession.held_on,
+        later.deleted_at.is_(None),  # a deleted session followed nothing up
     ))
     rows = db.session.execute(
         select(CounselingSession.case_id, CounselingSession.session_type, CounselingSession.follow_up_on,
@@ -38,6 +40,7 @@ def items(user) -> list[WorkItem]:
             Case.assigned_to_id == user.id, Case.organisation_id == user.organisation_id,
             Case.erased_at.is_(None), Case.stage != "closed",
             CounselingSession.follow_up_on.is_not(None), CounselingSession.follow_up_on <= today + HORIZON,
+            CounselingSession.live(),
             ~followed_up,
         )
         .order_by(CounselingSession.follow_up_on)

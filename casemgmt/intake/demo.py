@@ -7,7 +7,7 @@ import random
 from datetime import timedelta
 
 from casemgmt.access import Action, allowed
-from casemgmt.cases import identity
+from casemgmt.cases import age, identity
 from casemgmt.consent import demo as consent_demo
 from casemgmt.consent import queries as consent_queries
 from casemgmt.intake import operations
@@ -52,7 +52,8 @@ def _opening_contact(case, people: dict, rng: random.Random):
         caller_name = rng.choice(CALLERS)
     actions = ["follow_up"] + (["emergency_coordination"] if crisis else []) + (
         ["referral"] if rng.random() < 0.4 else [])
-    minor = case.unaccompanied_minor
+    # The caller says a minor is involved when the person is a child that day (cases.age).
+    minor = age.is_child(case, case.created_at.date())
     danger = crisis and rng.random() < 0.6
     if (minor or danger) and rng.random() < 0.5:
         actions.append("police_report")

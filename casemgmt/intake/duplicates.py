@@ -98,11 +98,13 @@ def _conditions(terms: _Terms) -> list:
 def _exact_matches(terms: _Terms, revealed: dict[str, str | None]) -> tuple[str, ...]:
     matched = []
     stored_dob = revealed.get("date_of_birth")
-    if terms.name and terms.year and stored_dob:
+    # A person known by the year of birth alone (cases.age) is found by name and year as well.
+    stored_year = stored_dob[:4] if stored_dob else revealed.get("birth_year")
+    if terms.name and terms.year and stored_year:
         same_name = bidx.full_name(revealed.get("given_name"), revealed.get("family_name")) == terms.name
-        if same_name and terms.dob == stored_dob:
+        if same_name and stored_dob and terms.dob == stored_dob:
             matched.append("name_date_of_birth")
-        elif same_name and stored_dob[:4] == str(terms.year):
+        elif same_name and stored_year == str(terms.year):
             matched.append("name_birth_year")
     if terms.document and bidx.normalise_document(revealed.get("document_number") or "") == terms.document:
         matched.append("document_number")

@@ -1,5 +1,6 @@
-from datetime import date, datetime, time
+from datetime import datetime, time
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -17,10 +18,13 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Re
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from casemgmt import htcds
+from casemgmt.cases import age
 from casemgmt.cases.forms import PHONE
+from casemgmt.core import zones
 from casemgmt.core.submissions import SubmissionTokenMixin
 from casemgmt.core.time import utcnow
 from casemgmt.intake.vocabulary import ACTIONS, CALL_TYPES, CALLER_TYPES, CHANNELS, INDICATORS
+from casemgmt.revisions.forms import CorrectionMixin
 
 # The same rule the operation enforces, said where the operator ticks the box.
 POLICE_RULE = _l(
@@ -37,7 +41,8 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 def _not_in_future(form, field):
-    if field.data and field.data > date.today():
+    # Today where the organisation is: in Lima at 21:00 it is already tomorrow in UTC, and not yet in Manila.
+    if field.data and field.data > zones.local_today():
         raise ValidationError(_l("This date is in the future."))
     if field.data and field.data.year < 1900:
         raise ValidationError(_l("This date is too far in the past."))
@@ -62,7 +67,8 @@ class ContactForm(SubmissionTokenMixin, FlaskForm):
     channel = SelectField(_l("Channel"), validators=[DataRequired(message=_l("Choose the channel."))])
     call_type = SelectField(_l("Call type"), validators=[DataRequired(message=_l("Choose the call type."))])
     occurred_on = DateField(_l("Date (empty: today)"), validators=[Optional(), _not_in_future])
-    occurred_time = TimeField(_l("Time, UTC (empty: now)"), validators=[Optional()])
+    # The label names the organisation's zone (set in __init__): the time is entered as the clock there showed it.
+    occurred_time = TimeField(_l("Time (empty: now)"), validators=[Optional()])
     caller_type = SelectField(_l("Caller"), validators=[Optional()])
     language = SelectField(_l("Language of the contact"), validators=[Optional()])
     minor_involved = BooleanField(_l("A minor is involved"))
@@ -78,6 +84,7 @@ class ContactForm(SubmissionTokenMixin, FlaskForm):
         super().__init__(*args, **kwargs)
         self.channel.choices = CHANNELS.choices(blank=True)
         self.call_type.choices = CALL_TYPES.choices(blank=True)
+        self.occurred_time.label.text = gettext("Time, %(zone)s (empty: now)", zone=zones.label())
         self.caller_type.choices = CALLER_TYPES.choices(blank=True)
         self.language.choices = _language_choices()
         self.indicators.choices = INDICATORS.choices()
@@ -94,11 +101,14 @@ class ContactForm(SubmissionTokenMixin, FlaskForm):
             raise ValidationError(_l("The caller is marked anonymous: leave the name empty."))
 
     def occurred_at(self) -> datetime:
-        now = utcnow()
+        """The moment, stored as UTC, of the day and time entered as the organisation's clocks showed them."""
+        now = zones.local_now()
         day = self.occurred_on.data or now.date()
         if self.occurred_time.data is not None:
-            return datetime.combine(day, self.occurred_time.data)
-        return now if day == now.date() else datetime.combine(day, time(0, 0))
+            return zones.to_utc(datetime.combine(day, self.occurred_time.data))
+        if day == now.date():
+            return utcnow()
+        return zones.to_utc(datetime.combine(day, time(0, 0)))
 
     def values(self) -> dict:
         data = _stripped(self, skip=("occurred_on", "occurred_time"))
@@ -115,13 +125,15 @@ class OpenCaseForm(SubmissionTokenMixin, FlaskForm):
     family_name = StringField(_l("Family name(s)"), validators=[Optional(), Length(max=120)])
     date_of_birth = DateField(_l("Date of birth"), validators=[Optional(), _not_in_future])
     birth_year = IntegerField(_l("Year of birth (when the date is not known)"), validators=[Optional()])
+    estimated_age = IntegerField(_l("Estimated age in years (when neither is known)"), validators=[Optional()])
     document_type = SelectField(_l("Identity document type"), validators=[Optional()])
     document_number = StringField(_l("Identity document number"), validators=[Optional(), Length(max=64)])
     phone = StringField(_l("Phone"), validators=[Optional(), PHONE])
     gender = SelectField(_l("Gender"), validators=[Optional()])
     citizenship = SelectField(_l("Citizenship"), validators=[Optional()])
     languages = SelectMultipleField(_l("Languages spoken"), validators=[Optional()])
-    unaccompanied_minor = BooleanField(_l("Unaccompanied minor"))
+    unaccompanied_or_separated = BooleanField(_l("Unaccompanied or separated (a child without, or separated from, "
+                                                 "parents or usual caregiver)"))
     create_anyway = HiddenField()
 
     def __init__(self, *args, **kwargs):
@@ -131,13 +143,18 @@ class OpenCaseForm(SubmissionTokenMixin, FlaskForm):
         self.citizenship.choices = [("", _l("— choose —")), *htcds.country_choices()]
         self.languages.choices = htcds.language_choices()
 
-    def validate_birth_year(self, field):
-        if field.data is None:
-            return
-        if not 1900 <= field.data <= date.today().year:
-            raise ValidationError(_l("Give a year between 1900 and this year."))
-        if self.date_of_birth.data and self.date_of_birth.data.year != field.data:
-            raise ValidationError(_l("The year of birth does not match the date of birth."))
+    def validate(self, extra_validators=None) -> bool:
+        # The age fields together, by the rules the case operations apply (cases.age.problems); an estimate made
+        # here is today's.
+        valid = super().validate(extra_validators)
+        fields = {"date_of_birth": self.date_of_birth, "birth_year": self.birth_year,
+                  "estimated_age": self.estimated_age}
+        if any(f.errors for f in fields.values()):
+            return False
+        for name, message in age.problems({name: f.data for name, f in fields.items()}).items():
+            fields[name].errors.append(message)
+            valid = False
+        return valid
 
     def values(self) -> dict:
         return _stripped(self, skip=("create_anyway",))
@@ -193,3 +210,13 @@ class ScreeningForm(SubmissionTokenMixin, FlaskForm):
 
     def values(self) -> dict:
         return _stripped(self)
+
+
+class CorrectContactForm(CorrectionMixin, ContactForm):
+    submission_kind = "contact_correction"
+
+    def correction_values(self) -> dict:
+        """The contact's fields as the form names them (what a correction compares), and the moment they give."""
+        data = _stripped(self, skip=("version", "correction_reason"))
+        data["occurred_at"] = self.occurred_at()
+        return data

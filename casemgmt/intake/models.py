@@ -8,13 +8,14 @@ from sqlalchemy import ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casemgmt.cases.models import new_uuid
+from casemgmt.core.deletion import Deletable
 from casemgmt.core.time import utcnow
 from casemgmt.crypto import EncryptedBytes, Sealed
 from casemgmt.extensions import db
 from casemgmt.intake.vocabulary import split_codes
 
 
-class Contact(db.Model):
+class Contact(Deletable, db.Model):
     """One call, chat, message or visit to the hotline. Most contacts never become cases; some open one or are
     attached to an existing one. The contact belongs to the organisation that took it."""
 
@@ -48,11 +49,14 @@ class Contact(db.Model):
     handled_at: Mapped[datetime | None]
     handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The version counter (core/versions.py): a save from an older version is shown the conflict page.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     case = relationship("Case")
     organisation = relationship("Organisation")
     taken_by = relationship("User", foreign_keys=[taken_by_id])
     handled_by = relationship("User", foreign_keys=[handled_by_id])
+    __mapper_args__ = {"version_id_col": version}
 
     __table_args__ = (
         # The intake queue (newest first) and the crisis work list (unhandled crisis contacts) of an organisation.
@@ -73,7 +77,7 @@ class Contact(db.Model):
     def waiting(self) -> bool:
         """A crisis nobody has acted on yet: it stays on top of the queue. Opening a case from it or attaching it to
         one is acting on it (the case carries it on), like marking it handled (intake.queries.waiting_condition)."""
-        return self.is_crisis and self.handled_at is None and self.case_id is None
+        return self.is_crisis and self.handled_at is None and self.case_id is None and self.deleted_at is None
 
     @property
     def indicator_list(self) -> list[str]:

@@ -15,7 +15,7 @@ from casemgmt import htcds
 from casemgmt.access import Action, allowed, authorize
 from casemgmt.access.policies import case_scope_filter
 from casemgmt.audit import record_event
-from casemgmt.cases import identity
+from casemgmt.cases import age, identity
 from casemgmt.cases import operations as cases
 from casemgmt.cases.models import Case, new_uuid
 from casemgmt.consent.models import ConsentRecord
@@ -61,7 +61,11 @@ def _codes(values, allowed_codes, message: str) -> list[str]:
 
 
 def police_report_basis(actions: list[str], consent: bool, minor: bool, danger: bool) -> str | None:
-    """Why a report to the police may be made: the caller's consent, or an override (a minor, imminent danger)."""
+    """Why a report to the police may be made: the caller's consent, or an override (a minor, imminent danger).
+
+    `minor` is what the caller said ("a minor is involved"), not an age: a contact is logged before any case exists
+    and may be about someone other than the person a case is later opened for. The case itself derives childhood
+    from the age it records (cases.age); the contact's statement only prompts the case for that age."""
     if "police_report" not in actions:
         return None
     if consent:
@@ -168,11 +172,11 @@ def _claim(contact: Contact, linked_as: str) -> None:
 
 
 def _case_values(values: dict) -> dict:
+    """The case's values from what the contact's form gives. The age (a date of birth, a year of birth or an
+    estimate made today) becomes the case's age and band (cases.operations). A contact's "a minor is involved" is
+    not copied: it may be about someone else, or a guess; the case page asks for the age instead."""
     data = {k: values.get(k) for k in (*identity.ENCRYPTED_FIELDS, "gender", "citizenship", "languages",
-                                       "unaccompanied_minor")}
-    year = values.get("birth_year")
-    if year and not isinstance(values.get("date_of_birth"), date):
-        data["age_band"] = htcds.age_band(date.today().year - int(year))
+                                       "unaccompanied_or_separated")}
     data["status"] = "Active"
     return data
 
@@ -187,6 +191,9 @@ def open_case_from_contact(actor, contact: Contact, values: dict, create_anyway:
     _not_linked(contact)
     if not (values.get("given_name") or "").strip():
         raise IntakeError(gettext("Give at least the person's given name (or the name they use)."))
+    wrong_age = age.problems(values)
+    if wrong_age:
+        raise IntakeError(next(iter(wrong_age.values())))
     report = duplicates.find_candidates(
         actor, values.get("given_name"), values.get("family_name"), values.get("date_of_birth"),
         values.get("birth_year"), values.get("document_number"), values.get("phone"),

@@ -23,7 +23,7 @@ def _valid_id(value: str | None) -> bool:
 def contact_for(actor, contact_id: str) -> Contact:
     """A contact of the actor's organisation; another organisation's (or a missing) contact answers 404."""
     contact = db.session.get(Contact, contact_id) if _valid_id(contact_id) else None
-    if contact is None:
+    if contact is None or contact.is_deleted:  # a deleted contact is gone from every page (core/deletion.py)
         raise NotFound()
     authorize(actor, Action.CONTACT_VIEW, contact)
     return contact
@@ -39,7 +39,8 @@ def case_for(actor, case_id: str, action: Action) -> Case:
 
 def waiting_condition():
     """In SQL, what Contact.waiting says: a crisis not handled and not linked to a case (the queue, the work list)."""
-    return and_(Contact.call_type == "crisis", Contact.handled_at.is_(None), Contact.case_id.is_(None))
+    return and_(Contact.call_type == "crisis", Contact.handled_at.is_(None), Contact.case_id.is_(None),
+                Contact.live())
 
 
 def waiting_first():
@@ -52,7 +53,7 @@ def queue_query(actor) -> Select:
     authorize(actor, Action.CONTACT_VIEW)
     return (
         select(Contact)
-        .where(Contact.organisation_id == actor.organisation_id)
+        .where(Contact.organisation_id == actor.organisation_id, Contact.live())
         .options(selectinload(Contact.taken_by), selectinload(Contact.case))
         .order_by(waiting_first(), Contact.occurred_at.desc(), Contact.id)
     )
@@ -69,7 +70,7 @@ def contacts_of_case(actor, case_id: str) -> list[Contact]:
     """The case's contacts that the actor may read (contacts belong to the organisation that took them)."""
     return list(db.session.scalars(
         select(Contact)
-        .where(Contact.case_id == case_id, Contact.organisation_id == actor.organisation_id)
+        .where(Contact.case_id == case_id, Contact.organisation_id == actor.organisation_id, Contact.live())
         .options(selectinload(Contact.taken_by), selectinload(Contact.handled_by))
         .order_by(Contact.occurred_at.desc())
     ))
@@ -91,3 +92,14 @@ def may_read_screening_notes(actor, case: Case) -> bool:
 
 def screening_texts(screenings: list[Screening]) -> dict[str, dict[str, str | None]]:
     return {s.id: {c: unseal(s, c) for c in ("interpreter_name", "notes")} for s in screenings}
+
+
+def minor_reported(actor, case_id: str) -> bool:
+    """Whether a contact of the actor's organisation linked to the case said a minor was involved. Not a fact about
+    the person (the caller may have meant someone else, or guessed): the case page asks for the age instead."""
+    return db.session.scalar(
+        select(Contact.id).where(
+            Contact.case_id == case_id, Contact.organisation_id == actor.organisation_id,
+            Contact.minor_involved.is_(True), Contact.live(),
+        ).limit(1)
+    ) is not None

@@ -20,6 +20,7 @@ from casemgmt.crypto.fields import DATA_KEY_BYTES, DecryptionError, Sealed
 from casemgmt.crypto.keyring import keyring
 from casemgmt.extensions import db
 from casemgmt.intake.models import Contact
+from casemgmt.revisions.models import RecordRevision
 
 SEALED_COLUMNS = ("summary", "caller_name", "caller_phone")
 _KEY_ID = 1  # a contact has exactly one key of its own
@@ -94,15 +95,52 @@ def unseal_contact(contact: Contact, column: str) -> str | None:
         raise _error(contact, column) from exc
 
 
+def _beside_context(obj, column: str) -> tuple[str, str, str, str]:
+    return (obj.__tablename__, column, str(obj.id), _NO_CASE)
+
+
+def seal_beside(contact: Contact, obj, column: str, value: str | None) -> None:
+    """Seal a value kept in another row about this contact (an earlier version of it, casemgmt/revisions) under the
+    contact's key: its case's data key once it has a case, else its own key, bound to that row like any value."""
+    if contact.case_id is not None:
+        seal(obj, column, value)
+        return
+    if not value:
+        setattr(obj, column, None)
+        return
+    setattr(obj, column, Sealed(aead.encrypt(_own_key(contact), _KEY_ID, value.encode(), _beside_context(obj, column))))
+
+
+def unseal_beside(contact: Contact, obj, column: str) -> str | None:
+    sealed: Sealed | None = getattr(obj, column)
+    if sealed is None:
+        return None
+    if obj.encryption_case_id is not None:
+        return unseal(obj, column)
+    try:
+        return aead.decrypt(_own_key(contact), sealed.blob, _beside_context(obj, column)).decode()
+    except aead.DecryptionError as exc:
+        raise _error(contact, column) from exc
+
+
 def move_to_case(contact: Contact, case_id: str) -> None:
-    """Link the contact to a case and re-seal its values under the case's data key."""
+    """Link the contact to a case and re-seal its values under the case's data key, the earlier versions of it
+    (record_revisions) too: erasing the case then shreds all of them, and the contact's own key can go."""
     values = {column: unseal_contact(contact, column) for column in SEALED_COLUMNS}
+    kept = db.session.scalars(select(RecordRevision).where(RecordRevision.record_type == "contact",
+                                                           RecordRevision.record_id == contact.id)).all()
+    earlier = [(revision, {c: unseal_beside(contact, revision, c) for c in ("content", "reason")})
+               for revision in kept]
     contact.case_id = case_id
     contact.wrapped_key = None
     contact.key_version = None
     _cache().pop(contact.id, None)
     for column, value in values.items():
         seal(contact, column, value)
+    for revision, texts in earlier:
+        revision.case_id = case_id
+        for column, value in texts.items():
+            seal(revision, column, value)
 
 
 def rewrap_own_keys(batch_size: int = 500) -> int:

@@ -4,6 +4,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.exceptions import NotFound
 
 from casemgmt import htcds
 from casemgmt.access import Action, allowed
@@ -11,11 +12,15 @@ from casemgmt.access.guard import requires
 from casemgmt.audit import record_event
 from casemgmt.cases.operations import CaseError
 from casemgmt.consent import queries as consent_queries
-from casemgmt.core import submissions
+from casemgmt.core import submissions, versions
 from casemgmt.core.pagination import paginate
 from casemgmt.extensions import db
-from casemgmt.intake import operations, queries, vocabulary
-from casemgmt.intake.forms import AttachForm, ContactForm, OpenCaseForm, ScreeningForm
+from casemgmt.i18n import format_datetime
+from casemgmt.intake import corrections, operations, queries, vocabulary
+from casemgmt.intake.forms import AttachForm, ContactForm, CorrectContactForm, OpenCaseForm, ScreeningForm
+from casemgmt.revisions import operations as revisions
+from casemgmt.revisions import pages
+from casemgmt.revisions.forms import DeleteForm
 
 bp = Blueprint("intake", __name__)
 
@@ -56,6 +61,8 @@ def _contact_page(contact, attach_form: AttachForm, status: int = 200):
     return render_template(
         "intake/contact.html", contact=contact, texts=texts, v=vocabulary, htcds=htcds, attach_form=attach_form,
         can_act=allowed(current_user, Action.CONTACT_LOG, contact),
+        can_correct=allowed(current_user, Action.CONTACT_CORRECT, contact) and texts is not None,
+        has_history=bool(revisions.has_revisions(corrections.KIND, [contact.id])),
         can_open_case=linked is None and allowed(current_user, Action.CASE_CREATE),
         can_view_case=linked is not None and allowed(current_user, Action.CASE_VIEW, linked),
     ), status
@@ -195,3 +202,101 @@ def new_screening(case_id):
         "intake/screening_form.html", case=case, form=form, has_consents=bool(consents),
         can_record_consent=allowed(current_user, Action.CONSENT_RECORD, case),
     ), 200 if request.method == "GET" else 422
+
+
+# Corrections (issue 12, item 6) ----------------------------------------------------------------------------------
+
+
+def _correction_page(contact, form, status: int = 200):
+    return pages.correction_page(
+        heading=_("Correct the contact of %(when)s", when=format_datetime(contact.occurred_at)), case=None,
+        form=form, action=url_for("intake.correct", contact_id=contact.id),
+        back=url_for("intake.contact", contact_id=contact.id),
+        delete_form=pages.delete_form_for(contact) if allowed(current_user, Action.CONTACT_DELETE, contact) else None,
+        delete_action=url_for("intake.delete", contact_id=contact.id),
+        history_url=url_for("intake.history", contact_id=contact.id)
+        if revisions.has_revisions(corrections.KIND, [contact.id]) else None,
+        help={"summary": _("Encrypted.")}, status=status,
+    )
+
+
+@bp.route("/intake/contacts/<contact_id>/correct", methods=["GET", "POST"])
+@requires(Action.CONTACT_CORRECT)
+def correct(contact_id):
+    posted = request.method == "POST"
+    found = corrections.load(current_user, contact_id, Action.CONTACT_CORRECT, deleted=posted)
+    if not posted:
+        form = CorrectContactForm(formdata=None, data={**corrections.snapshot(found), "version": found.version})
+        # The form shows what the caller said: a reading, audited as the contact's page is.
+        record_event("contact.view", object_type="contact", object_id=found.id, case_id=found.case_id,
+                     actor=current_user)
+        db.session.commit()
+        return _correction_page(found, form)
+    form = CorrectContactForm()
+    if form.validate_on_submit():
+        try:
+            changed = corrections.correct_contact(current_user, found, form.correction_values(),
+                                                  versions.base_of(form.version.data), form.correction_reason.data)
+        except versions.EditConflict as conflict:
+            db.session.rollback()
+            submissions.replay_if_used(form)  # the same correction sent twice is not a conflict with itself
+            if conflict.differences and not conflict.deleted:  # the page shows what the contact says now
+                record_event("contact.view", object_type="contact", object_id=found.id, case_id=found.case_id,
+                             actor=current_user)
+                db.session.commit()
+            return versions.conflict_page(
+                conflict, form, heading=_("Someone else changed this contact while you were correcting it"),
+                action=url_for("intake.correct", contact_id=contact_id), submit=_("Save the correction"),
+                discard=url_for("intake.queue"))
+        except operations.IntakeError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+        else:
+            shown = url_for("intake.contact", contact_id=contact_id)
+            submissions.consume(form, shown)
+            db.session.commit()
+            flash(_("Contact corrected. The earlier version is kept in its history.") if changed
+                  else _("Nothing had changed."), "success" if changed else "info")
+            return redirect(shown)
+    if found.is_deleted:
+        raise NotFound()
+    return _correction_page(found, form, status=422)
+
+
+@bp.post("/intake/contacts/<contact_id>/delete")
+@requires(Action.CONTACT_DELETE)
+def delete(contact_id):
+    found = corrections.load(current_user, contact_id, Action.CONTACT_DELETE, deleted=True)
+    form = DeleteForm()
+    listed = url_for("intake.queue")
+    if form.validate_on_submit():
+        try:
+            corrections.delete_contact(current_user, found, form.deletion_reason.data,
+                                       versions.base_of(form.version.data))
+        except operations.IntakeError as exc:
+            db.session.rollback()
+            submissions.replay_if_used(form)  # a deletion sent twice: the first one was saved
+            flash(str(exc), "danger")
+            return redirect(listed if found.is_deleted else url_for("intake.correct", contact_id=contact_id))
+        submissions.consume(form, listed)
+        db.session.commit()
+        flash(_("Contact deleted. It no longer appears anywhere; its history keeps who deleted it and why."),
+              "success")
+        return redirect(listed)
+    if found.is_deleted:
+        raise NotFound()
+    for name, errors in form.errors.items():
+        if name != "submission_token":  # that field flashes its own refusal
+            for error in errors:
+                flash(str(error), "danger")
+    return redirect(url_for("intake.correct", contact_id=contact_id))
+
+
+@bp.get("/intake/contacts/<contact_id>/history")
+@requires(Action.CONTACT_VIEW)
+def history(contact_id):
+    found = corrections.load(current_user, contact_id, Action.CONTACT_VIEW, deleted=True)
+    shown = revisions.history(current_user, corrections.KIND, found)
+    db.session.commit()  # the reading's audit event
+    back = None if found.is_deleted else url_for("intake.contact", contact_id=contact_id)
+    return pages.history_page(corrections.KIND, found, shown, back=back)

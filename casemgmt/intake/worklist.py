@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import url_for
-from flask_babel import format_datetime, gettext
+from flask_babel import gettext
 from sqlalchemy import select
 
 from casemgmt.access import Action, allowed
@@ -13,6 +13,7 @@ from casemgmt.access.roles import Role
 from casemgmt.core.journey import WorkItem
 from casemgmt.core.time import utcnow
 from casemgmt.extensions import db
+from casemgmt.i18n import format_datetime
 from casemgmt.intake.models import Contact
 from casemgmt.intake.queries import waiting_condition
 from casemgmt.intake.vocabulary import CHANNELS

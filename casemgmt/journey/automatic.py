@@ -15,8 +15,13 @@ What follow() decides, and why:
 - A refusal does not undo the event: the admission or the departure did happen. The case keeps its stage and the page
   says why (a warning), so the user records what the guard asks for and moves the stage by hand. Closure approval is
   the exception: there the event *is* the move, so a refusal refuses the approval (must_move=True).
-- Moving the stage needs the right to move it (CASE_CHANGE_STAGE); someone who may record the event but not change
-  the stage gets the refusal message instead of a 403 after the event.
+- A move caused by an event the actor was allowed to record goes through: the receiving mission confirms the
+  arrival of a person whose case it reaches through a hand-off or referral, and the case moves to reintegration,
+  although the mission may not move the sending organisation's stage by hand. The right checked is
+  CASE_FOLLOW_EVENT (access/scope.py: those who work on the case, in its organisation or through a referral
+  grant), and change_stage runs inside policies.moving_by_event(), which lets its CASE_CHANGE_STAGE check answer
+  with that right for this case only; the move's transitions and guards apply as to any change. Someone who may
+  record the event but not follow it gets the refusal message instead of a 403 after the event.
 - The case row is locked and re-read first, so the decision reads the current stage and version: of two events on one
   case at once, the second waits and sees the first one's move, instead of failing on a stale version.
 - Manual stage changes stay for what has no event (counseling, abandoning a return, reopening).
@@ -32,6 +37,7 @@ from flask_babel import format_date, gettext
 
 from casemgmt import htcds
 from casemgmt.access import Action, allowed
+from casemgmt.access.policies import moving_by_event
 from casemgmt.audit import record_event
 from casemgmt.cases import operations as case_operations
 from casemgmt.cases import stages
@@ -94,7 +100,7 @@ def follow(actor, case: Case, event: str, on: date | None = None, *, reason: str
             "A case moves to “%(target)s” by itself only from “%(sources)s”; move it by hand if that applies.",
             target=label(target), sources=", ".join(label(s) for s in stages.ORDER if s in sources),
         )
-    elif not allowed(actor, Action.CASE_CHANGE_STAGE, case):
+    elif not allowed(actor, Action.CASE_FOLLOW_EVENT, case):
         refusal = gettext("You may not change this case's stage; someone of the case's organisation can.")
     else:
         refusal = stages.refusal(case, target)
@@ -108,7 +114,8 @@ def follow(actor, case: Case, event: str, on: date | None = None, *, reason: str
                       stage=label(case.stage), target=label(target), why=refusal), "warning")
         return Followed(refusal=refusal)
     try:
-        change = case_operations.change_stage(actor, case, target, reason or _reason(event, on), status=status)
+        with moving_by_event(actor, case):
+            change = case_operations.change_stage(actor, case, target, reason or _reason(event, on), status=status)
     except case_operations.CaseError as exc:
         # Only a guard-free refusal reaches here (a missing reason): a defect of the caller, not of the user.
         raise AutomaticMoveRefused(str(exc)) from exc

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask import url_for
-from flask_babel import format_date, gettext
+from flask_babel import gettext
 
 from casemgmt.core.journey import WorkItem
+from casemgmt.i18n import format_date  # the day of a moment in the organisation's time zone
 from casemgmt.journey import queries
 from casemgmt.journey.models import CLOSURE_CODES
 

@@ -15,7 +15,18 @@ from casemgmt.htcds import ValueSet
 REFERRAL_STATUSES = ("pending", "accepted", "declined", "revoked")
 # A referral in one of these states blocks a second one to the same organisation for the same case.
 OPEN_REFERRAL_STATUSES = ("pending", "accepted")
-TRANSFER_STATUSES = ("requested", "approved", "rejected", "cancelled")
+# requested: waits for a supervisor of the owning organisation; approved: waits for the receiving organisation's
+# answer (its supervisors hold a review grant to read the case); accepted: the case changed owner; declined: the
+# receiving organisation said no and the case stays; rejected: the owning organisation's supervisor said no.
+TRANSFER_STATUSES = ("requested", "approved", "accepted", "declined", "rejected", "cancelled")
+# A transfer in one of these states is still to be decided: another one of the case is refused.
+OPEN_TRANSFER_STATUSES = ("requested", "approved")
+
+# Why a case is shared: a referral someone sends, or the hand-off a return plan makes to its receiving organisation.
+REFERRAL_KINDS = ValueSet("ReferralKind", {
+    "referral": _l("Referral"),
+    "return_handoff": _l("Return hand-off"),
+})
 
 REFERRAL_REASONS = ValueSet("ReferralReason", {
     "AdditionalServicesRequired": _l("Additional services required"),
@@ -41,15 +52,19 @@ REFERRAL_STATUS_LABELS = ValueSet("ReferralStatus", {
 
 TRANSFER_STATUS_LABELS = ValueSet("TransferStatus", {
     "requested": _l("Waiting for a supervisor"),
-    "approved": _l("Approved"),
+    "approved": _l("Approved, waiting for the receiving organisation"),
+    "accepted": _l("Accepted: the case changed owner"),
+    "declined": _l("Declined by the receiving organisation"),
     "rejected": _l("Rejected"),
     "cancelled": _l("Cancelled"),
 })
 
 
 class Referral(db.Model):
-    """A case shared with another organisation. Accepted and not revoked, it gives the receiving organisation the
-    limited access that access.policies describes (identity and what the return needs; never counseling notes)."""
+    """A case shared with another organisation: a referral someone sends, or the hand-off of a return plan to its
+    receiving organisation (kind). Accepting it gives the receiving organisation a grant (access/grants.py) of the
+    limited access access/scope.py describes (identity and what the return needs; never counseling notes), which
+    revoking it ends."""
 
     __tablename__ = "referrals"
 
@@ -59,6 +74,7 @@ class Referral(db.Model):
     to_organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     # HTCDS ReferralReason: AdditionalServicesRequired, MigrationOrChangeOfLocation, Other
     reason: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(24), default="referral", server_default="referral")
     status: Mapped[str] = mapped_column(String(16), default="pending")
     # How sharing was justified: "consent", or an override ("minor", "imminent_danger") with a recorded reason.
     consent_basis: Mapped[str] = mapped_column(String(24), default="consent")
@@ -98,8 +114,9 @@ class Referral(db.Model):
 
 
 class Transfer(db.Model):
-    """A request to hand a case over to another organisation, which becomes its owner once a supervisor of the
-    owning organisation approves. Unlike a referral it moves the case: the sender keeps no access of its own."""
+    """A request to hand a case over to another organisation: a supervisor of the owning organisation approves it,
+    then a supervisor of the receiving organisation accepts it (the case changes owner) or declines it. Unlike a
+    referral it moves the case: the sender keeps no access of its own."""
 
     __tablename__ = "transfers"
 
@@ -118,21 +135,28 @@ class Transfer(db.Model):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None]
     decision_note: Mapped[Sealed | None] = mapped_column(EncryptedBytes)
+    # The receiving organisation's answer, once the owning organisation has approved.
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    answered_at: Mapped[datetime | None]
+    answer_note: Mapped[Sealed | None] = mapped_column(EncryptedBytes)
 
     case = relationship("Case")
     from_organisation = relationship("Organisation", foreign_keys=[from_organisation_id])
     to_organisation = relationship("Organisation", foreign_keys=[to_organisation_id])
     requested_by = relationship("User", foreign_keys=[requested_by_id])
     decided_by = relationship("User", foreign_keys=[decided_by_id])
+    answered_by = relationship("User", foreign_keys=[answered_by_id])
 
     __table_args__ = (
         Index("ix_transfers_case", "case_id"),
         Index("ix_transfers_from_org_status", "from_organisation_id", "status"),
-        # At most one transfer waiting for a decision per case.
+        # The receiving organisation's transfers waiting for its answer (home page, referrals inbox).
+        Index("ix_transfers_to_org_status", "to_organisation_id", "status"),
+        # At most one transfer still to be decided per case, by either organisation.
         Index(
             "uq_transfers_open_per_case", "case_id", unique=True,
-            postgresql_where=text("status = 'requested'"),
-            sqlite_where=text("status = 'requested'"),
+            postgresql_where=text("status IN ('requested', 'approved')"),
+            sqlite_where=text("status IN ('requested', 'approved')"),
         ),
     )
 

@@ -8,7 +8,13 @@ from casemgmt.core import submissions
 from casemgmt.extensions import db
 from casemgmt.referrals import operations, queries
 from casemgmt.referrals.forms import DecisionForm, DeclineForm, ReferralForm, TransferForm
-from casemgmt.referrals.models import CONSENT_BASES, REFERRAL_REASONS, REFERRAL_STATUS_LABELS, TRANSFER_STATUS_LABELS
+from casemgmt.referrals.models import (
+    CONSENT_BASES,
+    REFERRAL_KINDS,
+    REFERRAL_REASONS,
+    REFERRAL_STATUS_LABELS,
+    TRANSFER_STATUS_LABELS,
+)
 
 bp = Blueprint("referrals", __name__)
 
@@ -49,7 +55,7 @@ def _render_case(case, referral_form=None, transfer_form=None, status=200):
         referrals=queries.case_referrals(current_user, case), transfers=queries.case_transfers(current_user, case),
         referral_form=referral_form, transfer_form=transfer_form, waiting_transfer=waiting,
         all_referred=all_referred, no_basis=no_basis, consent_refused=refused.get("consent"),
-        decision_form=DecisionForm(), reasons=REFERRAL_REASONS, bases=CONSENT_BASES,
+        decision_form=DecisionForm(), reasons=REFERRAL_REASONS, bases=CONSENT_BASES, kinds=REFERRAL_KINDS,
         statuses=REFERRAL_STATUS_LABELS, transfer_statuses=TRANSFER_STATUS_LABELS,
     ), status
 
@@ -100,13 +106,30 @@ def revoke(case_id, referral_id):
     return redirect(url_for("referrals.case_index", case_id=case_id))
 
 
+@bp.post("/cases/<case_id>/referrals/<referral_id>/resume")
+@requires(Action.REFERRAL_CREATE)
+def resume(case_id, referral_id):
+    referral = operations.load_referral(current_user, referral_id, Action.REFERRAL_REVOKE, case_id=case_id)
+    if DecisionForm().validate_on_submit():
+        try:
+            operations.resume_referral(current_user, referral)
+        except operations.ReferralError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+        else:
+            db.session.commit()
+            flash(_("%(org)s has access to the case again, under the person's new consent.",
+                    org=referral.to_organisation.name), "success")
+    return redirect(url_for("referrals.case_index", case_id=case_id))
+
+
 @bp.get("/referrals/")
 @requires(Action.REFERRAL_LIST)
 def inbox():
     return render_template(
         "referrals/inbox.html", inbox=queries.inbox(current_user), decline_form=DeclineForm(),
-        decision_form=DecisionForm(), reasons=REFERRAL_REASONS, statuses=REFERRAL_STATUS_LABELS,
-        can_respond=allowed(current_user, Action.REFERRAL_RESPOND),
+        decision_form=DecisionForm(), reasons=REFERRAL_REASONS, statuses=REFERRAL_STATUS_LABELS, kinds=REFERRAL_KINDS,
+        bases=CONSENT_BASES, can_respond=allowed(current_user, Action.REFERRAL_RESPOND),
     )
 
 
@@ -123,7 +146,11 @@ def accept(referral_id):
         flash(str(exc), "danger")
         return redirect(url_for("referrals.inbox"))
     db.session.commit()
-    flash(_("Referral accepted. The case is now in your case list."), "success")
+    if referral.kind == "return_handoff":
+        flash(_("Hand-off accepted. The case is now in your case list: its return and reintegration are yours to "
+                "work on with the sending organisation."), "success")
+    else:
+        flash(_("Referral accepted. The case is now in your case list."), "success")
     return redirect(url_for("cases.view", case_id=referral.case_id))
 
 
@@ -142,7 +169,7 @@ def decline(referral_id):
         flash(str(exc), "danger")
     else:
         db.session.commit()
-        flash(_("Referral declined."), "info")
+        flash(_("Hand-off declined.") if referral.kind == "return_handoff" else _("Referral declined."), "info")
     return redirect(url_for("referrals.inbox"))
 
 
@@ -164,7 +191,8 @@ def request_transfer(case_id):
             shown = url_for("referrals.case_index", case_id=case.id)
             submissions.consume(form, shown)
             db.session.commit()
-            flash(_("Transfer requested. A supervisor of your organisation must approve it."), "success")
+            flash(_("Transfer requested. A supervisor of your organisation must approve it, then the receiving "
+                    "organisation accepts or declines it."), "success")
             return redirect(shown)
     return _render_case(case, transfer_form=form, status=422)
 
@@ -189,11 +217,9 @@ def _decide(case_id, transfer_id, verb: str):
         return redirect(url_for("referrals.case_index", case_id=case_id))
     db.session.commit()
     if verb == "approve":
-        flash(_("Transfer approved: the case now belongs to %(org)s.", org=transfer.to_organisation.name), "success")
-        # The case has left this organisation; its pages answer 404 now unless access was kept.
-        if allowed(current_user, Action.CASE_VIEW, transfer.case):
-            return redirect(url_for("referrals.case_index", case_id=case_id))
-        return redirect(url_for("cases.index"))
+        flash(_("Transfer approved. It now waits for %(org)s to accept or decline it; the case stays yours until "
+                "then.", org=transfer.to_organisation.name), "success")
+        return redirect(url_for("referrals.case_index", case_id=case_id))
     flash(_("Transfer rejected.") if verb == "reject" else _("Transfer request withdrawn."), "info")
     return redirect(url_for("referrals.case_index", case_id=case_id))
 
@@ -214,3 +240,40 @@ def reject_transfer(case_id, transfer_id):
 @requires(Action.TRANSFER_REQUEST)
 def cancel_transfer(case_id, transfer_id):
     return _decide(case_id, transfer_id, "cancel")
+
+
+def _answer(case_id, transfer_id, verb: str):
+    """The receiving organisation's answer, from its referrals inbox."""
+    transfer = operations.load_transfer(current_user, case_id, transfer_id, Action.TRANSFER_ACCEPT)
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        flash(" ".join(str(e) for errors in form.errors.values() for e in errors), "danger")
+        return redirect(url_for("referrals.inbox"))
+    try:
+        if verb == "accept":
+            operations.accept_transfer(current_user, transfer, form.decision_note.data)
+        else:
+            operations.decline_transfer(current_user, transfer, form.decision_note.data)
+    except operations.ReferralError as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+        return redirect(url_for("referrals.inbox"))
+    db.session.commit()
+    if verb == "accept":
+        flash(_("Transfer accepted: the case now belongs to your organisation. Assign it to a caseworker."),
+              "success")
+        return redirect(url_for("cases.view", case_id=case_id))
+    flash(_("Transfer declined: the case stays with %(org)s.", org=transfer.from_organisation.name), "info")
+    return redirect(url_for("referrals.inbox"))
+
+
+@bp.post("/cases/<case_id>/transfers/<transfer_id>/accept")
+@requires(Action.TRANSFER_ACCEPT)
+def accept_transfer(case_id, transfer_id):
+    return _answer(case_id, transfer_id, "accept")
+
+
+@bp.post("/cases/<case_id>/transfers/<transfer_id>/decline")
+@requires(Action.TRANSFER_ACCEPT)
+def decline_transfer(case_id, transfer_id):
+    return _answer(case_id, transfer_id, "decline")

@@ -1,4 +1,5 @@
-"""What waits for a user: referrals to their organisation, and transfers waiting for a supervisor's decision."""
+"""What waits for a user: referrals and return hand-offs to their organisation, transfers waiting for a supervisor's
+decision, and transfers waiting for their organisation's answer."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from casemgmt.cases.models import Case
 from casemgmt.core.journey import WorkItem
 from casemgmt.extensions import db
 from casemgmt.referrals.models import Referral, Transfer
+from casemgmt.referrals.queries import waiting_transfers
 
 LIMIT = 50
 
@@ -30,13 +32,24 @@ def items(user) -> list[WorkItem]:
             .limit(LIMIT)
         )
         for r in pending:
-            result.append(WorkItem(
-                section="referrals",
-                title=gettext("Referral of case %(ref)s from %(org)s", ref=r.case.reference,
-                              org=r.from_organisation.name),
-                url=url_for("referrals.inbox"),
-                urgent=r.consent_basis == "imminent_danger",
-            ))
+            if r.kind == "return_handoff":
+                title = gettext("Return hand-off of case %(ref)s from %(org)s: accept or decline it",
+                                ref=r.case.reference, org=r.from_organisation.name)
+            else:
+                title = gettext("Referral of case %(ref)s from %(org)s", ref=r.case.reference,
+                                org=r.from_organisation.name)
+            result.append(WorkItem(section="referrals", title=title, url=url_for("referrals.inbox"),
+                                   urgent=r.consent_basis == "imminent_danger"))
+    for offer in waiting_transfers(user, limit=LIMIT, reveal=False):
+        if not offer.can_answer:  # its review access is suspended: nothing to do until the sender resolves it
+            continue
+        t = offer.transfer
+        result.append(WorkItem(
+            section="referrals",
+            title=gettext("Transfer of case %(ref)s from %(org)s waits for your organisation's answer",
+                          ref=t.case.reference, org=t.from_organisation.name),
+            url=url_for("referrals.inbox"),
+        ))
     if getattr(user, "role", None) == Role.SUPERVISOR and allowed(user, Action.TRANSFER_APPROVE):
         waiting = db.session.scalars(
             select(Transfer)

@@ -20,6 +20,7 @@ from casemgmt.core.submissions import SubmissionTokenMixin
 from casemgmt.reintegration.models import SCORE_MAX, SCORE_MIN, SUPPORT_TYPES, SUSTAINABILITY_SCALE
 from casemgmt.reintegration.queries import CURRENCIES
 from casemgmt.returns.forms import not_in_future, plausible
+from casemgmt.revisions.forms import CorrectionMixin
 
 
 def _coerce_int(value):
@@ -43,6 +44,8 @@ class PlanForm(SubmissionTokenMixin, FlaskForm):
     # The plan the form was filled from, empty for a first plan: a first plan saved after a colleague's has been
     # made is refused rather than written over theirs unseen.
     plan_id = HiddenField()
+    # The plan's version it was filled from (core/versions.py): a later save is shown the conflict page.
+    version = HiddenField()
 
     def __init__(self, *args, organisations=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -130,5 +133,13 @@ class VisitForm(SubmissionTokenMixin, FlaskForm):
             raise ValidationError(_l("The next visit must be due after this one."))
 
 
+class CorrectServiceForm(CorrectionMixin, ServiceForm):
+    submission_kind = "service_correction"
+
+
+class CorrectVisitForm(CorrectionMixin, VisitForm):
+    submission_kind = "visit_correction"
+
+
 def values_of(form: FlaskForm) -> dict:
-    return {k: v for k, v in form.data.items() if k != "csrf_token"}
+    return {k: v for k, v in form.data.items() if k not in ("csrf_token", "version", "correction_reason")}

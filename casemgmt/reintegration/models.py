@@ -8,6 +8,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casemgmt.cases.models import new_uuid
+from casemgmt.core.deletion import Deletable
 from casemgmt.core.time import utcnow
 from casemgmt.crypto import EncryptedBytes, Sealed
 from casemgmt.extensions import db
@@ -53,9 +54,12 @@ class ReintegrationPlan(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The version counter (core/versions.py): a save from an older version is shown the conflict page.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     case = relationship("Case")
     responsible_organisation = relationship("Organisation")
+    __mapper_args__ = {"version_id_col": version}
     supports: Mapped[list[ReintegrationSupport]] = relationship(
         cascade="all, delete-orphan", order_by="ReintegrationSupport.support_type"
     )
@@ -85,7 +89,7 @@ class ReintegrationSupport(db.Model):
     __table_args__ = (Index("ix_reintegration_supports_type", "support_type"),)
 
 
-class ServiceDelivered(db.Model):
+class ServiceDelivered(Deletable, db.Model):
     __tablename__ = "reintegration_services"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
@@ -100,9 +104,12 @@ class ServiceDelivered(db.Model):
     note: Mapped[Sealed | None] = mapped_column(EncryptedBytes)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The version counter (core/versions.py): a save from an older version is shown the conflict page.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     case = relationship("Case")
     plan = relationship("ReintegrationPlan")
+    __mapper_args__ = {"version_id_col": version}
 
     __table_args__ = (
         Index("ix_reintegration_services_case_delivered", "case_id", "delivered_on"),
@@ -115,7 +122,7 @@ class ServiceDelivered(db.Model):
         return self.case_id
 
 
-class MonitoringVisit(db.Model):
+class MonitoringVisit(Deletable, db.Model):
     __tablename__ = "monitoring_visits"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
@@ -130,8 +137,11 @@ class MonitoringVisit(db.Model):
     next_visit_due: Mapped[date | None]
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The version counter (core/versions.py): a save from an older version is shown the conflict page.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     case = relationship("Case")
+    __mapper_args__ = {"version_id_col": version}
 
     __table_args__ = (
         # A case's visits by date; with the scores, the dashboard's averages are read from the index alone.

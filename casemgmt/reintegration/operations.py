@@ -15,6 +15,7 @@ from casemgmt.access.policies import CASE_WORKERS
 from casemgmt.accounts.models import Organisation, User
 from casemgmt.audit import record_event
 from casemgmt.cases.models import Case, new_uuid
+from casemgmt.core import versions
 from casemgmt.core.invariants import insert_or_refuse
 from casemgmt.core.time import utcnow
 from casemgmt.crypto import seal
@@ -55,7 +56,7 @@ def _not_in_future(day: date | None, message: str) -> None:
         raise ReintegrationError(message)
 
 
-def _check_case_open(case: Case) -> None:
+def check_case_open(case: Case) -> None:
     if case.stage == "closed":
         raise ReintegrationError(gettext("This case is closed: reopen it before changing its reintegration."))
 
@@ -76,11 +77,22 @@ def load_case(actor, case_id: str) -> Case:
 
 # The plan ----------------------------------------------------------------------------------------------------------
 
-def save_plan(actor, case: Case, values: dict) -> ReintegrationPlan:
-    """Create the case's reintegration plan, or update it. A plan made later than a month after arrival is saved
+PLAN_FIELDS = ("created_on", "support_types", "objectives", "planned_end_on", "actual_end_on",
+               "responsible_organisation_id")
+
+
+def plan_snapshot(plan: ReintegrationPlan) -> dict:
+    data = {name: getattr(plan, name) for name in PLAN_FIELDS if name != "objectives"}
+    data["objectives"] = queries.revealed_objectives(plan)
+    return data
+
+
+def save_plan(actor, case: Case, values: dict, base: int | None = None) -> ReintegrationPlan:
+    """Create the case's reintegration plan, or update it from version `base` of the plan (core/versions.py: an
+    EditConflict rather than overwriting a newer version). A plan made later than a month after arrival is saved
     (late is better than never); the page says it is late."""
     authorize(actor, Action.REINTEGRATION_MANAGE, case)
-    _check_case_open(case)
+    check_case_open(case)
     created_on = _a_date(values.get("created_on"), gettext("Give the date the plan was made."))
     _not_in_future(created_on, gettext("The date the plan was made cannot be in the future."))
     supports = values.get("support_types") or []
@@ -111,6 +123,10 @@ def save_plan(actor, case: Case, values: dict) -> ReintegrationPlan:
     if (plan.id if plan is not None else None) != (values.get("plan_id") or None):
         raise someone_else_first
     created = plan is None
+    cleaned = {"created_on": created_on, "support_types": supports, "objectives": objectives,
+               "planned_end_on": planned_end, "actual_end_on": actual_end, "responsible_organisation_id": org_id}
+    if not created:
+        versions.check(plan, "reintegration_plan", base, lambda: plan_snapshot(plan), cleaned, PLAN_FIELDS)
     if created:
         plan = ReintegrationPlan(id=new_uuid(), case_id=case.id, created_by_id=actor.id, created_at=utcnow())
         plan.case = case
@@ -131,6 +147,8 @@ def save_plan(actor, case: Case, values: dict) -> ReintegrationPlan:
     for code in wanted:
         if code not in have:
             plan.supports.append(ReintegrationSupport(support_type=code))
+    if not created:
+        versions.flush(plan, "reintegration_plan", plan_snapshot, cleaned, PLAN_FIELDS)
     record_event(
         "reintegration.plan_create" if created else "reintegration.plan_update", object_type="reintegration_plan",
         object_id=plan.id, case_id=case.id, actor=actor,
@@ -159,12 +177,8 @@ def parse_amount(value) -> Decimal:
     return amount.quantize(Decimal("0.01"))
 
 
-def record_service(actor, case: Case, values: dict) -> ServiceDelivered:
-    authorize(actor, Action.REINTEGRATION_MANAGE, case)
-    _check_case_open(case)
-    plan = queries.plan_of(case.id)
-    if plan is None:
-        raise ReintegrationError(gettext("Make the reintegration plan before recording services."))
+def clean_service(values: dict) -> dict:
+    """A service's fields checked (the same for recording one and correcting it)."""
     service_type = values.get("service_type")
     if service_type not in SUPPORT_TYPES:
         raise ReintegrationError(gettext("Choose the type of service."))
@@ -177,13 +191,23 @@ def record_service(actor, case: Case, values: dict) -> ServiceDelivered:
         raise ReintegrationError(gettext("Give the currency as an ISO 4217 code, such as USD or HTG."))
     delivered_on = _a_date(values.get("delivered_on"), gettext("Give the date the service was delivered."))
     _not_in_future(delivered_on, gettext("The delivery date cannot be in the future."))
-    service = ServiceDelivered(
-        id=new_uuid(), plan_id=plan.id, case_id=case.id, service_type=service_type, provider=provider,
-        amount=amount, currency=currency, delivered_on=delivered_on, implemented=bool(values.get("implemented")),
-        recorded_by_id=actor.id, created_at=utcnow(),
-    )
+    return {"service_type": service_type, "provider": provider, "amount": amount, "currency": currency,
+            "delivered_on": delivered_on, "implemented": bool(values.get("implemented")),
+            "note": _clean(values.get("note"))}
+
+
+def record_service(actor, case: Case, values: dict) -> ServiceDelivered:
+    authorize(actor, Action.REINTEGRATION_MANAGE, case)
+    check_case_open(case)
+    plan = queries.plan_of(case.id)
+    if plan is None:
+        raise ReintegrationError(gettext("Make the reintegration plan before recording services."))
+    cleaned = clean_service(values)
+    note = cleaned.pop("note")
+    service = ServiceDelivered(id=new_uuid(), plan_id=plan.id, case_id=case.id, recorded_by_id=actor.id,
+                               created_at=utcnow(), **cleaned)
     service.case = case
-    seal(service, "note", _clean(values.get("note")))
+    seal(service, "note", note)
     db.session.add(service)
     record_event("reintegration.service", object_type="reintegration_service", object_id=service.id,
                  case_id=case.id, actor=actor,
@@ -207,9 +231,9 @@ def _score(values: dict, dimension: str) -> int:
     return score
 
 
-def record_visit(actor, case: Case, values: dict) -> MonitoringVisit:
-    authorize(actor, Action.REINTEGRATION_MANAGE, case)
-    _check_case_open(case)
+def clean_visit(actor, values: dict, visitor_before: int | None = None) -> dict:
+    """A visit's fields checked (the same for recording one and correcting it). The visitor is an active colleague of
+    the actor, or, in a correction that keeps them, the visitor the visit already names."""
     visited_on = _a_date(values.get("visited_on"), gettext("Give the date of the visit."))
     _not_in_future(visited_on, gettext("A visit cannot be recorded for a date in the future."))
     scores = {dimension: _score(values, dimension) for dimension in SCORE_DIMENSIONS}
@@ -218,18 +242,26 @@ def record_visit(actor, case: Case, values: dict) -> MonitoringVisit:
         raise ReintegrationError(gettext("The next visit must be due after this one."))
     visitor_id = values.get("visited_by_id") or actor.id
     visitor = db.session.get(User, visitor_id)
-    if (
+    if visitor is not None and visitor.id == visitor_before:
+        pass
+    elif (
         visitor is None or not visitor.active or visitor.organisation_id != actor.organisation_id
         or visitor.role not in CASE_WORKERS
     ):
         raise ReintegrationError(gettext("The visitor must be an active colleague of your organisation."))
-    _lock(case)
-    visit = MonitoringVisit(
-        id=new_uuid(), case_id=case.id, visited_on=visited_on, visited_by_id=visitor.id, next_visit_due=next_due,
-        recorded_by_id=actor.id, created_at=utcnow(), **scores,
-    )
+    return {"visited_on": visited_on, "visited_by_id": visitor.id, **scores, "next_visit_due": next_due,
+            "observations": _clean(values.get("observations"))}
+
+
+def record_visit(actor, case: Case, values: dict) -> MonitoringVisit:
+    authorize(actor, Action.REINTEGRATION_MANAGE, case)
+    check_case_open(case)
+    cleaned = clean_visit(actor, values)
+    observations = cleaned.pop("observations")
+    lock(case)
+    visit = MonitoringVisit(id=new_uuid(), case_id=case.id, recorded_by_id=actor.id, created_at=utcnow(), **cleaned)
     visit.case = case
-    seal(visit, "observations", _clean(values.get("observations")))
+    seal(visit, "observations", observations)
     db.session.add(visit)
     refresh_next_visit(case)
     record_event("reintegration.visit", object_type="monitoring_visit", object_id=visit.id, case_id=case.id,
@@ -239,7 +271,7 @@ def record_visit(actor, case: Case, values: dict) -> MonitoringVisit:
     return visit
 
 
-def _lock(case: Case) -> None:
+def lock(case: Case) -> None:
     """Hold the case's row until commit (PostgreSQL; SQLite has one writer at a time anyway), so that two visits
     recorded at once for one case are ordered: the second one's refresh_next_visit sees the first visit."""
     db.session.execute(select(Case.id).where(Case.id == case.id).with_for_update())
@@ -247,14 +279,14 @@ def _lock(case: Case) -> None:
 
 def refresh_next_visit(case: Case) -> None:
     """Copy the next_visit_due of the case's latest visit (the latest visit date, then the latest recorded, as the
-    reintegration page lists them) onto the case: a visit recorded today for last month does not replace the plan
-    made at a later visit.
+    reintegration page lists them; deleted visits left out) onto the case: a visit recorded today for last month does
+    not replace the plan made at a later visit.
 
     A plain UPDATE, not through the ORM: the case's version counter guards what editors change against lost edits,
     and a visit is not an edit of the case record, so it must not make a colleague's open edit form conflict."""
     due = db.session.scalar(
         select(MonitoringVisit.next_visit_due)
-        .where(MonitoringVisit.case_id == case.id)
+        .where(MonitoringVisit.case_id == case.id, MonitoringVisit.live())
         .order_by(MonitoringVisit.visited_on.desc(), MonitoringVisit.created_at.desc(), MonitoringVisit.id)
         .limit(1)
     )

@@ -55,7 +55,7 @@ def plan_of(case_id: str) -> ReintegrationPlan | None:
 def services_of(case_id: str) -> list[ServiceDelivered]:
     return list(db.session.scalars(
         select(ServiceDelivered)
-        .where(ServiceDelivered.case_id == case_id)
+        .where(ServiceDelivered.case_id == case_id, ServiceDelivered.live())
         .order_by(ServiceDelivered.delivered_on.desc(), ServiceDelivered.created_at.desc())
     ))
 
@@ -64,7 +64,7 @@ def visits_of(case_id: str) -> list[MonitoringVisit]:
     """Newest first; the first one's next_visit_due is when the next visit is due."""
     return list(db.session.scalars(
         select(MonitoringVisit)
-        .where(MonitoringVisit.case_id == case_id)
+        .where(MonitoringVisit.case_id == case_id, MonitoringVisit.live())
         .order_by(MonitoringVisit.visited_on.desc(), MonitoringVisit.created_at.desc())
     ))
 

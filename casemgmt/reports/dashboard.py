@@ -46,7 +46,7 @@ def _visited(arg, ctx):
 
     if arg:
         return None
-    return related(MonitoringVisit.case_id, *_visit_period(MonitoringVisit, ctx.filters))
+    return related(MonitoringVisit.case_id, MonitoringVisit.live(), *_visit_period(MonitoringVisit, ctx.filters))
 
 
 @figures.register("stay", lambda arg: _l("Stays in %(stage)s that ended in the period", stage=htcds.STAGES.label(arg)))
@@ -322,7 +322,7 @@ def sustainability(ctx: FigureContext) -> Sustainability:
     row = db.session.execute(
         select(func.count(), func.count(distinct(Visit.case_id)),
                func.avg(Visit.economic_score), func.avg(Visit.social_score), func.avg(Visit.psychosocial_score))
-        .where(Visit.case_id.in_(select(cohort_ids(ctx.organisation_id, ctx.filters).c.id)),
+        .where(Visit.case_id.in_(select(cohort_ids(ctx.organisation_id, ctx.filters).c.id)), Visit.live(),
                *_visit_period(Visit, ctx.filters))
     ).one()
     visits, cases, *averages = row

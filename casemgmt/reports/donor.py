@@ -144,11 +144,12 @@ def service_source(code: str, filters: ReportFilters):
         during = [Placement.admitted_on <= end] if end else []
         if start:
             during.append(or_(Placement.discharged_on.is_(None), Placement.discharged_on >= start))
-        return select(Placement.case_id).where(*during)
+        return select(Placement.case_id).where(Placement.live(), *during)
     if code == "counseling":
         # One row per case: people have many sessions (115,000 in a year at 100,000 cases), and grouping them in the
         # order of the (case, date) index costs less than carrying each one through the cohort test and the counts.
-        return (select(CounselingSession.case_id).where(*_within(CounselingSession.held_on, start, end))
+        return (select(CounselingSession.case_id).where(CounselingSession.live(),
+                                                        *_within(CounselingSession.held_on, start, end))
                 .group_by(CounselingSession.case_id))
     if code == "return":
         # The person travelled: a cancelled or still-planned plan is not a return.
@@ -158,7 +159,7 @@ def service_source(code: str, filters: ReportFilters):
     if code in SUPPORT_TYPES:
         # A service recorded as not implemented was planned but never reached the person.
         return select(ServiceDelivered.case_id).where(
-            ServiceDelivered.service_type == code, ServiceDelivered.implemented.is_(True),
+            ServiceDelivered.service_type == code, ServiceDelivered.implemented.is_(True), ServiceDelivered.live(),
             *_within(ServiceDelivered.delivered_on, start, end))
     raise LookupError(code)
 
@@ -173,7 +174,7 @@ def any_service(filters: ReportFilters):
     parts.append(
         select(ServiceDelivered.case_id, ServiceDelivered.service_type.label("service")).where(
             _scanned(ServiceDelivered.service_type).in_(tuple(SUPPORT_TYPES)), ServiceDelivered.implemented.is_(True),
-            *_within(ServiceDelivered.delivered_on, filters.start, filters.end))
+            ServiceDelivered.live(), *_within(ServiceDelivered.delivered_on, filters.start, filters.end))
     )
     return union_all(*parts).subquery("services")
 

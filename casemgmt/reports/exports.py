@@ -33,7 +33,7 @@ CASELOAD_HEADER = (
     "trafficking_status", "status_decided_by", "gender", "age_band", "citizenship",
     "exploitation_types", "control_methods", "recruitment_method", "relationship_to_trafficker",
     "recruitment_countries", "exploitation_countries",
-    "unaccompanied_minor", "pregnant", "elderly", "ill",
+    "unaccompanied_or_separated", "pregnant", "elderly", "ill",
 )
 
 # Encrypted columns of Person, in file order. The address is left out: no use of the file needs it.
@@ -48,7 +48,7 @@ _person = aliased(Person)
 _COLUMNS = (
     Case.id, Case.created_at, Case.reference, Case.stage, Case.status, Case.assigned_to_id, Case.closed_at,
     Case.trafficking_status, Case.status_decided_by, Case.recruitment_method, Case.relationship_to_trafficker,
-    Case.unaccompanied_minor, Case.pregnant, Case.elderly, Case.ill,
+    Case.unaccompanied_or_separated, Case.pregnant, Case.elderly, Case.ill,
     _person.gender, _person.age_band, _person.citizenship,
 )
 
@@ -130,7 +130,7 @@ def _caseload_row(row, codes: dict[str, list[str]], assignees: dict[int, str]) -
         row.trafficking_status, row.status_decided_by, row.gender, row.age_band, row.citizenship,
         joined("exploitation"), joined("control"), row.recruitment_method, row.relationship_to_trafficker,
         joined("recruitment_country"), joined("exploitation_country"),
-        row.unaccompanied_minor, row.pregnant, row.elderly, row.ill,
+        row.unaccompanied_or_separated, row.pregnant, row.elderly, row.ill,
     ]
 
 

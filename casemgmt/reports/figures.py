@@ -211,8 +211,9 @@ def _approval(arg, ctx):
 
 
 def placed_now(placement) -> ColumnElement[bool]:
-    """A placement that is still going; the dashboard's occupancy counts these rows per facility."""
-    return placement.discharged_on.is_(None)
+    """A placement that is still going (and was not deleted: a deleted placement frees its bed); the dashboard's
+    occupancy counts these rows per facility."""
+    return placement.holding_a_bed()
 
 
 @register_rows("facility", lambda arg: _l("In shelter now"))

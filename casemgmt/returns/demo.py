@@ -14,9 +14,12 @@ from datetime import date, datetime, time, timedelta
 from casemgmt.access import Action, allowed
 from casemgmt.access.policies import case_access
 from casemgmt.accounts.models import User
+from casemgmt.cases import age
 from casemgmt.cases.models import Case, new_uuid
+from casemgmt.consent import demo as consent_demo
 from casemgmt.consent.models import ConsentRecord
 from casemgmt.consent.queries import has_consent
+from casemgmt.crypto import seal
 from casemgmt.extensions import db
 from casemgmt.returns import operations, queries
 from casemgmt.returns.models import ReturnPlan
@@ -48,6 +51,8 @@ ROUTES = (
     "Flight via Bogotá with an overnight stay at the transit hotel arranged by the mission.",
 )
 ESCORTS = ("Jean-Baptiste Pierre", "Lucía Fernández", "Marie-Ange Joseph", "Rosa Huamán")
+# A parent or legal guardian who travels with a child instead of an escort (name, cases.age.TRAVELLING_GUARDIANS).
+GUARDIANS = (("Mirlande Jean-Louis", "parent"), ("Wilfrid Baptiste", "legal_guardian"), ("Juana Mamani", "parent"))
 CONSULAR = "Consulate issued an emergency travel document after an interview by video call."
 
 
@@ -76,12 +81,18 @@ def _ensure_consent(case: Case, actor: User, on: date) -> None:
     if has_consent(case.id, "return"):
         return
     language = ((case.person.languages if case.person else None) or "es").split(",")[0]
-    db.session.add(ConsentRecord(
+    child = age.is_child(case, on)
+    record = ConsentRecord(
         id=new_uuid(), case_id=case.id, obtained_on=on, obtained_by_id=actor.id, language=language,
-        is_child_assent=bool(case.unaccompanied_minor), point_interview=True, point_purpose=True,
+        is_child_assent=child, point_interview=True, point_purpose=True,
         point_data_uses=True, point_access_right=True, point_retention=True, point_withdrawal=True,
         consents_to_share=True, consents_to_return=True,
-    ))
+    )
+    if child:  # a child's assent goes with a guardian's consent (consent.operations)
+        name, relationship = consent_demo.GUARDIANS[0]
+        seal(record, "guardian_name", name)
+        seal(record, "guardian_relationship", relationship)
+    db.session.add(record)
     db.session.flush()
 
 
@@ -129,10 +140,15 @@ def _approved_plan(case: Case, people: dict[str, User], rng: random.Random, trav
     operations.record_consular_contact(actor, plan, {
         "consular_contact_made": True, "consular_contact_on": requested, "consular_note": CONSULAR,
     })
-    escort = bool(case.unaccompanied_minor) or rng.random() < 0.2
+    # A child on the day of travel (or on any day it may be set back to) goes with an escort, or now and then with a
+    # parent or legal guardian instead.
+    child = age.is_child(case, min(travel_by, date.today()))
+    guardian = GUARDIANS[rng.randrange(len(GUARDIANS))] if child and rng.random() < 0.3 else None
+    escort = (child and guardian is None) or (not child and rng.random() < 0.2)
     operations.record_itinerary(actor, plan, {
         "planned_departure_on": travel_by, "route_details": rng.choice(ROUTES), "escort_required": escort,
         "escort_name": rng.choice(ESCORTS) if escort else None,
+        "guardian_name": guardian[0] if guardian else None, "guardian_relationship": guardian[1] if guardian else None,
     })
     operations.submit_plan(actor, plan)
     if approver is None:

@@ -6,10 +6,11 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from casemgmt import htcds
+from casemgmt.cases.age import GUARDIAN_RELATIONSHIPS, TRAVELLING_GUARDIANS
 from casemgmt.core.submissions import SubmissionTokenMixin
 from casemgmt.returns.models import FAMILY_OUTCOMES, RISK_LEVELS, TRAVEL_DOCUMENT_STATUSES
 
@@ -32,7 +33,13 @@ def _coerce_int(value):
     return int(value)
 
 
-class DestinationForm(FlaskForm):
+class PlanStepForm(FlaskForm):
+    """A step form that changes the plan: it carries the plan's version it was filled from (core/versions.py)."""
+
+    version = HiddenField()
+
+
+class DestinationForm(PlanStepForm):
     receiving_organisation_id = SelectField(
         _l("Receiving organisation (in the country of origin)"), coerce=_coerce_int, validators=[InputRequired()]
     )
@@ -55,28 +62,28 @@ class StartPlanForm(SubmissionTokenMixin, DestinationForm):
     submission_kind = "return_plan"
 
 
-class RiskForm(FlaskForm):
+class RiskForm(PlanStepForm):
     risk_level = SelectField(_l("Level of risk"), choices=RISK_LEVELS.choices(blank=True), validators=[DataRequired()])
     risk_summary = TextAreaField(_l("Summary of the risk assessment"),
                                  validators=[DataRequired(), Length(max=10000)])
     risk_assessed_on = DateField(_l("Assessed on"), validators=[InputRequired(), not_in_future])
 
 
-class FamilyForm(FlaskForm):
+class FamilyForm(PlanStepForm):
     family_outcome = SelectField(_l("Outcome"), choices=FAMILY_OUTCOMES.choices(blank=True),
                                  validators=[DataRequired()])
     family_summary = TextAreaField(_l("Summary of the family assessment"), validators=[Optional(), Length(max=10000)])
     family_assessed_on = DateField(_l("Assessed on"), validators=[InputRequired(), not_in_future])
 
 
-class TravelDocumentForm(FlaskForm):
+class TravelDocumentForm(PlanStepForm):
     travel_document_status = SelectField(_l("Travel document"), choices=TRAVEL_DOCUMENT_STATUSES.choices(),
                                          validators=[DataRequired()])
     travel_document_requested_on = DateField(_l("Requested on"), validators=[Optional(), not_in_future])
     travel_document_issued_on = DateField(_l("Issued on"), validators=[Optional(), not_in_future])
 
 
-class ConsularForm(FlaskForm):
+class ConsularForm(PlanStepForm):
     consular_contact_made = BooleanField(_l("Consular contact made"))
     consular_contact_on = DateField(_l("Date of contact"), validators=[Optional(), not_in_future])
     consular_note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=5000)])
@@ -91,17 +98,33 @@ class ConsularForm(FlaskForm):
         return valid
 
 
-class ItineraryForm(FlaskForm):
+class ItineraryForm(PlanStepForm):
     planned_departure_on = DateField(_l("Planned departure date"), validators=[Optional(), plausible])
     route_details = TextAreaField(_l("Route and flight details"), validators=[Optional(), Length(max=5000)])
     escort_required = BooleanField(_l("Escort required"))
     escort_name = StringField(_l("Escort's name"), validators=[Optional(), Length(max=200)])
+    # A child travels with an escort or with a parent or legal guardian (returns.queries.needs_escort).
+    guardian_name = StringField(_l("Parent or legal guardian travelling along (name)"),
+                                validators=[Optional(), Length(max=200)])
+    guardian_relationship = SelectField(_l("Travelling along as"), default="", validators=[Optional()])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.guardian_relationship.choices = [("", _l("— choose —"))] + [
+            (code, GUARDIAN_RELATIONSHIPS.label(code)) for code in TRAVELLING_GUARDIANS]
 
     def validate(self, extra_validators=None) -> bool:
         # Not an inline validator: Optional() would skip it when the name is left empty, the case it is for.
         valid = super().validate(extra_validators)
         if self.escort_required.data and not (self.escort_name.data or "").strip():
             self.escort_name.errors.append(_l("Name the escort."))
+            valid = False
+        named, related = bool((self.guardian_name.data or "").strip()), bool(self.guardian_relationship.data)
+        if named and not related:
+            self.guardian_relationship.errors.append(_l("Say whether they are a parent or a legal guardian."))
+            valid = False
+        if related and not named:
+            self.guardian_name.errors.append(_l("Name the parent or legal guardian."))
             valid = False
         return valid
 

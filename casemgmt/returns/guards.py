@@ -3,6 +3,8 @@ to "reintegration" before the person's arrival is confirmed."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask_babel import gettext
 
 from casemgmt.cases.stages import register_guard
@@ -18,16 +20,18 @@ def missing_for_submission(plan) -> list[str]:
     return queries.approval_blockers(plan, plan.case)
 
 
-def missing_for_departure(plan) -> list[str]:
-    """What stops an approved plan's departure now: conditions can fail after the approval (consent withdrawn, an
-    escort now needed). The page lists these instead of the departure form; the same sentences as
-    operations.confirm_departure's refusals."""
+def missing_for_departure(plan, day: date | None = None) -> list[str]:
+    """What stops an approved plan's departure on `day` (today when not given, the page's default departure date):
+    conditions can fail after the approval (consent withdrawn, an age recorded that makes the person a child on that
+    day). The page lists these instead of the departure form; operations.confirm_departure refuses with the same
+    sentences for the departure date it is given."""
+    day = day or date.today()
     missing = []
     if not queries.consent_documented(plan.case):
         missing.append(gettext("The person's consent to return is not documented (or has been withdrawn): the "
                                "person cannot depart."))
-    if queries.needs_escort(plan.case) and not plan.has_escort:
-        missing.append(queries.escort_missing_message())
+    if queries.needs_escort(plan.case, day) and not plan.accompanied:
+        missing.append(queries.escort_missing_message(day))
     return missing
 
 

@@ -85,6 +85,10 @@ class ReturnPlan(db.Model):
     route_details: Mapped[Sealed | None] = mapped_column(EncryptedBytes)
     escort_required: Mapped[bool] = mapped_column(default=False)
     escort_name: Mapped[Sealed | None] = mapped_column(EncryptedBytes)
+    # A child may travel with a parent or legal guardian instead of an escort: who (encrypted) and how related (a
+    # code of cases.age.GUARDIAN_RELATIONSHIPS, encrypted too: with the name it says who the family is).
+    guardian_name: Mapped[Sealed | None] = mapped_column(EncryptedBytes)
+    guardian_relationship: Mapped[Sealed | None] = mapped_column(EncryptedBytes)
     # The steps
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -102,9 +106,13 @@ class ReturnPlan(db.Model):
     cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     cancelled_at: Mapped[datetime | None]
     cancellation_reason: Mapped[Sealed | None] = mapped_column(EncryptedBytes)
+    # The version counter (core/versions.py): a save from an older version is shown the conflict page.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     case = relationship("Case")
     receiving_organisation = relationship("Organisation", foreign_keys=[receiving_organisation_id])
+
+    __mapper_args__ = {"version_id_col": version}
 
     __table_args__ = (
         Index("ix_return_plans_case_created", "case_id", "created_at"),
@@ -147,6 +155,15 @@ class ReturnPlan(db.Model):
     @property
     def has_escort(self) -> bool:
         return bool(self.escort_required and self.escort_name is not None)
+
+    @property
+    def has_guardian(self) -> bool:
+        return self.guardian_name is not None and self.guardian_relationship is not None
+
+    @property
+    def accompanied(self) -> bool:
+        """What a child's return needs: an escort, or a named parent or legal guardian travelling along."""
+        return self.has_escort or self.has_guardian
 
     def user_ids(self) -> set[int]:
         return {

@@ -1,5 +1,18 @@
 """Named verbs of the voluntary return. Each checks its policy, changes the plan, writes its audit event (field
-names, never values) and leaves the commit to the caller."""
+names, never values) and leaves the commit to the caller.
+
+The hand-off: naming the receiving organisation (on creating the plan, or changing it) sends that organisation a
+return hand-off (referrals.operations.hand_off), which it finds on its home page and in its referrals inbox and
+accepts or declines; accepted, it works on the return and the reintegration with referral access. The hand-off goes
+under the consent to return the plan requires anyway. When that consent is not on record yet (or the one changing
+the plan is not the owning organisation, which alone shares its case), the hand-off waits: every later step of the
+plan sends it as soon as nothing stands in the way (at the latest on submission, which needs the consent), the
+return page says why it waits, and offers to send it once it can go. A hand-off declined (or revoked from the
+referrals page) is not sent again by the plan's steps: the page shows the answer, and the sending side names another
+organisation, or sends it again on purpose. Naming another organisation (which only the owning organisation may
+do), or cancelling the plan (only possible before departure), withdraws the hand-off and the access it gave; after
+arrival the plan stays, and so does the receiving organisation's access for the reintegration.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +21,19 @@ from datetime import date
 from flask_babel import gettext
 from werkzeug.exceptions import NotFound
 
-from casemgmt.access import Action, authorize
+from casemgmt.access import Action, allowed, authorize
 from casemgmt.accounts.models import Organisation
 from casemgmt.audit import record_event
+from casemgmt.cases.age import TRAVELLING_GUARDIANS
 from casemgmt.cases.models import Case, new_uuid
+from casemgmt.core import versions
 from casemgmt.core.invariants import insert_or_refuse, transition
 from casemgmt.core.time import utcnow
-from casemgmt.crypto import seal
+from casemgmt.crypto import EncryptedBytes, seal, unseal
 from casemgmt.extensions import db
 from casemgmt.htcds import country_codes
 from casemgmt.journey.automatic import follow
+from casemgmt.referrals import operations as referrals
 from casemgmt.returns import guards, queries
 from casemgmt.returns.models import (
     FAMILY_OUTCOMES,
@@ -112,15 +128,60 @@ def create_plan(actor, case: Case, values: dict) -> ReturnPlan:
     _event("return.plan_create", actor, plan,
            fields=["receiving_organisation_id", "destination_country"]
            + (["destination_locality"] if plan.destination_locality is not None else []))
+    _hand_off(actor, plan, named=True)
     return plan
 
 
-def _begin_edit(actor, plan: ReturnPlan) -> None:
+# The hand-off to the receiving organisation ------------------------------------------------------------------------
+
+def _hand_off(actor, plan: ReturnPlan, *, insist: bool = False, named: bool = False) -> None:
+    """Send the receiving organisation its hand-off if it is due and can go (see the module's docstring). named: the
+    organisation was just named (the plan made, or another organisation chosen), which sends it even if an earlier
+    hand-off to it was declined or withdrawn; any other step of the plan leaves such an answer standing."""
+    try:
+        referrals.hand_off(actor, plan.case, plan.receiving_organisation_id, insist=insist,
+                           unless_ended_since=None if named or insist else plan.created_at)
+    except referrals.ReferralError as exc:
+        raise ReturnError(str(exc)) from None
+
+
+def send_handoff(actor, plan: ReturnPlan) -> None:
+    """The return page's button: send the hand-off now (the consent recorded since), or again after a decline.
+    Sending it shares the case, which only the owning organisation does (the right to refer it)."""
+    authorize(actor, Action.RETURN_MANAGE, plan)
+    authorize(actor, Action.REFERRAL_CREATE, plan.case)
+    _check_case_open(plan.case)
+    if not plan.editable:
+        raise ReturnError(gettext("This return plan can no longer be changed (%(status)s).",
+                                  status=RETURN_STATUSES.label(plan.status)))
+    _hand_off(actor, plan, insist=True)
+
+
+def _withdraw_handoff(actor, plan: ReturnPlan, organisation_id: int, why: str) -> None:
+    referrals.withdraw_handoff(actor, plan.case, organisation_id, why)
+
+
+def _saved(plan: ReturnPlan, fields) -> dict:
+    """The plan's values of `fields` (its step form's names), the encrypted ones decrypted: what is saved now."""
+    columns = ReturnPlan.__table__.columns
+    return {f: unseal(plan, f) if isinstance(columns[f].type, EncryptedBytes) else getattr(plan, f)
+            for f in fields if f in columns}
+
+
+def _begin_edit(actor, plan: ReturnPlan, values: dict) -> None:
+    """Before a step form changes the plan: who may, whether the plan may still change, and whether the form was
+    filled from the version saved now (core/versions.py: a form without a version, or from an older one, is shown
+    the conflict page instead of writing over a colleague's change). Callers that send no version at all (the demo,
+    a command) have just read the plan themselves; the write is still conditional on that version."""
     authorize(actor, Action.RETURN_MANAGE, plan)
     _check_case_open(plan.case)
     if not plan.editable:
         raise ReturnError(gettext("This return plan can no longer be changed (%(status)s).",
                                   status=RETURN_STATUSES.label(plan.status)))
+    if "version" in values:
+        fields = [f for f in values if f != "version"]
+        versions.check(plan, "return_plan", versions.base_of(values["version"]), lambda: _saved(plan, fields),
+                       values, fields)
 
 
 def _finish_edit(actor, plan: ReturnPlan, action: str, fields: list[str]) -> bool:
@@ -131,26 +192,42 @@ def _finish_edit(actor, plan: ReturnPlan, action: str, fields: list[str]) -> boo
     changes: dict = {"updated_at": utcnow()}
     if withdrawn:
         changes.update(status="submitted", approved_by_id=None, approved_at=None)
+    # Written now, conditional on the version read: a colleague's save committed since this request read the plan
+    # makes it match no row, and the editor gets the conflict page with both versions.
+    versions.flush(plan, "return_plan", lambda fresh: _saved(fresh, fields), _saved(plan, fields), fields)
     _claim(plan, seen, **changes)
     details: dict = {"fields": fields}
     if withdrawn:
         details["approval_withdrawn"] = True
     _event(action, actor, plan, **details)
+    _hand_off(actor, plan)  # a hand-off that waited (for the consent, for the owner) goes with the next change
     return withdrawn
 
 
 def update_destination(actor, plan: ReturnPlan, values: dict) -> bool:
-    _begin_edit(actor, plan)
+    _begin_edit(actor, plan, values)
     org_id, country = _check_destination(values)
+    previous = plan.receiving_organisation_id
+    if org_id != previous:
+        # Naming another organisation shares the case with it and takes it from the one named now: the owning
+        # organisation decides that (the right to refer the case), not an organisation the case is shared with.
+        if not allowed(actor, Action.REFERRAL_CREATE, plan.case):
+            raise ReturnError(gettext("Only %(org)s, which owns the case, can name another receiving organisation.",
+                                      org=plan.case.organisation.name))
+        # The person no longer goes to that organisation: its hand-off (pending or accepted) and access end.
+        _withdraw_handoff(actor, plan, previous, "receiving_organisation_changed")
     plan.receiving_organisation_id = org_id
     plan.destination_country = country
     seal(plan, "destination_locality", _clean(values.get("destination_locality")))
-    return _finish_edit(actor, plan, "return.destination",
-                        ["receiving_organisation_id", "destination_country", "destination_locality"])
+    withdrawn = _finish_edit(actor, plan, "return.destination",
+                             ["receiving_organisation_id", "destination_country", "destination_locality"])
+    if org_id != previous:
+        _hand_off(actor, plan, named=True)
+    return withdrawn
 
 
 def record_risk_assessment(actor, plan: ReturnPlan, values: dict) -> bool:
-    _begin_edit(actor, plan)
+    _begin_edit(actor, plan, values)
     level = values.get("risk_level")
     if level not in RISK_LEVELS:
         raise ReturnError(gettext("Choose the level of risk."))
@@ -170,7 +247,7 @@ def record_risk_assessment(actor, plan: ReturnPlan, values: dict) -> bool:
 
 
 def record_family_assessment(actor, plan: ReturnPlan, values: dict) -> bool:
-    _begin_edit(actor, plan)
+    _begin_edit(actor, plan, values)
     outcome = values.get("family_outcome")
     if outcome not in FAMILY_OUTCOMES:
         raise ReturnError(gettext("Choose the outcome of the family assessment."))
@@ -190,7 +267,7 @@ def record_family_assessment(actor, plan: ReturnPlan, values: dict) -> bool:
 
 
 def record_travel_document(actor, plan: ReturnPlan, values: dict) -> bool:
-    _begin_edit(actor, plan)
+    _begin_edit(actor, plan, values)
     status = values.get("travel_document_status")
     if status not in TRAVEL_DOCUMENT_STATUSES:
         raise ReturnError(gettext("Choose the status of the travel document."))
@@ -216,7 +293,7 @@ def record_travel_document(actor, plan: ReturnPlan, values: dict) -> bool:
 
 
 def record_consular_contact(actor, plan: ReturnPlan, values: dict) -> bool:
-    _begin_edit(actor, plan)
+    _begin_edit(actor, plan, values)
     made = bool(values.get("consular_contact_made"))
     contact_on = values.get("consular_contact_on") if made else None
     if made and contact_on is None:
@@ -230,7 +307,7 @@ def record_consular_contact(actor, plan: ReturnPlan, values: dict) -> bool:
 
 
 def record_itinerary(actor, plan: ReturnPlan, values: dict) -> bool:
-    _begin_edit(actor, plan)
+    _begin_edit(actor, plan, values)
     escort_required = bool(values.get("escort_required"))
     escort_name = _clean(values.get("escort_name")) if escort_required else None
     if escort_required and escort_name is None:
@@ -238,12 +315,22 @@ def record_itinerary(actor, plan: ReturnPlan, values: dict) -> bool:
     departure = values.get("planned_departure_on")
     if departure is not None and not isinstance(departure, date):
         raise ReturnError(gettext("Give the planned departure date as a date."))
+    guardian = _clean(values.get("guardian_name"))
+    relationship = values.get("guardian_relationship") or None
+    if relationship is not None and relationship not in TRAVELLING_GUARDIANS:
+        raise ReturnError(gettext("Choose whether the person travelling along is a parent or a legal guardian."))
+    if bool(guardian) != bool(relationship):
+        raise ReturnError(gettext("Give both the name of the parent or legal guardian travelling along and how "
+                                  "they are related, or neither."))
     plan.planned_departure_on = departure
     seal(plan, "route_details", _clean(values.get("route_details")))
     plan.escort_required = escort_required
     seal(plan, "escort_name", escort_name)
+    seal(plan, "guardian_name", guardian)
+    seal(plan, "guardian_relationship", relationship)
     return _finish_edit(actor, plan, "return.itinerary",
-                        ["planned_departure_on", "route_details", "escort_required", "escort_name"])
+                        ["planned_departure_on", "route_details", "escort_required", "escort_name", "guardian_name",
+                         "guardian_relationship"])
 
 
 # The workflow ------------------------------------------------------------------------------------------------------
@@ -272,6 +359,7 @@ def submit_plan(actor, plan: ReturnPlan) -> None:
     if missing:
         raise ReturnError(gettext("The plan cannot be submitted for approval yet.") + " " + " ".join(missing))
     _move(actor, plan, "return.submit", "submitted", submitted_by_id=actor.id, submitted_at=utcnow())
+    _hand_off(actor, plan)
 
 
 def approve_plan(actor, plan: ReturnPlan) -> None:
@@ -301,8 +389,9 @@ def confirm_departure(actor, plan: ReturnPlan, departed_on: date | None) -> None
     if not queries.consent_documented(plan.case):
         raise ReturnError(gettext("The person's consent to return is not documented (or has been withdrawn): "
                                   "the person cannot depart."))
-    if queries.needs_escort(plan.case) and not plan.has_escort:
-        raise ReturnError(queries.escort_missing_message())
+    # The age on the departure date decides: a child that day travels with an escort or a parent or guardian.
+    if queries.needs_escort(plan.case, departed_on) and not plan.accompanied:
+        raise ReturnError(queries.escort_missing_message(departed_on))
     # The person has left: the shelter placement ends on the departure date (freeing the bed) before the stage
     # moves, since a case is not in "return" while the record still has the person in a shelter bed.
     try:
@@ -340,3 +429,6 @@ def cancel_plan(actor, plan: ReturnPlan, reason: str | None) -> None:
         raise ReturnError(gettext("Say why the return is cancelled."))
     seal(plan, "cancellation_reason", reason)
     _move(actor, plan, "return.cancel", "cancelled", cancelled_by_id=actor.id, cancelled_at=utcnow())
+    # Before departure the receiving organisation has nothing left to do: its hand-off and access end. (After
+    # departure a plan cannot be cancelled, so the access for the reintegration stays.)
+    _withdraw_handoff(actor, plan, plan.receiving_organisation_id, "return_cancelled")

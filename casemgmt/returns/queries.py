@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_babel import gettext
+from flask_babel import format_date, gettext
 from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
 from casemgmt.accounts.models import Organisation, User
+from casemgmt.cases import age
 from casemgmt.cases.models import Case
 from casemgmt.consent.queries import has_consent
 from casemgmt.crypto import unseal
@@ -17,7 +18,7 @@ from casemgmt.returns.models import ReturnPlan
 
 SEALED_FIELDS = (
     "destination_locality", "risk_summary", "family_summary", "consular_note", "route_details", "escort_name",
-    "cancellation_reason",
+    "guardian_name", "guardian_relationship", "cancellation_reason",
 )
 
 
@@ -59,13 +60,32 @@ def consent_documented(case: Case) -> bool:
     return has_consent(case.id, "return")
 
 
-def needs_escort(case: Case) -> bool:
-    return bool(case.unaccompanied_minor)
+def escort_day(plan: ReturnPlan | None) -> date:
+    """The day whose age decides whether the return needs an escort, before the departure is confirmed: the planned
+    departure, or today when it is not planned or already past. An approval is given today and the departure cannot
+    be dated before the approval, so no departure can come earlier than this; confirming the departure checks again
+    on its own date (a child who turns 18 in between no longer needs the escort, whatever was planned)."""
+    today = date.today()
+    planned = plan.planned_departure_on if plan is not None else None
+    return max(today, planned) if planned else today
 
 
-def escort_missing_message() -> str:
-    return gettext("An unaccompanied minor must travel with an escort: record that an escort is required and "
-                   "the escort's name in the itinerary.")
+def needs_escort(case: Case, day: date | None = None) -> bool:
+    """A child on the departure date (`day`; escort_day of the current plan when not given) travels with an escort
+    or a named parent or legal guardian."""
+    return age.is_child(case, day if day is not None else escort_day(current_plan(case.id)))
+
+
+def escort_missing_message(day: date) -> str:
+    return gettext("The person is a child (under 18) on %(day)s, the day of departure: they travel with an escort or "
+                   "a parent or legal guardian. Name one in the itinerary.", day=format_date(day))
+
+
+def family_tracing_missing(plan: ReturnPlan, case: Case, day: date) -> bool:
+    """An unaccompanied or separated child (the recorded fact adds this rule to a child's) is returned only after
+    the family has been traced and assessed: "not applicable" is no outcome for them."""
+    return bool(case.unaccompanied_or_separated) and age.is_child(case, day) and (
+        not plan.family_assessed or plan.family_outcome == "not_applicable")
 
 
 def approval_checklist(plan: ReturnPlan, case: Case) -> list[tuple[str, bool]]:
@@ -76,8 +96,13 @@ def approval_checklist(plan: ReturnPlan, case: Case) -> list[tuple[str, bool]]:
         (gettext("A family assessment is recorded."), plan.family_assessed),
         (gettext("The travel document is issued, or none is needed."), plan.travel_document_ready),
     ]
-    if needs_escort(case):
-        items.append((gettext("An escort is named (the person is an unaccompanied minor)."), plan.has_escort))
+    day = escort_day(plan)
+    if needs_escort(case, day):
+        items.append((gettext("An escort, or a parent or legal guardian travelling along, is named (the person is a "
+                              "child on %(day)s, the day of departure).", day=format_date(day)), plan.accompanied))
+        if case.unaccompanied_or_separated:
+            items.append((gettext("The family has been traced and assessed (the person is an unaccompanied or "
+                                  "separated child)."), not family_tracing_missing(plan, case, day)))
     return items
 
 
@@ -93,8 +118,12 @@ def approval_blockers(plan: ReturnPlan, case: Case) -> list[str]:
         blockers.append(gettext("No family assessment has been recorded."))
     if not plan.travel_document_ready:
         blockers.append(gettext("The travel document has not been issued (and it is needed)."))
-    if needs_escort(case) and not plan.has_escort:
-        blockers.append(escort_missing_message())
+    day = escort_day(plan)
+    if needs_escort(case, day) and not plan.accompanied:
+        blockers.append(escort_missing_message(day))
+    if plan.family_assessed and family_tracing_missing(plan, case, day):
+        blockers.append(gettext("The person is an unaccompanied or separated child: the family must be traced and "
+                                "assessed before a return (\"Not applicable\" is not an outcome for them)."))
     return blockers
 
 

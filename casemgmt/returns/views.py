@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -10,8 +10,12 @@ from casemgmt import htcds
 from casemgmt.access import Action, allowed
 from casemgmt.access.guard import requires
 from casemgmt.access.policies import not_own_request
-from casemgmt.core import submissions
+from casemgmt.cases.age import GUARDIAN_RELATIONSHIPS
+from casemgmt.core import submissions, versions
 from casemgmt.extensions import db
+from casemgmt.referrals import operations as referral_operations
+from casemgmt.referrals import queries as referral_queries
+from casemgmt.referrals.models import REFERRAL_KINDS
 from casemgmt.returns import forms, guards, operations, queries
 from casemgmt.returns.models import FAMILY_OUTCOMES, RETURN_STATUSES, RISK_LEVELS, TRAVEL_DOCUMENT_STATUSES
 
@@ -46,6 +50,18 @@ def _plan_data(plan, revealed: dict) -> dict:
     return data
 
 
+def _handoff(case, plan) -> dict:
+    """Where the hand-off to the plan's receiving organisation stands, and whether this user can send it now."""
+    if plan is None or plan.receiving_organisation_id == case.organisation_id:
+        return {}
+    state = referral_queries.handoff(case, plan.receiving_organisation_id)
+    blocker = referral_operations.handoff_blocker(current_user, case, plan.receiving_organisation_id)
+    # The button is offered only where the operation would send it: no open referral, nothing in the way.
+    can_send = (plan.editable and case.stage != "closed" and blocker is None
+                and state.state in ("none", "declined", "revoked"))
+    return {"handoff": state, "handoff_blocker": blocker, "can_send_handoff": can_send}
+
+
 def _page(case, posted: dict | None = None, status: int = 200):
     """Render the return page; `posted` holds the form that was just submitted (with its errors), by name."""
     posted = posted or {}
@@ -53,12 +69,17 @@ def _page(case, posted: dict | None = None, status: int = 200):
     revealed = queries.reveal(plan) if plan else {}
     data = _plan_data(plan, revealed) if plan else {"destination_country": getattr(case.person, "citizenship", None)}
     page_forms = {name: posted.get(name) or _make(name, data) for name in STEP_FORMS}
+    if plan is not None and not allowed(current_user, Action.REFERRAL_CREATE, case):
+        # Only the owning organisation names another receiving organisation (operations.update_destination): the
+        # others keep the one named, and may still change the place.
+        field = page_forms["destination"].receiving_organisation_id
+        field.choices = [(value, label) for value, label in field.choices if value == plan.receiving_organisation_id]
     history = [p for p in queries.plans_of(case.id) if plan is None or p.id != plan.id]
     names = queries.user_names(set().union(*(p.user_ids() for p in ([plan] if plan else []) + history)))
     return render_template(
         "returns/case_index.html", case=case, plan=plan, revealed=revealed, forms=page_forms, history=history,
         names=names, htcds=htcds, statuses=RETURN_STATUSES, risk_levels=RISK_LEVELS, family_outcomes=FAMILY_OUTCOMES,
-        travel_document_statuses=TRAVEL_DOCUMENT_STATUSES,
+        travel_document_statuses=TRAVEL_DOCUMENT_STATUSES, guardian_relationships=GUARDIAN_RELATIONSHIPS,
         checklist=queries.approval_checklist(plan, case) if plan else [],
         # Shown instead of "Submit" or "Approve" while the operation would refuse them.
         missing=guards.missing_for_submission(plan) if plan and plan.status in ("draft", "submitted") else [],
@@ -69,6 +90,7 @@ def _page(case, posted: dict | None = None, status: int = 200):
         own_request=plan is not None and allowed(current_user, Action.RETURN_APPROVE)
         and not not_own_request(current_user, plan),
         needs_escort=queries.needs_escort(case),
+        kinds=REFERRAL_KINDS, **_handoff(case, plan),
     ), status
 
 
@@ -117,6 +139,12 @@ def _step(case_id: str, plan_id: str, name: str, operation, done: str):
         return _refused(case, name, form)
     try:
         withdrawn = operation(current_user, plan, forms.values_of(form))
+    except versions.EditConflict as conflict:
+        db.session.rollback()
+        return versions.conflict_page(
+            conflict, form, heading=_("Someone else saved this return plan while you were editing it"),
+            action=url_for(request.endpoint, case_id=case_id, plan_id=plan_id), submit=_("Save"),
+            discard=url_for("returns.case_index", case_id=case_id), case=case)
     except operations.ReturnError as exc:
         return _refused(case, name, form, exc)
     db.session.commit()
@@ -177,6 +205,14 @@ def _transition(case_id: str, plan_id: str, action: Action, name: str, run, done
     db.session.commit()
     flash(done, "success")
     return _back(case_id)
+
+
+@bp.post("/<case_id>/return/<plan_id>/handoff")
+@requires(Action.REFERRAL_CREATE)
+def handoff(case_id, plan_id):
+    return _transition(case_id, plan_id, Action.RETURN_MANAGE, "confirm",
+                       lambda plan, form: operations.send_handoff(current_user, plan),
+                       _("The hand-off was sent to the receiving organisation."))
 
 
 @bp.post("/<case_id>/return/<plan_id>/submit")

@@ -14,10 +14,10 @@ from casemgmt.extensions import db
 from casemgmt.shelter import operations
 from casemgmt.shelter.models import Facility, Placement
 
-# name, type, beds, accepts minors, address (a safe house's address is not written down)
+# name, type, beds, whom it takes (models.AGE_GROUPS), address (a safe house's address is not written down)
 FACILITIES = (
-    ("Casa Refugio Lima", "shelter", 12, False, "Av. Arequipa 1450, Lince, Lima"),
-    ("Hogar de Acogida Santa Rosa", "safe_house", 8, True, None),
+    ("Casa Refugio Lima", "shelter", 12, "adults", "Av. Arequipa 1450, Lince, Lima"),
+    ("Hogar de Acogida Santa Rosa", "safe_house", 8, "both", None),
 )
 STAYING = ("shelter", "counseling")
 MOVED_ON = ("return", "reintegration", "closed")
@@ -39,10 +39,10 @@ def _facilities(organisation_id: int, supervisor) -> list[Facility]:
     existing = {
         f.name: f for f in db.session.scalars(select(Facility).where(Facility.organisation_id == organisation_id))
     }
-    for name, kind, beds, minors, address in FACILITIES:
+    for name, kind, beds, takes, address in FACILITIES:
         if name not in existing:
             existing[name] = operations.create_facility(supervisor, {
-                "name": name, "facility_type": kind, "bed_capacity": beds, "accepts_minors": minors,
+                "name": name, "facility_type": kind, "bed_capacity": beds, "age_group": takes,
                 "active": True, "address": address,
             })
     return [existing[spec[0]] for spec in FACILITIES]
@@ -69,18 +69,17 @@ def populate(case, people: dict, rng: random.Random) -> None:
     if actor is None:
         return
     facilities = _facilities(case.organisation_id, supervisor)
-    # Minors go to the facility that takes them; adults fill the shelter first and overflow into the safe house.
-    if case.unaccompanied_minor:
-        facilities = [f for f in facilities if f.accepts_minors]
     today = date.today()
+    admitted = today - timedelta(days=rng.randint(3, 75) if case.stage in STAYING else rng.randint(90, 300))
+    # Children go to a facility that takes them (their age on the admission date); adults fill the shelter first and
+    # overflow into the safe house.
+    facilities = [f for f in facilities if operations.age_refusal(case, f, admitted) is None]
     for facility in facilities:
         try:
             if case.stage in STAYING:
-                admitted = today - timedelta(days=rng.randint(3, 75))
                 reflection = admitted + timedelta(days=rng.choice([30, 60, 90]))
                 operations.admit(actor, case, facility.id, admitted, reflection)
             else:
-                admitted = today - timedelta(days=rng.randint(90, 300))
                 stayed = timedelta(days=rng.randint(14, 80))
                 reason = "returned_home" if case.stage != "closed" else rng.choice(list(NOTES))
                 operations.record_past_placement(

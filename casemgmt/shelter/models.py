@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, and_, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casemgmt.cases.models import new_uuid
+from casemgmt.core.deletion import Deletable
 from casemgmt.core.time import utcnow
 from casemgmt.crypto import EncryptedBytes, Sealed
 from casemgmt.extensions import db
@@ -20,6 +21,14 @@ FACILITY_TYPES = ValueSet("FacilityType", {
     "transit_centre": _l("Transit centre"),
     "hospital": _l("Hospital"),
     "other": _l("Other"),
+})
+
+# Who a facility takes. A child (under 18 on the admission date, cases.age) is refused by an adults-only facility and
+# an adult by a children-only one.
+AGE_GROUPS = ValueSet("FacilityAgeGroup", {
+    "adults": _l("Adults only"),
+    "children": _l("Children only"),
+    "both": _l("Adults and children"),
 })
 
 DISCHARGE_REASONS = ValueSet("DischargeReason", {
@@ -42,13 +51,17 @@ class Facility(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     facility_type: Mapped[str] = mapped_column(String(24))
     bed_capacity: Mapped[int]
-    accepts_minors: Mapped[bool] = mapped_column(default=False)
+    # AGE_GROUPS; a facility that was never asked takes adults only (the safe default for a child).
+    age_group: Mapped[str] = mapped_column(String(8), default="adults", server_default="adults")
     active: Mapped[bool] = mapped_column(default=True)
     address: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The version counter (core/versions.py): a save from an older version is shown the conflict page.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     organisation = relationship("Organisation")
+    __mapper_args__ = {"version_id_col": version}
 
     __table_args__ = (
         UniqueConstraint("organisation_id", "name", name="uq_facilities_org_name"),
@@ -56,8 +69,16 @@ class Facility(db.Model):
         Index("ix_facilities_org_active", "organisation_id", "active"),
     )
 
+    @property
+    def takes_children(self) -> bool:
+        return self.age_group in ("children", "both")
 
-class Placement(db.Model):
+    @property
+    def takes_adults(self) -> bool:
+        return self.age_group in ("adults", "both")
+
+
+class Placement(Deletable, db.Model):
     __tablename__ = "placements"
 
     # A UUID known before INSERT, because the encrypted discharge note binds the row id (see crypto.fields).
@@ -75,11 +96,14 @@ class Placement(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     discharged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     discharged_at: Mapped[datetime | None]
+    # The version counter (core/versions.py): a save from an older version is shown the conflict page.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     case = relationship("Case")
     facility: Mapped[Facility] = relationship()
     created_by = relationship("User", foreign_keys=[created_by_id])
     discharged_by = relationship("User", foreign_keys=[discharged_by_id])
+    __mapper_args__ = {"version_id_col": version}
 
     __table_args__ = (
         Index("ix_placements_case_admitted", "case_id", "admitted_on"),
@@ -88,7 +112,8 @@ class Placement(db.Model):
         # One person, one bed: at most one open placement per case, whatever races the application loses.
         Index(
             "uq_placements_case_open", "case_id", unique=True,
-            postgresql_where=text("discharged_on IS NULL"), sqlite_where=text("discharged_on IS NULL"),
+            postgresql_where=text("discharged_on IS NULL AND deleted_at IS NULL"),
+            sqlite_where=text("discharged_on IS NULL AND deleted_at IS NULL"),
         ),
     )
 
@@ -98,4 +123,10 @@ class Placement(db.Model):
 
     @property
     def is_open(self) -> bool:
-        return self.discharged_on is None
+        return self.discharged_on is None and self.deleted_at is None
+
+    @classmethod
+    def holding_a_bed(cls):
+        """In SQL, what is_open says: a placement still going, not deleted. Every count of beds uses it (a deleted
+        placement frees its bed)."""
+        return and_(cls.discharged_on.is_(None), cls.deleted_at.is_(None))

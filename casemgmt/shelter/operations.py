@@ -17,15 +17,17 @@ from werkzeug.exceptions import NotFound
 
 from casemgmt.access import Action, authorize
 from casemgmt.audit import record_event
+from casemgmt.cases import age
 from casemgmt.cases.models import Case, new_uuid
+from casemgmt.core import versions
 from casemgmt.core.invariants import flush_or_refuse, insert_or_refuse, lock_row, transition
 from casemgmt.core.time import utcnow
 from casemgmt.crypto import seal
 from casemgmt.extensions import db
 from casemgmt.journey.automatic import follow
-from casemgmt.shelter.models import DISCHARGE_REASONS, FACILITY_TYPES, Facility, Placement
+from casemgmt.shelter.models import AGE_GROUPS, DISCHARGE_REASONS, FACILITY_TYPES, Facility, Placement
 
-FACILITY_FIELDS = ("name", "facility_type", "bed_capacity", "accepts_minors", "active", "address")
+FACILITY_FIELDS = ("name", "facility_type", "bed_capacity", "age_group", "active", "address")
 MAX_CAPACITY = 10000
 # A reflection period is usually 30 to 90 days; more than a year is a typing mistake, not a plan.
 MAX_REFLECTION = timedelta(days=366)
@@ -38,7 +40,7 @@ class PlacementError(ValueError):
 
 def open_count(facility_id: int) -> int:
     return db.session.scalar(
-        select(func.count(Placement.id)).where(Placement.facility_id == facility_id, Placement.discharged_on.is_(None))
+        select(func.count(Placement.id)).where(Placement.facility_id == facility_id, Placement.holding_a_bed())
     ) or 0
 
 
@@ -53,12 +55,15 @@ def _clean_facility(values: dict) -> dict:
     cleaned = {field: values.get(field) for field in FACILITY_FIELDS}
     cleaned["name"] = (cleaned["name"] or "").strip()
     cleaned["address"] = (cleaned["address"] or "").strip() or None
-    cleaned["accepts_minors"] = bool(cleaned["accepts_minors"])
     cleaned["active"] = True if cleaned["active"] is None else bool(cleaned["active"])
     if not cleaned["name"]:
         raise PlacementError(gettext("A facility needs a name."))
     if cleaned["facility_type"] not in FACILITY_TYPES:
         raise PlacementError(gettext("Choose one of the facility types offered."))
+    # A caller that does not say gets the safe default for a child: adults only (the form always says).
+    cleaned["age_group"] = cleaned["age_group"] or "adults"
+    if cleaned["age_group"] not in AGE_GROUPS:
+        raise PlacementError(gettext("Say whom the facility takes: adults only, children only, or both."))
     capacity = cleaned["bed_capacity"]
     if not isinstance(capacity, int) or isinstance(capacity, bool) or not 0 < capacity <= MAX_CAPACITY:
         raise PlacementError(gettext("The bed capacity must be a whole number of at least 1."))
@@ -90,13 +95,20 @@ def create_facility(actor, values: dict) -> Facility:
     return facility
 
 
-def update_facility(actor, facility: Facility, values: dict) -> list[str]:
+def facility_snapshot(facility: Facility) -> dict:
+    return {f: getattr(facility, f) for f in FACILITY_FIELDS}
+
+
+def update_facility(actor, facility: Facility, values: dict, base: int | None = None) -> list[str]:
+    """Save an edit made from version `base` of the facility (core/versions.py): EditConflict instead of writing
+    over a newer version. Checked under the facility's lock, so no other save comes between the check and ours."""
     authorize(actor, Action.FACILITY_MANAGE, facility)
     cleaned = _clean_facility(values)
     _check_name_free(facility.organisation_id, cleaned["name"], facility.id)
     locked = _lock_facility(facility.id)
     if locked is None:
         raise NotFound()
+    versions.check(locked, "facility", base, lambda: facility_snapshot(locked), cleaned, FACILITY_FIELDS)
     occupants = open_count(facility.id)
     if cleaned["bed_capacity"] < occupants:
         raise PlacementError(gettext(
@@ -133,7 +145,7 @@ def load_case(actor, action: Action, case_id: str) -> Case:
 
 def load_placement(actor, case_id: str, placement_id: str) -> Placement:
     placement = db.session.get(Placement, placement_id) if placement_id and len(placement_id) <= 36 else None
-    if placement is None or placement.case_id != case_id:
+    if placement is None or placement.case_id != case_id or placement.is_deleted:
         raise NotFound()
     authorize(actor, Action.PLACEMENT_MANAGE, placement)
     return placement
@@ -158,17 +170,34 @@ def check_reflection_period(admitted_on: date, until: date | None) -> None:
         raise PlacementError(gettext("A reflection period of more than a year is not plausible; check the date."))
 
 
-def _check_minor(case: Case, facility: Facility) -> None:
-    if case.unaccompanied_minor and not facility.accepts_minors:
-        raise PlacementError(gettext(
-            "%(facility)s does not accept minors, and this person is an unaccompanied minor. Choose a facility "
-            "that accepts minors.", facility=facility.name,
-        ))
+def age_refusal(case: Case, facility: Facility, day: date) -> str | None:
+    """Why the facility cannot take this person on `day` (the admission date), or None. A child is whoever is under
+    18 that day, or may be (cases.age.is_child); an adult is whoever is not, so a person whose age is not recorded
+    is not taken by a children-only facility either: an adult among children is the risk it exists to avoid."""
+    if age.is_child(case, day):
+        if not facility.takes_children:
+            return gettext("%(facility)s takes adults only, and this person is a child (under 18) on %(date)s. "
+                           "Choose a facility that takes children.", facility=facility.name, date=format_date(day))
+        return None
+    if facility.takes_adults:
+        return None
+    if age.age_on(case, day).basis is None:
+        return gettext("%(facility)s takes children only, and this person's age is not recorded. Record the date "
+                       "of birth or an estimated age first, or choose a facility that takes adults.",
+                       facility=facility.name)
+    return gettext("%(facility)s takes children only, and this person is 18 or older on %(date)s. Choose a "
+                   "facility that takes adults.", facility=facility.name, date=format_date(day))
+
+
+def _check_age_group(case: Case, facility: Facility, day: date) -> None:
+    refusal = age_refusal(case, facility, day)
+    if refusal:
+        raise PlacementError(refusal)
 
 
 def current_placement(case_id: str) -> Placement | None:
     return db.session.scalars(
-        select(Placement).where(Placement.case_id == case_id, Placement.discharged_on.is_(None)).limit(1)
+        select(Placement).where(Placement.case_id == case_id, Placement.holding_a_bed()).limit(1)
     ).one_or_none()
 
 
@@ -197,7 +226,8 @@ def admit(actor, case: Case, facility_id: int | None, admitted_on: date | None,
     current = current_placement(case.id)
     if current is not None:
         raise _already_placed(current)
-    last_discharge = db.session.scalar(select(func.max(Placement.discharged_on)).where(Placement.case_id == case.id))
+    last_discharge = db.session.scalar(select(func.max(Placement.discharged_on)).where(Placement.case_id == case.id,
+                                                                                         Placement.live()))
     if last_discharge is not None and admitted_on < last_discharge:
         raise PlacementError(gettext(
             "The admission date overlaps an earlier placement, which ended on %(date)s.",
@@ -208,7 +238,7 @@ def admit(actor, case: Case, facility_id: int | None, admitted_on: date | None,
         raise PlacementError(gettext("Choose one of the facilities of the case's organisation."))
     if not facility.active:
         raise PlacementError(gettext("%(facility)s is not taking admissions.", facility=facility.name))
-    _check_minor(case, facility)
+    _check_age_group(case, facility, admitted_on)
     taken = open_count(facility.id)
     if taken >= facility.bed_capacity:
         raise PlacementError(gettext(
@@ -258,6 +288,8 @@ def discharge(actor, placement: Placement, discharged_on: date | None, reason: s
     ).one()
     if locked.discharged_on is not None:
         raise PlacementError(gettext("This placement has already ended."))
+    if locked.is_deleted:
+        raise PlacementError(gettext("This placement has been deleted. Look at the placements again."))
     discharged_on, note = _check_discharge(locked.admitted_on, discharged_on, reason, note)
     locked.discharged_on = discharged_on
     locked.discharge_reason = reason
@@ -308,11 +340,11 @@ def record_past_placement(actor, case: Case, facility_id: int | None, admitted_o
     facility = db.session.get(Facility, facility_id) if isinstance(facility_id, int) else None
     if facility is None or facility.organisation_id != case.organisation_id:
         raise PlacementError(gettext("Choose one of the facilities of the case's organisation."))
-    _check_minor(case, facility)
+    _check_age_group(case, facility, admitted_on)
     lock_row(Case, case.id, Case.updated_at)
     overlapping = db.session.scalar(
         select(Placement.id).where(
-            Placement.case_id == case.id, Placement.admitted_on < discharged_on,
+            Placement.case_id == case.id, Placement.admitted_on < discharged_on, Placement.live(),
             (Placement.discharged_on.is_(None)) | (Placement.discharged_on > admitted_on),
         ).limit(1)
     )

@@ -22,7 +22,7 @@ def occupancy(facility_ids: list[int]) -> dict[int, int]:
         return {}
     rows = db.session.execute(
         select(Placement.facility_id, func.count(Placement.id))
-        .where(Placement.facility_id.in_(facility_ids), Placement.discharged_on.is_(None))
+        .where(Placement.facility_id.in_(facility_ids), Placement.holding_a_bed())
         .group_by(Placement.facility_id)
     )
     return {facility_id: count for facility_id, count in rows}
@@ -54,7 +54,7 @@ def admission_choices(case: Case) -> list[tuple[Facility, int]]:
 def placements_of(case: Case) -> list[Placement]:
     return list(db.session.scalars(
         select(Placement)
-        .where(Placement.case_id == case.id)
+        .where(Placement.case_id == case.id, Placement.live())
         .options(
             selectinload(Placement.facility), selectinload(Placement.created_by),
             selectinload(Placement.discharged_by),
@@ -77,7 +77,7 @@ def occupants(actor, facility: Facility) -> Occupants:
     authorize(actor, Action.FACILITY_VIEW, facility)
     placements = list(db.session.scalars(
         select(Placement)
-        .where(Placement.facility_id == facility.id, Placement.discharged_on.is_(None))
+        .where(Placement.facility_id == facility.id, Placement.holding_a_bed())
         .options(selectinload(Placement.case).selectinload(Case.person))
         .order_by(Placement.admitted_on, Placement.id)
     ))

@@ -19,7 +19,7 @@ def entries(actor, case) -> list[TimelineEntry]:
         return []
     placements = db.session.scalars(
         select(Placement)
-        .where(Placement.case_id == case.id)
+        .where(Placement.case_id == case.id, Placement.live())
         .options(
             selectinload(Placement.facility), selectinload(Placement.created_by),
             selectinload(Placement.discharged_by),

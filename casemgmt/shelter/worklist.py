@@ -27,7 +27,7 @@ def items(user) -> list[WorkItem]:
         .where(
             Case.assigned_to_id == user.id, Case.organisation_id == user.organisation_id,
             Case.erased_at.is_(None), Case.stage != "closed",
-            Placement.discharged_on.is_(None), Placement.reflection_period_until.is_not(None),
+            Placement.holding_a_bed(), Placement.reflection_period_until.is_not(None),
             Placement.reflection_period_until <= today + HORIZON,
         )
         .order_by(Placement.reflection_period_until)

@@ -42,11 +42,20 @@ class TaskForm(FlaskForm):
 
     def values(self) -> dict:
         return {name: (value.strip() if isinstance(value, str) else value)
-                for name, value in self.data.items() if name != "csrf_token"}
+                for name, value in self.data.items() if name not in ("csrf_token", "version")}
 
 
 class NewTaskForm(SubmissionTokenMixin, TaskForm):
     submission_kind = "task"
+
+
+class EditTaskForm(SubmissionTokenMixin, TaskForm):
+    """The edit form: the version it was filled from (core/versions.py), and a token, so that the same edit sent
+    twice is not a conflict with itself."""
+
+    submission_kind = "task_edit"
+    replayed_message = _l("This change was already saved.")
+    version = HiddenField()
 
 
 class TaskActionForm(FlaskForm):

@@ -41,11 +41,15 @@ class Task(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     done_at: Mapped[datetime | None]
     done_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The version counter (core/versions.py): a save from an older version is shown the conflict page.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     case = relationship("Case")
     assignee = relationship("User", foreign_keys=[assignee_id])
     created_by = relationship("User", foreign_keys=[created_by_id])
     done_by = relationship("User", foreign_keys=[done_by_id])
+
+    __mapper_args__ = {"version_id_col": version}
 
     __table_args__ = (
         # "My tasks" and the home page: open tasks of one assignee by due date.

@@ -13,6 +13,7 @@ from casemgmt.access.policies import CASE_ROLES
 from casemgmt.accounts.models import User
 from casemgmt.audit import record_event
 from casemgmt.cases.models import Case, new_uuid
+from casemgmt.core import versions
 from casemgmt.core.invariants import transition
 from casemgmt.core.time import utcnow
 from casemgmt.crypto import seal, unseal
@@ -107,11 +108,15 @@ def snapshot(task: Task) -> dict:
             "due_on": task.due_on, "priority": task.priority, "assignee_id": task.assignee_id}
 
 
-def update_task(actor, task: Task, values: dict) -> list[str]:
+def update_task(actor, task: Task, values: dict, base: int | None = None) -> list[str]:
+    """Save an edit made from version `base` of the task (core/versions.py): EditConflict instead of writing over a
+    newer version (someone else's edit, or the task marked done meanwhile)."""
     authorize(actor, Action.TASK_MANAGE, task)
     before = snapshot(task)
     sealable = task.case_id if task.case is not None and task.case.erased_at is None else None
     clean = _clean(actor, task.organisation_id, sealable, {**before, **values})
+    shown = [k for k in FIELDS if k in values]  # a general task's form has no description
+    versions.check(task, "task", base, lambda: snapshot(task), clean, shown)
     changed = [k for k in FIELDS if clean[k] != before[k]]
     if not changed:
         return []
@@ -120,6 +125,7 @@ def update_task(actor, task: Task, values: dict) -> list[str]:
     if "description" in changed:
         seal(task, "description", clean["description"])
     task.updated_at = utcnow()
+    versions.flush(task, "task", snapshot, clean, shown)
     record_event("task.update", object_type="task", object_id=task.id, case_id=task.case_id, actor=actor,
                  details={"fields": changed})
     return changed

@@ -6,12 +6,12 @@ from flask_login import current_user
 
 from casemgmt.access import Action
 from casemgmt.access.guard import requires
-from casemgmt.core import submissions
+from casemgmt.core import submissions, versions
 from casemgmt.core.pagination import paginate
 from casemgmt.core.redirects import safe_next
 from casemgmt.extensions import db
 from casemgmt.tasks import operations, queries
-from casemgmt.tasks.forms import NewTaskForm, TaskActionForm, TaskForm
+from casemgmt.tasks.forms import EditTaskForm, NewTaskForm, TaskActionForm
 from casemgmt.tasks.models import PRIORITIES
 
 bp = Blueprint("tasks", __name__)
@@ -79,20 +79,29 @@ def case_index(case_id):
 @requires(Action.TASK_MANAGE)
 def edit(task_id):
     task = operations.load_task(current_user, task_id)
-    form = TaskForm(
+    form = EditTaskForm(
         assignees=queries.assignees(current_user), with_description=task.case_id is not None,
-        data=operations.snapshot(task) if request.method == "GET" else None,
+        data={**operations.snapshot(task), "version": task.version} if request.method == "GET" else None,
     )
     if form.validate_on_submit():
         try:
-            changed = operations.update_task(current_user, task, form.values())
+            changed = operations.update_task(current_user, task, form.values(), versions.base_of(form.version.data))
+        except versions.EditConflict as conflict:
+            db.session.rollback()
+            submissions.replay_if_used(form)  # the same edit sent twice is not a conflict with itself
+            return versions.conflict_page(
+                conflict, form, heading=_("Someone else saved this task while you were editing it"),
+                action=url_for("tasks.edit", task_id=task_id), submit=_("Save"), discard=_back(conflict.record),
+                case=conflict.record.case if conflict.record.case_id else None)
         except operations.TaskError as exc:
             db.session.rollback()
             flash(str(exc), "danger")
         else:
+            back = _back(task)
+            submissions.consume(form, back)
             db.session.commit()
             flash(_("Saved.") if changed else _("Nothing had changed."), "success" if changed else "info")
-            return redirect(_back(task))
+            return redirect(back)
     return render_template("tasks/edit.html", task=task, form=form), 200 if request.method == "GET" else 422
 
 

@@ -1,8 +1,9 @@
 """The scope of each access level (casemgmt/access/scope.py, docs/access.md), walked action by action on real objects.
 
 One case of the Casa Esperanza NGO, opened by its hotline operator and assigned to its caseworker, is referred to the
-IOM mission, whose caseworker accepted. Every row of the table is checked for every level: the policy must answer
-exactly what the table says, on a real task, screening, consent record, document, return plan, closure request...
+IOM mission, whose caseworker accepted; its transfer to the Camino Seguro NGO, approved by Casa Esperanza's supervisor,
+waits for Camino Seguro's answer. Every row of the table is checked for every level: the policy must answer exactly
+what the table says, on a real task, screening, consent record, document, return plan, closure request...
 Then the same through the pages: the mission's staff cannot touch the NGO's tasks or see its screenings, and a
 second caseworker of the mission (not the one who accepted) cannot open, list or search the case.
 """
@@ -11,13 +12,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from casemgmt.access import Action, allowed
-from casemgmt.access.scope import LEVEL_KEYS, REFERRAL_LEVELS, REFERRAL_SCOPE, SUBJECTS, TABLE, render_markdown
+from casemgmt.access.scope import (
+    LEVEL_KEYS,
+    REFERRAL_LEVELS,
+    REFERRAL_SCOPE,
+    REVIEW_LEVELS,
+    REVIEW_SCOPE,
+    SUBJECTS,
+    TABLE,
+    render_markdown,
+)
 from casemgmt.accounts.models import User
 from casemgmt.cases import queries as case_queries
 from casemgmt.cases.models import Case, new_uuid
@@ -31,7 +42,9 @@ from casemgmt.intake.models import Contact
 from casemgmt.journey import operations as journey
 from casemgmt.journey import queries as journey_queries
 from casemgmt.referrals import operations as referrals
+from casemgmt.reintegration.models import MonitoringVisit, ReintegrationPlan, ServiceDelivered
 from casemgmt.returns import operations as returns
+from casemgmt.shelter.models import Placement
 from casemgmt.tasks import operations as tasks
 from casemgmt.tasks import worklist as task_worklist
 from casemgmt.tasks.models import Task
@@ -47,6 +60,7 @@ USERNAMES = {
     "mission": ("a", "mission_staff"), "supervisor": ("a", "supervisor"), "administrator": ("a", "administrator"),
     "ref_mission": ("b", "mission_staff"), "ref_supervisor": ("b", "supervisor"),
     "ref_caseworker": ("b", "caseworker"), "ref_other": ("b", "caseworker"),
+    "rev_supervisor": ("c", "supervisor"), "rev_mission": ("c", "mission_staff"),
     "install_admin": ("installation", "installation_admin"),
 }
 
@@ -55,6 +69,7 @@ USERNAMES = {
 class Scene:
     owner: object           # the NGO that owns the case
     receiver: object        # the IOM mission it was referred to
+    taker: object           # the NGO its transfer waits for
     users: dict             # level -> User (the username is the level's key)
     case: Case
     subjects: dict          # subject -> the object a row is checked on
@@ -74,7 +89,9 @@ def build_scene() -> Scene:
     """Call inside an app (and request) context; everything is committed."""
     owner = factories.organisation("Casa Esperanza", "NGO", "PE")
     receiver = factories.organisation("IOM Haiti", "Intergovernmental", "HT")
-    orgs = {"a": owner, "b": receiver, "installation": factories.organisation("Installation", "NGO", "PE")}
+    taker = factories.organisation("Camino Seguro", "NGO", "CO")
+    orgs = {"a": owner, "b": receiver, "c": taker,
+            "installation": factories.organisation("Installation", "NGO", "PE")}
     users = {level: factories.user(orgs[org], role, level.replace("_", "")) for level, (org, role) in USERNAMES.items()}
     u = users
     case = factories.case(u["hotline"])
@@ -96,6 +113,11 @@ def build_scene() -> Scene:
                         uploaded_by_id=u["caseworker"].id)
     db.session.add_all([session, document])
     sending_task = tasks.create_task(u["caseworker"], case, {"title": "Call the consulate", "due_on": TODAY})
+    referral = referrals.create_referral(u["caseworker"], case, receiver.id, "MigrationOrChangeOfLocation")
+    db.session.commit()
+    referrals.accept_referral(u["ref_caseworker"], referral)
+    db.session.commit()
+    # The mission already works on the case: naming it on the return plan sends no second hand-off.
     plan = returns.create_plan(u["caseworker"], case, {"receiving_organisation_id": receiver.id,
                                                       "destination_country": "HT"})
     # A plan waiting for approval; submitting an incomplete one is refused, so the status is set (the scope is tested).
@@ -103,12 +125,25 @@ def build_scene() -> Scene:
     closure = journey.request_closure(u["caseworker"], case, "completed", "Assistance completed.")
     db.session.commit()
     shelter = facility(u["supervisor"])
+    # Recorded facts that can be corrected (issue 12, item 6): a placement and a visit the NGO's caseworker made, and
+    # a service the mission's staff recorded through the referral.
+    placement = Placement(id=new_uuid(), case_id=case.id, facility_id=shelter.id, admitted_on=TODAY,
+                          created_by_id=u["caseworker"].id)
+    reintegration = ReintegrationPlan(id=new_uuid(), case_id=case.id, created_on=TODAY,
+                                      responsible_organisation_id=receiver.id, created_by_id=u["ref_mission"].id)
+    service = ServiceDelivered(id=new_uuid(), plan_id=reintegration.id, case_id=case.id, service_type="Health",
+                               provider="Clinique Saint-Luc", amount=Decimal("40.00"), currency="USD",
+                               delivered_on=TODAY, recorded_by_id=u["ref_mission"].id)
+    visit = MonitoringVisit(id=new_uuid(), case_id=case.id, visited_on=TODAY, visited_by_id=u["caseworker"].id,
+                            economic_score=3, social_score=3, psychosocial_score=3, recorded_by_id=u["caseworker"].id)
+    db.session.add_all([placement, reintegration])
+    db.session.flush()
+    db.session.add_all([service, visit])
+    db.session.commit()
 
-    referral = referrals.create_referral(u["caseworker"], case, receiver.id, "MigrationOrChangeOfLocation")
+    transfer = referrals.request_transfer(u["caseworker"], case, taker.id, "She moves to Bogotá.")
     db.session.commit()
-    referrals.accept_referral(u["ref_caseworker"], referral)
-    db.session.commit()
-    transfer = referrals.request_transfer(u["caseworker"], case, receiver.id, "The family lives in Haiti.")
+    referrals.approve_transfer(u["supervisor"], transfer)
     # Another case of the NGO, referred to the mission and not answered yet.
     other = factories.case(u["caseworker"])
     _consent(other, u["caseworker"])
@@ -122,9 +157,9 @@ def build_scene() -> Scene:
         "none": None, "org": owner, "facility": shelter, "contact": contact, "pending_referral": pending,
         "case": case, "listed": case, "found": case, "consent": consent, "session": session, "return_plan": plan,
         "sending_task": sending_task, "receiving_task": receiving_task, "referral": referral, "transfer": transfer,
-        "document": document, "closure": closure,
+        "document": document, "closure": closure, "placement": placement, "service": service, "visit": visit,
     }
-    return Scene(owner=owner, receiver=receiver, users=users, case=case, subjects=subjects)
+    return Scene(owner=owner, receiver=receiver, taker=taker, users=users, case=case, subjects=subjects)
 
 
 def _listed(user, case) -> bool:
@@ -174,12 +209,27 @@ def test_a_referral_reaches_identity_consent_documents_return_and_reintegration_
     assert {
         "case.view", "case.view_identity", "case.list", "case.search", "case.access_log", "timeline.view",
         "consent.record", "consent.view", "document.upload", "document.download", "return.view", "return.manage",
-        "reintegration.manage", "task.manage",
-    } == REFERRAL_SCOPE
+        "reintegration.manage", "task.manage", "case.follow_event",
+    } <= REFERRAL_SCOPE
+    # Whatever else it reaches is reintegration's (correcting services and visits the receiving organisation made).
+    assert all(a.startswith("reintegration.") for a in REFERRAL_SCOPE - {
+        "case.view", "case.view_identity", "case.list", "case.search", "case.access_log", "timeline.view",
+        "consent.record", "consent.view", "document.upload", "document.download", "return.view", "return.manage",
+        "task.manage", "case.follow_event"}), REFERRAL_SCOPE
     for row in TABLE:
         if row.action.startswith(("screening.", "counseling.", "placement.", "closure.", "transfer.")) or \
                 row.action in ("case.edit", "case.change_stage", "case.erase", "return.approve"):
             assert not any(row.allow[level] for level in REFERRAL_LEVELS), row.action
+
+
+def test_a_review_reads_what_the_decision_on_a_transfer_needs_and_changes_nothing():
+    assert {"case.view", "case.view_identity", "consent.view", "return.view", "document.download",
+                            "timeline.view", "transfer.accept"} == REVIEW_SCOPE
+    for row in TABLE:
+        if row.action not in REVIEW_SCOPE and row.about_case:
+            assert not any(row.allow[level] for level in REVIEW_LEVELS), row.action
+    # Only supervisors hold a review grant: the receiving organisation's mission staff reach nothing of the case.
+    assert not any(row.allow["rev_mission"] for row in TABLE if row.about_case)
 
 
 def test_docs_access_md_is_rendered_from_the_table():

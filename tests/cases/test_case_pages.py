@@ -32,7 +32,9 @@ def _case_count(app) -> int:
     ("field", "value", "message"),
     [
         ("given_name", "", "This field is required."),
-        ("date_of_birth", "2999-01-01", "This date is in the future."),
+        ("date_of_birth", "2999-01-01", "The date of birth cannot be in the future."),
+        ("estimated_age", "130", "An estimated age is between 0 and 120 years."),
+        ("birth_year", "1850", "Give a year of birth between"),
         ("date_of_birth", "31/02/2000", "Not a valid date value."),
         ("phone", "call me <b>", "Digits, spaces and + ( ) - . only."),
         ("gender", "Robot", "Not a valid choice."),
@@ -63,7 +65,7 @@ def test_an_edit_conflict_shows_both_versions_and_never_overwrites(app, w):
     version = re.search(r'name="version"[^>]*value="(\d+)"', form_a).group(1)
     base = factories.case_values(date_of_birth="1999-04-12", languages="es")
     base.pop("exploitation"), base.pop("control"), base.pop("recruitment_country"), base.pop("exploitation_country")
-    for flag in ("unaccompanied_minor", "pregnant", "elderly", "ill"):
+    for flag in ("unaccompanied_or_separated", "pregnant", "elderly", "ill"):
         base.pop(flag)
     # Bob saves first, from the same version.
     saved = bob.post(f"/cases/{case_id}/edit", {**base, "version": version, "phone": "+51 111 222 333",
@@ -274,15 +276,12 @@ def test_the_new_case_form_checks_for_duplicates_first(app, web, w):
 
 def test_referred_in_case_list_query_count_does_not_grow_with_cases(app, web, w):
     """Mission staff see cases through referrals; each row's access answer must not cost a query of its own."""
-    from casemgmt.referrals.models import Referral
 
     def refer(n: int) -> None:
         with app.app_context():
             for _ in range(n):
                 case = factories.case(w.caseworker)
-                db.session.add(Referral(case_id=case.id, from_organisation_id=w.ngo.id,
-                                        to_organisation_id=w.mission_org.id, reason="MigrationOrChangeOfLocation",
-                                        status="accepted", responded_by_id=w.mission.id))
+                factories.accepted_referral(case, w.mission_org, w.mission)
             db.session.commit()
 
     def queries_for_list_page() -> int:

@@ -1,5 +1,5 @@
 """The case list, view and search keep their answers while reading as little as the page needs: the scope read as
-disjoint parts merged in order, referral look-ups by case, no reloading after the view's audit commit."""
+disjoint parts merged in order, grant look-ups by case, no reloading after the view's audit commit."""
 
 from __future__ import annotations
 
@@ -8,22 +8,20 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import event, func, select, text
 
-from casemgmt.access.policies import _referral_filter, case_scope_filter, case_scope_parts, prefetch_case_access
+from casemgmt.access.grants import CaseGrant
+from casemgmt.access.policies import _grant_filter, case_scope_filter, case_scope_parts, prefetch_case_access
 from casemgmt.accounts.models import User
 from casemgmt.audit.models import AuditEvent
 from casemgmt.cases import operations, queries
 from casemgmt.cases.models import Case
 from casemgmt.extensions import db
-from casemgmt.referrals.models import Referral
 from tests import factories
 
 START = datetime(2024, 1, 1, 8, 0)
 
 
 def _refer(case: Case, to_org, status: str = "accepted", responded_by=None) -> None:
-    db.session.add(Referral(case_id=case.id, from_organisation_id=case.organisation_id, to_organisation_id=to_org.id,
-                            reason="MigrationOrChangeOfLocation", status=status,
-                            responded_by_id=responded_by.id if responded_by else None))
+    factories.accepted_referral(case, to_org, responded_by, status=status)
 
 
 def _mixed_caseload(w) -> dict[str, Case]:
@@ -126,30 +124,45 @@ def test_list_filters_apply_to_every_part(app, ctx):
 def _memo() -> dict:
     from flask import g
 
-    return g._casemgmt_referred_in
+    return g._casemgmt_granted
 
 
-def test_referral_look_ups_by_case_answer_as_the_scope_does(app, ctx):
+def test_grant_look_ups_by_case_answer_as_the_scope_does(app, ctx):
     w = factories.world()
     made = _mixed_caseload(w)
     ids = [c.id for c in made.values()]
     for user in (w.supervisor, w.caseworker, w.caseworker_b, w.mission):
         prefetch_case_access(user, ids)
         memo = dict(_memo())
-        expected = set(db.session.scalars(select(Referral.case_id).where(Referral.case_id.in_(ids),
-                                                                          _referral_filter(user))))
+        expected = set(db.session.scalars(select(CaseGrant.case_id).where(CaseGrant.case_id.in_(ids),
+                                                                          _grant_filter(user))))
         assert {cid for (uid, cid), found in memo.items() if uid == user.id and found} == expected, user.username
 
 
-def test_referral_look_ups_by_case_use_the_case_index_on_sqlite(app, ctx):
-    """Without statistics SQLite would read every accepted referral of the organisation for each look-up."""
+@pytest.mark.parametrize("username", ["caseworker", "supervisor", "mission"])
+def test_grant_look_ups_by_case_use_the_case_index_on_sqlite(app, ctx, username):
+    """Without statistics SQLite would read every live grant of the organisation for each look-up."""
     if db.engine.dialect.name != "sqlite":
         pytest.skip("a SQLite planner question")
     w = factories.world()
-    query = select(Referral.case_id).where(Referral.case_id.in_(["a", "b"]), _referral_filter(w.caseworker, True))
+    query = select(CaseGrant.case_id).where(CaseGrant.case_id.in_(["a", "b"]),
+                                            _grant_filter(getattr(w, username), True))
     compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
     plan = " ".join(str(row) for row in db.session.execute(text(f"EXPLAIN QUERY PLAN {compiled}")))
-    assert "ix_referrals_case" in plan, plan
+    assert "ix_case_access_grants_case" in plan, plan
+
+
+@pytest.mark.parametrize("username", ["caseworker", "supervisor", "mission"])
+def test_the_cases_granted_to_an_organisation_are_read_from_its_live_grants_index_on_sqlite(app, ctx, username):
+    """The list's shared part finds the organisation's (or the caseworker's) live grants through the partial index
+    of live grants, not by reading every grant of the table."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("a SQLite planner question")
+    w = factories.world()
+    query = select(CaseGrant.case_id).where(_grant_filter(getattr(w, username), listed=True))
+    compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
+    plan = " ".join(str(row) for row in db.session.execute(text(f"EXPLAIN QUERY PLAN {compiled}")))
+    assert "ix_case_access_grants_org_live" in plan, plan
 
 
 def _statements(app, call) -> list[str]:

@@ -14,7 +14,6 @@ from casemgmt.consent import operations
 from casemgmt.consent.models import SEVEN_POINTS, ConsentRecord
 from casemgmt.consent.queries import has_consent
 from casemgmt.extensions import db
-from casemgmt.referrals.models import Referral
 from tests import factories
 
 FULL = {
@@ -124,18 +123,48 @@ def test_the_operation_enforces_the_same_rules(ctx, world):
     assert db.session.scalar(select(func.count()).select_from(ConsentRecord)) == 0
 
 
-def test_an_unaccompanied_minor_needs_a_childs_assent(app, web, w):
+def test_a_child_needs_assent_and_a_guardians_consent(app, web, w):
+    """A child by the date of birth alone (no "unaccompanied or separated" box): the form asks for the child's
+    assent and who consented for the child, and refuses the record without both (issue 12)."""
     with app.app_context():
-        minor = factories.case(w.caseworker, unaccompanied_minor=True, date_of_birth=date.today().replace(
+        minor = factories.case(w.caseworker, date_of_birth=date.today().replace(
             year=date.today().year - 15) - timedelta(days=3)).id
     web.login("caseworker")
+    page = web.get(f"/cases/{minor}/consent").get_data(as_text=True)
+    assert "Who gave consent for the child (name)" in page and "The child assents" in page
     refused = web.post(f"/cases/{minor}/consent/new", FULL)
     assert refused.status_code == 422
-    assert "This case is an unaccompanied minor: record the child&#39;s assent" in refused.get_data(as_text=True)
+    assert "This person is a child (under 18) on" in refused.get_data(as_text=True)
+    only_assent = web.post(f"/cases/{minor}/consent/new", {**FULL, "is_child_assent": "y"})
+    assert only_assent.status_code == 422
+    assert "assent goes with the consent of a parent, legal guardian or representative" in \
+        only_assent.get_data(as_text=True)
+    no_relationship = web.post(f"/cases/{minor}/consent/new", {**FULL, "is_child_assent": "y",
+                                                               "guardian_name": "María Quispe"})
+    assert no_relationship.status_code == 422
+    assert "Say how they are related to the child." in no_relationship.get_data(as_text=True)
     assert _records(app) == 0
-    accepted = web.post(f"/cases/{minor}/consent/new", {**FULL, "is_child_assent": "y"})
+    accepted = web.post(f"/cases/{minor}/consent/new", {**FULL, "is_child_assent": "y",
+                                                        "guardian_name": "María Quispe", "guardian_relationship":
+                                                        "parent"})
     assert accepted.status_code == 302
-    assert "· Child's assent" in web.get(f"/cases/{minor}/consent").get_data(as_text=True)
+    page = web.get(f"/cases/{minor}/consent").get_data(as_text=True)
+    assert "· Child's assent" in page and "Consent for the child given by María Quispe (Parent)." in page
+    with app.app_context():
+        raw = db.session.execute(text("SELECT guardian_name, guardian_relationship FROM consent_records")).one()
+        assert all(b"Quispe" not in bytes(blob) and b"parent" not in bytes(blob) for blob in raw)
+
+
+def test_an_adult_consents_alone_and_the_form_does_not_ask_for_a_guardian(app, web, w):
+    with app.app_context():
+        adult = factories.case(w.caseworker).id  # born 1999
+    web.login("caseworker")
+    assert "Who gave consent for the child" not in web.get(f"/cases/{adult}/consent").get_data(as_text=True)
+    refused = web.post(f"/cases/{adult}/consent/new", {**FULL, "is_child_assent": "y", "guardian_name": "Ana",
+                                                       "guardian_relationship": "parent"})
+    assert refused.status_code == 422
+    assert "is 18 or older on" in refused.get_data(as_text=True)
+    assert _records(app) == 0
 
 
 def test_has_consent_follows_active_records_only(ctx, world):
@@ -187,8 +216,7 @@ def test_another_organisations_consent_answers_404(app, web, w, case_id):
 def test_who_may_record_consent(app, web, w, case_id):
     with app.app_context():
         by_hotline = factories.case(w.hotline).id
-        db.session.add(Referral(case_id=case_id, from_organisation_id=w.ngo.id, to_organisation_id=w.mission_org.id,
-                                reason="MigrationOrChangeOfLocation", status="accepted"))
+        factories.accepted_referral(db.session.get(Case, case_id), w.mission_org)
         db.session.commit()
     web.login("hotline")
     assert web.post(f"/cases/{by_hotline}/consent/new", FULL).status_code == 302

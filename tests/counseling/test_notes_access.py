@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from casemgmt.cases.models import Case
 from casemgmt.counseling import operations
 from casemgmt.extensions import db
-from casemgmt.referrals.models import Referral
 from tests import factories
 from tests.auth.support import events
 from tests.counseling.support import session
@@ -111,10 +111,8 @@ def test_mission_staff_of_the_cases_own_organisation_see_only_that_sessions_took
 
 def test_referred_in_mission_staff_never_see_counseling(app, web, w, scene):
     with app.app_context():
-        db.session.add(Referral(
-            case_id=scene.case, from_organisation_id=w.ngo.id, to_organisation_id=w.mission_org.id,
-            reason="MigrationOrChangeOfLocation", status="accepted", responded_by_id=w.mission.id,
-        ))
+        factories.accepted_referral(db.session.get(Case, scene.case), w.mission_org,
+                                    db.session.get(type(w.mission), w.mission.id))
         db.session.commit()
     web.login("mission")
     assert web.get(f"/cases/{scene.case}").status_code == 200  # the referral lets them open the case

@@ -187,7 +187,8 @@ def _contact(contact: Contact, user: User) -> list[Refusal]:
 
 def _consent(record: ConsentRecord, user: User) -> list[Refusal]:
     data = {c.key: getattr(record, c.key) for c in ConsentRecord.__table__.columns}
-    data.update(interpreter_name=unseal(record, "interpreter_name"), notes=unseal(record, "notes"))
+    data.update({column: unseal(record, column) for column in (
+        "interpreter_name", "notes", "guardian_name", "guardian_relationship")})
     return _errors(f"consent record {record.id}", ConsentForm, {"data": data})
 
 

@@ -11,8 +11,10 @@ from flask import Flask
 from sqlalchemy import func, inspect, select
 
 from casemgmt.accounts.models import Organisation, User
-from casemgmt.cases.models import Case
+from casemgmt.cases import age
+from casemgmt.cases.models import Case, Person
 from casemgmt.extensions import db
+from casemgmt.shelter.models import Facility
 from tests.conftest import Web, make_test_app
 
 PASSPHRASE = "quartz-meadow-lantern-orbit-71"
@@ -111,6 +113,18 @@ def test_cases_exist_across_several_stages(demo):
         organisations = db.session.scalar(select(func.count(func.distinct(Case.organisation_id))))
     assert len(stages) >= 3, stages
     assert organisations >= 2
+
+
+def test_ages_come_from_dates_of_birth_estimates_and_years(demo):
+    """Some people are known by an estimated age, and one 16-year-old by her date of birth only, the box
+    "unaccompanied or separated" not ticked: a child by her age alone (issue 12)."""
+    with demo.app.test_request_context():
+        bases = dict(db.session.execute(select(Person.age_basis, func.count()).group_by(Person.age_basis)).all())
+        assert bases.get("exact", 0) > bases.get("estimated", 0) > 0, bases
+        sixteen = [c for c in db.session.scalars(select(Case).join(Person).where(Person.age_basis == "exact"))
+                   if age.age_on(c).years == 16 and not c.unaccompanied_or_separated]
+        assert sixteen and all(age.is_child(c) for c in sixteen)
+        assert set(db.session.scalars(select(Facility.age_group))) == {"adults", "both"}
 
 
 def test_audit_chain_is_intact_afterwards(demo):

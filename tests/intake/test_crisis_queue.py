@@ -13,7 +13,7 @@ from casemgmt.intake.models import Contact
 from tests import factories
 from tests.intake.conftest import contact
 
-PERSON = {"given_name": "Ana", "family_name": "Huamán", "birth_year": "2009", "unaccompanied_minor": False}
+PERSON = {"given_name": "Ana", "family_name": "Huamán", "birth_year": "2009", "unaccompanied_or_separated": False}
 
 
 def _crisis_titles(app, username: str) -> list[str]:

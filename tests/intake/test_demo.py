@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
@@ -16,6 +17,7 @@ from casemgmt.intake import demo as intake_demo
 from casemgmt.intake.models import Contact, Screening
 from tests import factories
 
+CHILD_DOB = date.today().replace(year=date.today().year - 15) - timedelta(days=40)
 PATHS = {"intake": [], "shelter": ["shelter"], "return": ["counseling", "return"],
          "reintegration": ["shelter", "return", "reintegration"], "closed": ["counseling", "closed"]}
 
@@ -33,7 +35,9 @@ def test_populate_adds_contacts_screenings_and_consent_for_every_stage(ctx, worl
     cases = []
     for creator in (world.caseworker, world.hotline, world.caseworker2, world.mission):
         for stage, path in PATHS.items():
-            case = factories.case(creator, unaccompanied_minor=stage == "return",
+            # The case that returns is a child by the date of birth alone.
+            born = {"date_of_birth": CHILD_DOB} if stage == "return" else {}
+            case = factories.case(creator, **born,
                                   assigned_to_id=world.caseworker.id if creator is world.hotline else None)
             for step in path:
                 case_ops.change_stage(world.supervisor if case.organisation_id == world.ngo.id else creator, case,
@@ -58,7 +62,9 @@ def test_populate_adds_contacts_screenings_and_consent_for_every_stage(ctx, worl
         active = [r for r in db.session.scalars(select(ConsentRecord).where(ConsentRecord.case_id == case.id))
                   if r.active]
         assert len(active) == 1, stage
-        assert active[0].is_child_assent == case.unaccompanied_minor
+        assert active[0].is_child_assent == (stage == "return"), stage
+        # A child's assent goes with a guardian's consent (consent.operations), both recorded.
+        assert (active[0].guardian_name is not None) == (stage == "return"), stage
         if stage in ("return", "reintegration"):
             assert has_consent(case.id, "share") and has_consent(case.id, "return"), stage
     assert db.session.scalars(select(Contact).where(Contact.call_type == "crisis")).first() is not None

@@ -91,12 +91,9 @@ def _name_year_index(given: str, family: str, year: int) -> int | None:
 
 
 def test_referred_in_cases_are_shown_to_the_receiving_organisation(ctx, world):
-    from casemgmt.referrals.models import Referral
 
     case = factories.case(world.caseworker)
-    db.session.add(Referral(case_id=case.id, from_organisation_id=world.ngo.id,
-                            to_organisation_id=world.mission_org.id, reason="MigrationOrChangeOfLocation",
-                            status="accepted"))
+    factories.accepted_referral(case, world.mission_org)
     db.session.commit()
     report = find_candidates(world.mission, document_number="PE-1234567")
     assert [c.reference for c in report.candidates] == [case.reference]

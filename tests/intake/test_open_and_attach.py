@@ -176,7 +176,9 @@ def test_the_open_case_form_validates(app, web, w):
     contact_id = _contact_of(app, w.caseworker)
     web.login("caseworker")
     for data, message in [({}, "This field is required."),
-                          ({"given_name": "Ana", "birth_year": "1850"}, "Give a year between 1900 and this year."),
+                          ({"given_name": "Ana", "birth_year": "1850"}, "Give a year of birth between"),
+                          ({"given_name": "Ana", "estimated_age": "200"},
+                           "An estimated age is between 0 and 120 years."),
                           ({"given_name": "Ana", "birth_year": "2000", "date_of_birth": "1999-01-01"},
                            "The year of birth does not match the date of birth."),
                           ({"given_name": "Ana", "date_of_birth": "2999-01-01"}, "This date is in the future."),

@@ -14,7 +14,6 @@ from casemgmt.consent import operations as consent_ops
 from casemgmt.extensions import db
 from casemgmt.intake import operations
 from casemgmt.intake.models import Screening
-from casemgmt.referrals.models import Referral
 from tests import factories
 from tests.intake.conftest import events
 
@@ -161,9 +160,7 @@ def test_who_may_record_and_read_screenings(app, web, w):
             "screened_on": date.today(), "consent": consent_id, "finding": "ActualVictimOfTrafficking",
             "decided_by": "NGO", "notes": NOTES,
         })
-        db.session.add(Referral(case_id=referred.id, from_organisation_id=w.ngo.id,
-                                to_organisation_id=w.mission_org.id, reason="MigrationOrChangeOfLocation",
-                                status="accepted"))
+        factories.accepted_referral(referred, w.mission_org)
         db.session.commit()
         ids = {"hotline": by_hotline.id, "theirs": theirs.id, "referred": referred.id}
         hotline_consent_id = hotline_consent.id

@@ -90,7 +90,7 @@ FACTS = (  # what the record shows -> the bases the operations accept
     ({"consent": True, **CHILD}, ["consent", "minor", "imminent_danger"]),
 )
 REFUSALS = {"consent": "No consent to share this case is on record",
-            "minor": "The record does not show this person as a minor"}
+            "minor": "The record does not show this person as a child (under 18) today"}
 
 
 @pytest.mark.parametrize("verb", ["refer", "transfer"])

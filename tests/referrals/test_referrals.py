@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -53,7 +54,8 @@ def test_a_referral_without_consent_to_share_is_refused_and_nothing_is_saved(app
 
 
 def test_a_minor_may_be_referred_without_consent_with_a_reason_that_is_audited_and_encrypted(app, web, w):
-    case_id = new_case(app, w.caseworker, consent=False, unaccompanied_minor=True)
+    fifteen = date.today() - timedelta(days=15 * 365 + 100)
+    case_id = new_case(app, w.caseworker, consent=False, date_of_birth=fifteen)
     web.login("caseworker")
     missing = _refer(web, case_id, w.mission_org.id, consent_basis="minor")
     assert missing.status_code == 422
@@ -80,7 +82,7 @@ def test_the_minor_basis_is_refused_for_an_adult_and_imminent_danger_needs_a_rea
     web.login("caseworker")
     adult = _refer(web, case_id, w.mission_org.id, consent_basis="minor", override_reason="Looks young")
     assert adult.status_code == 422
-    assert "does not show this person as a minor" in adult.get_data(as_text=True)
+    assert "does not show this person as a child (under 18) today" in adult.get_data(as_text=True)
     assert _refer(web, case_id, w.mission_org.id, consent_basis="imminent_danger").status_code == 422
     assert _referrals(app) == []
     danger = _refer(web, case_id, w.mission_org.id, consent_basis="imminent_danger",

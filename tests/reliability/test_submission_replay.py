@@ -95,7 +95,7 @@ def _scene(app, form: Form | None = None) -> dict:
         db.session.add(consent)
         contact = intake.log_contact(w.hotline, {"channel": "phone", "call_type": "tip"})
         facility = shelter.create_facility(w.supervisor, {
-            "name": "Casa Refugio", "facility_type": "shelter", "bed_capacity": 4, "accepts_minors": False,
+            "name": "Casa Refugio", "facility_type": "shelter", "bed_capacity": 4, "age_group": "adults",
             "active": True, "address": None})
         if form is not None and form.after_plan:
             reintegration.save_plan(w.caseworker, case, {
@@ -123,7 +123,8 @@ FORMS = [
     Form("consent", "caseworker", CASE + "/consent", CASE + "/consent/new",
          lambda ids: {"obtained_on": TODAY.isoformat(), "language": "es", "point_interview": "y"}, ConsentRecord),
     Form("facility", "supervisor", "/shelter/facilities/new", "/shelter/facilities/new",
-         lambda ids: {"name": "Casa Lima", "facility_type": "shelter", "bed_capacity": "12", "active": "y"},
+         lambda ids: {"name": "Casa Lima", "facility_type": "shelter", "bed_capacity": "12", "age_group": "both",
+                      "active": "y"},
          Facility),
     Form("admission", "caseworker", CASE + "/shelter", CASE + "/shelter/admit",
          lambda ids: {"facility_id": str(ids["facility"]), "admitted_on": TODAY.isoformat()}, Placement),

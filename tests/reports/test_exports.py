@@ -142,7 +142,7 @@ def test_columns_hold_codes_and_no_encrypted_field(app, web, w):
     with app.app_context():
         reference = make_case(w.caseworker, created=datetime(2024, 2, 1), assigned_to_id=w.caseworker.id,
                               exploitation=["SexualExploitation", "ForcedLabour"],
-                              exploitation_country=["US", "CL"], unaccompanied_minor=True)
+                              exploitation_country=["US", "CL"], unaccompanied_or_separated=True)
     web.login("supervisor")
     header, row = parse_csv(download(web, "/reports/exports/caseload", {"caseload-format": "csv"}))
     record = dict(zip(header, row, strict=True))
@@ -154,7 +154,7 @@ def test_columns_hold_codes_and_no_encrypted_field(app, web, w):
     assert record["exploitation_types"] == "ForcedLabour;SexualExploitation"
     assert record["control_methods"] == "DebtBondage;WithholdsDocuments"
     assert record["exploitation_countries"] == "CL;US"
-    assert record["unaccompanied_minor"] == "yes"
+    assert record["unaccompanied_or_separated"] == "yes"
     text = ",".join(row)
     for secret in ("María", "Quispe", "Majo", "1999", "987", "PE-1234567", "Puno", "textile"):
         assert secret not in text

@@ -8,10 +8,12 @@ import pytest
 from sqlalchemy import select
 
 from casemgmt.audit.models import AuditEvent
+from casemgmt.cases import age
 from casemgmt.cases.models import Case, new_uuid
 from casemgmt.consent.models import ConsentRecord
 from casemgmt.core.time import utcnow
 from casemgmt.extensions import db
+from casemgmt.referrals import operations as referrals
 from casemgmt.referrals.models import Referral
 from casemgmt.returns import operations
 from casemgmt.returns.models import ReturnPlan
@@ -19,6 +21,8 @@ from tests import factories
 
 TODAY = date.today()
 DAYS = timedelta(days=1)
+# A 15-year-old by the date of birth alone: a child on every day these tests act on.
+CHILD_DOB = TODAY.replace(year=TODAY.year - 15) - 40 * DAYS
 
 RISK = {"risk_level": "medium", "risk_summary": "Recruiter still active near the family home in Jacmel.",
         "risk_assessed_on": TODAY - 10 * DAYS}
@@ -40,7 +44,7 @@ def w(app):
 def consent(case: Case, actor, to_return: bool = True) -> ConsentRecord:
     record = ConsentRecord(
         id=new_uuid(), case_id=case.id, obtained_on=TODAY - 30 * DAYS, obtained_by_id=actor.id, language="es",
-        point_interview=True, consents_to_return=to_return, is_child_assent=bool(case.unaccompanied_minor),
+        point_interview=True, consents_to_return=to_return, is_child_assent=age.is_child(case, TODAY - 30 * DAYS),
     )
     db.session.add(record)
     db.session.flush()
@@ -48,15 +52,14 @@ def consent(case: Case, actor, to_return: bool = True) -> ConsentRecord:
 
 
 def refer(case: Case, to_org, responder) -> Referral:
-    """An accepted referral, made directly (the referrals feature has its own tests)."""
-    referral = Referral(
-        id=new_uuid(), case_id=case.id, from_organisation_id=case.organisation_id, to_organisation_id=to_org.id,
-        reason="MigrationOrChangeOfLocation", status="accepted", created_by_id=case.created_by_id,
-        responded_by_id=responder.id, responded_at=utcnow(),
-    )
-    db.session.add(referral)
-    db.session.flush()
-    return referral
+    """The receiving organisation given access: the return plan's hand-off accepted when naming the organisation on
+    the plan sent one, else an accepted referral made directly, with the grant it gives."""
+    handoff = referrals.open_referral_to(case, to_org.id)
+    if handoff is not None:
+        if handoff.status == "pending":
+            referrals.accept_referral(responder, handoff)
+        return handoff
+    return factories.accepted_referral(case, to_org, responder)
 
 
 def new_plan(actor, case: Case, receiving_org) -> ReturnPlan:

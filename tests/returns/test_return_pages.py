@@ -11,7 +11,7 @@ from casemgmt.extensions import db
 from casemgmt.returns.models import ReturnPlan
 from tests import factories
 from tests.conftest import Web, new_client
-from tests.returns.support import DAYS, TODAY, approved_plan, complete_plan, consent, refer
+from tests.returns.support import CHILD_DOB, DAYS, TODAY, approved_plan, complete_plan, consent, refer
 
 
 def _case(app, w, **overrides) -> str:
@@ -59,7 +59,8 @@ def test_the_whole_return_through_the_pages(app, web, w):
         ("submit", {}),
     ]
     for step, data in steps:
-        response = web.post(f"{base}/{step}", data)
+        # Each step form carries the plan's version it was filled from (core/versions.py), as the page does.
+        response = web.post(f"{base}/{step}", {**data, "version": str(_plan(app, case_id).version)})
         assert response.status_code == 302, (step, response.get_data(as_text=True))
     shown = web.get(f"/cases/{case_id}/return").get_data(as_text=True)
     assert "No known threat." in shown and "Limonade" in shown and "Waiting for a supervisor" in shown
@@ -84,7 +85,7 @@ def factories_case(case_id):
 
 
 def test_refused_approval_says_why_and_saves_nothing(app, w):
-    case_id = _case(app, w, unaccompanied_minor=True)
+    case_id = _case(app, w, date_of_birth=CHILD_DOB)
     with app.app_context():
         case = factories_case(case_id)
         plan = complete_plan(w.caseworker, case, w.mission_org, skip=("family", "itinerary"))
@@ -96,7 +97,7 @@ def test_refused_approval_says_why_and_saves_nothing(app, w):
     assert response.status_code == 422
     body = response.get_data(as_text=True)
     for message in ("consent to return is not documented", "No family assessment has been recorded.",
-                    "An unaccompanied minor must travel with an escort"):
+                    "they travel with an escort or a parent or legal guardian"):
         assert message in body
     assert "No risk assessment" not in body
     assert _plan(app, case_id).status == "submitted"
@@ -157,7 +158,7 @@ def test_bad_form_input_is_refused_with_a_message(app, web, w):
         ("cancel", {"cancellation_reason": ""}, "This field is required."),
     ]
     for step, data, message in cases:
-        response = web.post(f"{base}/{step}", data)
+        response = web.post(f"{base}/{step}", {**data, "version": str(_plan(app, case_id).version)})
         assert response.status_code == 422, step
         assert message in response.get_data(as_text=True), (step, message)
     plan = _plan(app, case_id)

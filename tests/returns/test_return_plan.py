@@ -18,6 +18,7 @@ from casemgmt.returns.models import ReturnPlan
 from casemgmt.returns.operations import ReturnError
 from tests import factories
 from tests.returns.support import (
+    CHILD_DOB,
     DAYS,
     TODAY,
     approved_plan,
@@ -37,12 +38,12 @@ from tests.returns.support import (
         ("risk", "No risk assessment has been recorded."),
         ("family", "No family assessment has been recorded."),
         ("travel", "The travel document has not been issued"),
-        ("escort", "An unaccompanied minor must travel with an escort"),
+        ("escort", "they travel with an escort or a parent or legal guardian"),
     ],
 )
 def test_each_approval_condition_is_refused_with_its_message(world, missing, message):
     w = world
-    case = factories.case(w.caseworker, unaccompanied_minor=(missing == "escort"))
+    case = factories.case(w.caseworker, **({"date_of_birth": CHILD_DOB} if missing == "escort" else {}))
     if missing != "consent":
         consent(case, w.caseworker)
     plan = complete_plan(w.caseworker, case, w.mission_org, skip=(missing,) if missing != "escort" else ())
@@ -138,10 +139,11 @@ def test_conditions_are_checked_again_at_departure(world):
     w = world
     case = factories.case(w.caseworker)
     plan = approved_plan(w, case)
-    # The person turns out to be an unaccompanied minor, and the escort was taken off the itinerary by SQL.
-    case.unaccompanied_minor = True
+    # The person turns out to be a child (the date of birth is corrected), and the escort was taken off the
+    # itinerary by SQL.
+    cases.update_case(w.caseworker, case, {"date_of_birth": CHILD_DOB}, case.version)
     plan.escort_required = False
-    with pytest.raises(ReturnError, match="An unaccompanied minor must travel with an escort"):
+    with pytest.raises(ReturnError, match="they travel with an escort or a parent or legal guardian"):
         operations.confirm_departure(w.caseworker, plan, TODAY)
     plan.escort_required = True
     for record in case_consents(case):
@@ -167,8 +169,9 @@ def test_a_change_after_approval_withdraws_the_approval(world):
     assert (plan.status, plan.approved_by_id, plan.approved_at) == ("submitted", None, None)
     with pytest.raises(ReturnError, match="only after a supervisor has approved"):
         operations.confirm_departure(w.caseworker, plan, TODAY)
-    assert events("return.itinerary")[-1].details == \
-        '{"approval_withdrawn":true,"fields":["planned_departure_on","route_details","escort_required","escort_name"]}'
+    assert events("return.itinerary")[-1].details == (
+        '{"approval_withdrawn":true,"fields":["planned_departure_on","route_details","escort_required","escort_name",'
+        '"guardian_name","guardian_relationship"]}')
 
 
 def test_one_active_plan_per_case_and_cancelling_needs_a_reason(world):

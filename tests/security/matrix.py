@@ -43,6 +43,7 @@ from casemgmt.documents import operations as documents
 from casemgmt.extensions import db
 from casemgmt.intake import operations as intake
 from casemgmt.journey import operations as journey
+from casemgmt.notifications.models import Notification
 from casemgmt.referrals import operations as referrals
 from casemgmt.reintegration import operations as reintegration
 from casemgmt.returns import operations as returns
@@ -170,8 +171,11 @@ def build_world() -> World:
         "created_on": TODAY - timedelta(days=2), "support_types": ["Livelihood"], "objectives": "A small shop.",
         "responsible_organisation_id": mission_org.id,
     })
-    reintegration.record_visit(accepted, case, {"visited_on": TODAY - timedelta(days=1), "economic_score": 2,
-                                                "social_score": 3, "psychosocial_score": 2})
+    visit = reintegration.record_visit(accepted, case, {"visited_on": TODAY - timedelta(days=1), "economic_score": 2,
+                                                        "social_score": 3, "psychosocial_score": 2})
+    service = reintegration.record_service(accepted, case, {
+        "service_type": "Livelihood", "provider": "Coopérative du Nord", "amount": "120", "currency": "HTG",
+        "delivered_on": TODAY - timedelta(days=1), "implemented": True})
     task = tasks.create_task(caseworker, case, {"title": "Call the family", "due_on": TODAY + timedelta(days=3)})
     # The receiving organisation keeps its own tasks on the shared case.
     receiving_task = tasks.create_task(accepted, case, {"title": "Meet her at the airport",
@@ -187,6 +191,9 @@ def build_world() -> World:
         "facility": {"facility_id": facility.id},
         "placement": {"case_id": case.id, "placement_id": placement.id},
         "counseling_session": {"case_id": case.id, "session_id": session.id},
+        # Recorded by the mission's caseworker who accepted the referral (corrections: issue 12, item 6).
+        "service": {"case_id": case.id, "record_id": service.id},
+        "visit": {"case_id": case.id, "record_id": visit.id},
         "return_plan": {"case_id": case.id, "plan_id": plan.id},
         "task": {"task_id": task.id},
         "receiving_task": {"task_id": receiving_task.id},
@@ -195,6 +202,12 @@ def build_world() -> World:
         "user": {"user_id": people["own_target"].id},
         "administrator": {"user_id": people["own_admin_colleague"].id},
     })
+    # A notice is its reader's alone: the caseworker who sent the main case's referral is told the mission accepted it.
+    notice = db.session.scalar(select(Notification).where(
+        Notification.user_id == caseworker.id, Notification.kind == "referral_accepted",
+        Notification.object_type == "referral", Notification.object_id == str(referral.id)))
+    assert notice is not None, "accepting the referral made no notice for the caseworker who sent it"
+    objects["notification"] = {"notification_id": notice.id}
     promotion = accounts.request_role_change(people["own_admin"], people["own_promoted"], "supervisor")
     db.session.commit()
     objects["account_request"] = {"request_id": promotion.request.id}
@@ -216,6 +229,14 @@ def build_world() -> World:
         moving = new_case(given_name=name.title(), document_number=f"PE-{len(objects)}", phone=None)
         refer(moving)
         transfer = referrals.request_transfer(requester, moving, mission_org.id, "She moves home.")
+        db.session.commit()
+        objects[name] = {"case_id": moving.id, "transfer_id": transfer.id}
+    # Transfers the owning organisation has approved, waiting for the mission's answer (its supervisors may read the
+    # case meanwhile); the mission has no referral of these cases.
+    for name in ("acceptable_transfer", "declinable_transfer"):
+        moving = new_case(given_name=name.title(), document_number=f"PE-{len(objects)}", phone=None)
+        transfer = referrals.request_transfer(caseworker, moving, mission_org.id, "She moves home.")
+        referrals.approve_transfer(supervisor, transfer)
         db.session.commit()
         objects[name] = {"case_id": moving.id, "transfer_id": transfer.id}
     closing = new_case(given_name="Eva", document_number="PE-600", phone=None)
@@ -246,12 +267,15 @@ def _foreign(world: World, other, people: dict[str, User]) -> None:
         "session_type": "legal", "provider": "Dra. Ortiz", "held_on": TODAY - timedelta(days=2),
         "duration_minutes": 40, "follow_up_on": None, "notes": "Other organisation's notes.",
     })
+    # Referred before the return plan names the mission, so the plan sends it no hand-off of its own.
+    referral = referrals.create_referral(caseworker, case, mission_org_id, "MigrationOrChangeOfLocation", "Return.")
     plan = returns.create_plan(caseworker, case, {"receiving_organisation_id": mission_org_id,
                                                   "destination_country": "HT", "destination_locality": "Jacmel"})
     document = documents.upload_document(caseworker, case, "identity_document", "cedula.png", PNG)
-    referral = referrals.create_referral(caseworker, case, mission_org_id, "MigrationOrChangeOfLocation", "Return.")
     transfer = referrals.request_transfer(caseworker, case, mission_org_id, "She moves home.")
     db.session.commit()
+    # The consent record's id stands in for the other organisation's reintegration records (the corrections' routes
+    # take a `record_id` too): under the case in the URL it is no service and no visit of that case.
     world.foreign.update(record_id=record.id, placement_id=placement.id, session_id=session.id, plan_id=plan.id,
                          document_id=document.id, referral_id=referral.id, transfer_id=transfer.id)
 
@@ -292,6 +316,19 @@ def submission(endpoint: str, world: World, viewer: str) -> dict[str, object]:
         "consent.withdraw": {"reason": "The person asked."},
         "counseling.create": {"session_type": "psychosocial", "provider": "Mallory", "held_on": today,
                               "duration_minutes": "30", "notes": "Planted."},
+        "counseling.correct": {"session_type": "psychosocial", "provider": "Mallory", "held_on": today,
+                               "duration_minutes": "30", "notes": "Planted.", "version": "1"},
+        "counseling.delete": {"deletion_reason": "Planted.", "version": "1"},
+        "intake.correct": {"channel": "phone", "call_type": "tip", "summary": "Planted.", "version": "3"},
+        "intake.delete": {"deletion_reason": "Planted.", "version": "3"},
+        "reintegration.correct_services": {"service_type": "Livelihood", "provider": "Mallory", "amount": "10",
+                                           "currency": "USD", "delivered_on": today, "version": "1"},
+        "reintegration.delete_services": {"deletion_reason": "Planted.", "version": "1"},
+        "reintegration.correct_visits": {"visited_on": today, "economic_score": "2", "social_score": "2",
+                                         "psychosocial_score": "2", "version": "1"},
+        "reintegration.delete_visits": {"deletion_reason": "Planted.", "version": "1"},
+        "shelter.correct": {"facility_id": str(v["facility"]), "admitted_on": today, "version": "1"},
+        "shelter.delete": {"deletion_reason": "Planted.", "version": "1"},
         "documents.upload": {"kind": "identity_document"},  # the file is added per request (see Viewers.ask)
         "intake.attach": {"reference": v["reference"]},
         "intake.new_screening": {"screened_on": today, "consent": v["screening_consent"],

@@ -52,9 +52,24 @@ ADMIN_ACCOUNT = "f f f f f f | n f f f f | f f f f | o"
 ADMIN_ACCOUNT_VIEW = "o f f f f f | n f f f f | f f f f | o"
 SUPERVISOR_APPROVES_ACCOUNT = "f f f f o f | f f f n f | f n f f | f"  # an account change in the organisation
 
+# A transfer approved by the owning organisation is answered by a supervisor of the receiving one, who holds a review
+# grant meanwhile; its mission staff and caseworkers may not (their role), the owner's supervisor may not (403).
+RECEIVER_ANSWERS = "f f f f f f | f f f n f | f o f f | f"
+
+# Corrections and deletions (issue 12, item 6): the record's author, the case's caseworker or a supervisor. The
+# service and the visit were recorded by the mission's caseworker who accepted the referral (reintegration is in the
+# referral scope): they and the mission's supervisor may correct them; the owner's mission staff may not.
+CORRECTS_REINTEGRATION = "f f o f o f | f f n n n | f o o n | f"
+# A contact: whoever took it (the hotline operator), the caseworker of its case, a supervisor of its organisation.
+CORRECTS_CONTACT = "f o o f o f | f n n n n | f f f n | f"
+
 # A task belongs to the organisation that made it: the owning organisation's task is not the receiving one's to touch,
 # nor the receiving organisation's task the owner's (only its accepting caseworker, mission staff and supervisor).
 RECEIVING_TASK = "f f f f f f | f n n n n | o o o n | f"
+
+# A notification is its reader's alone (notifications/operations.load): anyone else's answers 404, as one that does
+# not exist. The notice is the caseworker's, told that the mission accepted the referral they sent.
+NOTICE_READER = "n n o n n n | n n n n n | n n n n | n"
 
 TABLE: dict[str, tuple[str, dict[str, str]] | list[tuple[str, dict[str, str]]]] = {
     "admin.approve": ("account_request", {"POST": SUPERVISOR_APPROVES_ACCOUNT}),
@@ -76,12 +91,18 @@ TABLE: dict[str, tuple[str, dict[str, str]] | list[tuple[str, dict[str, str]]]] 
     "counseling.case_index": ("case", {"GET": WORKERS_NOT_REFERRED}),
     "counseling.create": ("case", {"GET": PLACEMENT, "POST": PLACEMENT}),
     "counseling.view": ("counseling_session", {"GET": WORKERS_NOT_REFERRED}),
+    "counseling.correct": ("counseling_session", {"GET": PLACEMENT, "POST": PLACEMENT}),
+    "counseling.delete": ("counseling_session", {"POST": PLACEMENT}),
+    "counseling.history": ("counseling_session", {"GET": PLACEMENT}),  # those who may read the notes
     "documents.case_index": ("case", {"GET": WORKERS_REFERRED}),
     "documents.download": ("document", {"GET": WORKERS_REFERRED}),
     "documents.upload": ("case", {"POST": WORKERS_REFERRED}),
     "intake.attach": ("waiting_contact", {"POST": WAITING_CONTACT}),
     "intake.case_contacts": ("case", {"GET": CASE_ROLES}),
     "intake.contact": ("contact", {"GET": CONTACT}),
+    "intake.correct": ("contact", {"GET": CORRECTS_CONTACT, "POST": CORRECTS_CONTACT}),
+    "intake.delete": ("contact", {"POST": CORRECTS_CONTACT}),
+    "intake.history": ("contact", {"GET": CONTACT}),  # those who may read the contact
     "intake.mark_handled": ("contact", {"POST": CONTACT}),
     "intake.new_screening": ("case", {"GET": CASE_NOT_REFERRED, "POST": CASE_NOT_REFERRED}),
     "intake.open_case": ("waiting_contact", {"GET": WAITING_CONTACT, "POST": WAITING_CONTACT}),
@@ -91,6 +112,8 @@ TABLE: dict[str, tuple[str, dict[str, str]] | list[tuple[str, dict[str, str]]]] 
     "journey.timeline": ("case", {"GET": CASE_ROLES}),
     # The caseworker who requested it (the first to withdraw it) or a supervisor of the owning organisation.
     "journey.withdraw": ("rejectable_closure", {"POST": "f f o f o f | f f n n n | f f f n | f"}),
+    "notifications.open_notice": ("notification", {"POST": NOTICE_READER}),
+    "notifications.read": ("notification", {"POST": NOTICE_READER}),
     "referrals.accept": ("pending_referral", {"POST": "f f f f f f | f f n n n | o o o o | f"}),
     "referrals.approve_transfer": ("own_transfer", {"POST": NOBODY}),
     "referrals.cancel_transfer": ("cancellable_transfer", {"POST": WORKERS_NOT_REFERRED}),
@@ -98,12 +121,22 @@ TABLE: dict[str, tuple[str, dict[str, str]] | list[tuple[str, dict[str, str]]]] 
     "referrals.create": ("case", {"POST": WORKERS_NOT_REFERRED}),
     "referrals.decline": ("pending_referral", {"POST": "f f f f f f | f f n n n | o o o o | f"}),
     "referrals.reject_transfer": ("rejectable_transfer", {"POST": SUPERVISOR_DECIDES}),
+    "referrals.accept_transfer": ("acceptable_transfer", {"POST": RECEIVER_ANSWERS}),
+    "referrals.decline_transfer": ("declinable_transfer", {"POST": RECEIVER_ANSWERS}),
+    # Resuming a suspended access shares the case again: the owning organisation's, like referring it.
+    "referrals.resume": ("revocable_referral", {"POST": WORKERS_NOT_REFERRED}),
     "referrals.request_transfer": ("case", {"POST": WORKERS_NOT_REFERRED}),
     "referrals.revoke": ("revocable_referral", {"POST": WORKERS_NOT_REFERRED}),
     "reintegration.case_index": ("case", {"GET": WORKERS_REFERRED}),
     "reintegration.plan": ("case", {"POST": WORKERS_REFERRED}),
     "reintegration.service": ("case", {"POST": WORKERS_REFERRED}),
     "reintegration.visit": ("case", {"POST": WORKERS_REFERRED}),
+    "reintegration.correct_services": ("service", {"GET": CORRECTS_REINTEGRATION, "POST": CORRECTS_REINTEGRATION}),
+    "reintegration.delete_services": ("service", {"POST": CORRECTS_REINTEGRATION}),
+    "reintegration.history_services": ("service", {"GET": WORKERS_REFERRED}),
+    "reintegration.correct_visits": ("visit", {"GET": CORRECTS_REINTEGRATION, "POST": CORRECTS_REINTEGRATION}),
+    "reintegration.delete_visits": ("visit", {"POST": CORRECTS_REINTEGRATION}),
+    "reintegration.history_visits": ("visit", {"GET": WORKERS_REFERRED}),
     "returns.approve": ("return_plan", {"POST": SUPERVISOR_DECIDES}),
     "returns.arrival": ("return_plan", {"POST": WORKERS_REFERRED}),
     "returns.cancel": ("cancellable_plan", {"POST": WORKERS_REFERRED}),
@@ -113,6 +146,8 @@ TABLE: dict[str, tuple[str, dict[str, str]] | list[tuple[str, dict[str, str]]]] 
     "returns.departure": ("return_plan", {"POST": WORKERS_REFERRED}),
     "returns.destination": ("return_plan", {"POST": WORKERS_REFERRED}),
     "returns.family": ("return_plan", {"POST": WORKERS_REFERRED}),
+    # Sending the hand-off shares the case: the owning organisation's, though both work on the plan.
+    "returns.handoff": ("return_plan", {"POST": WORKERS_NOT_REFERRED}),
     "returns.itinerary": ("return_plan", {"POST": WORKERS_REFERRED}),
     "returns.risk": ("return_plan", {"POST": WORKERS_REFERRED}),
     "returns.submit": ("return_plan", {"POST": WORKERS_REFERRED}),
@@ -120,6 +155,9 @@ TABLE: dict[str, tuple[str, dict[str, str]] | list[tuple[str, dict[str, str]]]] 
     "shelter.admit": ("case", {"POST": PLACEMENT}),
     "shelter.case_index": ("case", {"GET": PLACEMENT}),
     "shelter.discharge": ("placement", {"POST": PLACEMENT}),
+    "shelter.correct": ("placement", {"GET": PLACEMENT, "POST": PLACEMENT}),
+    "shelter.delete": ("placement", {"POST": PLACEMENT}),
+    "shelter.history": ("placement", {"GET": PLACEMENT}),
     "shelter.edit_facility": ("facility", {"GET": "f f f f o f | f f f n f | f n f f | f",
                                            "POST": "f f f f o f | f f f n f | f n f f | f"}),
     "shelter.facility": ("facility", {"GET": "f f o o o f | f f n n f | f n n n | f"}),

@@ -42,14 +42,17 @@ from sqlalchemy import select, update
 from werkzeug.exceptions import HTTPException
 
 from casemgmt.accounts.models import Organisation, User
+from casemgmt.consent import operations as consent_operations
 from casemgmt.demo import build_demo
 from casemgmt.extensions import db
 from casemgmt.journey import operations as journey_operations
+from casemgmt.referrals import operations as referral_operations
 from casemgmt.returns import operations as return_operations
 from tests import factories
 from tests.auth.support import new_web
 from tests.conftest import submission_token
 from tests.returns import support as return_support
+from tests.security.matrix import FULL_CONSENT
 
 EXAMPLES = int(os.environ.get("CASEMGMT_FUZZ_EXAMPLES", "6"))
 VERBOSE = bool(os.environ.get("CASEMGMT_FUZZ_VERBOSE"))  # each form's fields and how many examples it accepted
@@ -464,6 +467,32 @@ def demo(app, ctx):
     # approve button is offered only when no guard would refuse (journey/views.py).
     closing = factories.case(caseworker)
     journey_operations.request_closure(caseworker, closing, "completed", "Assistance completed.")
+    # What the demo adds only when its cases happen to fit, which twelve cases at seed 1 do not
+    # (referrals/demo.py): each form is offered only in its state.
+    supervisor, mission, supervisor2 = (db.session.scalar(select(User).where(User.username == name))
+                                        for name in ("supervisor", "mission", "supervisor2"))
+    # A transfer to the second NGO that the first one approved: supervisor2 accepts or declines it from the
+    # referrals inbox.
+    moving = factories.case(caseworker)
+    consent_operations.record_consent(caseworker, moving, FULL_CONSENT)
+    transfer = referral_operations.request_transfer(caseworker, moving, supervisor2.organisation_id,
+                                                    "She moves to Bogotá to live with her sister.")
+    referral_operations.approve_transfer(supervisor, transfer)
+    # The mission's access suspended when the person withdrew the consent it relied on, and a new consent since: the
+    # case's referrals page offers to resume it.
+    suspended = factories.case(caseworker)
+    relied_on = consent_operations.record_consent(caseworker, suspended, FULL_CONSENT)
+    referral = referral_operations.create_referral(caseworker, suspended, mission.organisation_id,
+                                                   "MigrationOrChangeOfLocation", "Return requested.")
+    referral_operations.accept_referral(mission, referral)
+    consent_operations.withdraw_consent(caseworker, relied_on, "She asked us to stop sharing.")
+    consent_operations.record_consent(caseworker, suspended, FULL_CONSENT)
+    # A return plan whose hand-off the mission declined: the return page offers to send it again.
+    declined = factories.case(caseworker)
+    return_support.consent(declined, caseworker)
+    return_support.new_plan(caseworker, declined, mission.organisation)
+    handoff = referral_operations.open_referral_to(declined, mission.organisation_id)
+    referral_operations.decline_referral(mission, handoff, "No staff in that region this month.")
     db.session.commit()
 
 

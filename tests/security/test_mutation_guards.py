@@ -60,8 +60,9 @@ def _referred_case(app, web) -> tuple[str, str, str]:
 
 
 def test_a_second_caseworker_of_the_receiving_organisation_cannot_open_list_or_search_the_referred_case(app, web):
-    """Mutation: policies._referral_filter without its `Referral.responded_by_id == user.id` condition for
-    caseworkers, which would open a referred case to every caseworker of the receiving organisation."""
+    """Mutation: policies._grant_filter reaching caseworkers through the organisation-wide grant (instead of only
+    through the row that names them), which would open a referred case to every caseworker of the receiving
+    organisation."""
     case_id, reference, other = _referred_case(app, web)
     colleague = new_web(app)
     colleague.login(other)

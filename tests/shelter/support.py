@@ -14,8 +14,8 @@ from casemgmt.shelter.models import Facility, Placement
 TODAY = date.today()
 
 
-def facility(supervisor, name: str = "Casa Refugio", beds: int = 2, minors: bool = False, **extra) -> Facility:
-    values = {"name": name, "facility_type": "shelter", "bed_capacity": beds, "accepts_minors": minors,
+def facility(supervisor, name: str = "Casa Refugio", beds: int = 2, takes: str = "adults", **extra) -> Facility:
+    values = {"name": name, "facility_type": "shelter", "bed_capacity": beds, "age_group": takes,
               "active": True, "address": None, **extra}
     created = operations.create_facility(supervisor, values)
     db.session.commit()

@@ -10,7 +10,7 @@ from tests import factories
 from tests.auth.support import events
 from tests.shelter.support import admit, event_count, facility, facility_count
 
-GOOD = {"name": "Casa Refugio Lima", "facility_type": "shelter", "bed_capacity": "12", "accepts_minors": "y",
+GOOD = {"name": "Casa Refugio Lima", "facility_type": "shelter", "bed_capacity": "12", "age_group": "both",
         "active": "y", "address": "Av. Arequipa 1450, Lima"}
 
 
@@ -20,12 +20,13 @@ def test_a_supervisor_creates_and_edits_a_facility_and_both_are_audited(app, web
     assert created.status_code == 302, created.get_data(as_text=True)
     with app.app_context():
         row = db.session.scalars(select(Facility)).one()
-        assert (row.organisation_id, row.bed_capacity, row.accepts_minors, row.active) == (w.ngo.id, 12, True, True)
+        assert (row.organisation_id, row.bed_capacity, row.age_group, row.active) == (w.ngo.id, 12, "both", True)
         facility_id = row.id
         assert event_count("facility.create") == 1
     page = web.get(f"/shelter/facilities/{facility_id}").get_data(as_text=True)
     assert "Casa Refugio Lima" in page and "0 of 12 beds taken" in page
-    edited = web.post(f"/shelter/facilities/{facility_id}/edit", {**GOOD, "bed_capacity": "14", "active": ""})
+    edited = web.post(f"/shelter/facilities/{facility_id}/edit",
+                      {**GOOD, "bed_capacity": "14", "active": "", "version": "1"})
     assert edited.status_code == 302
     with app.app_context():
         row = db.session.get(Facility, facility_id)
@@ -45,6 +46,8 @@ BAD_INPUT = [
     ("facility_type", "prison", "Not a valid choice."),
     ("facility_type", "", "This field is required."),
     ("name", "x" * 201, "Field cannot be longer than 200 characters."),
+    ("age_group", "", "Say whom the facility takes: adults only, children only, or both."),
+    ("age_group", "teenagers", "Not a valid choice."),
 ]
 
 
@@ -77,13 +80,14 @@ def test_capacity_cannot_drop_below_the_people_placed_there(app, web, w):
             admit(w.caseworker, factories.case(w.caseworker), place.id)
         facility_id = place.id
     web.login("supervisor")
-    response = web.post(f"/shelter/facilities/{facility_id}/edit", {**GOOD, "bed_capacity": "1"})
+    response = web.post(f"/shelter/facilities/{facility_id}/edit", {**GOOD, "bed_capacity": "1", "version": "1"})
     assert response.status_code == 422
     assert "2 people are placed in this facility now" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Facility, facility_id).bed_capacity == 3
         assert event_count("facility.update") == 0
-    assert web.post(f"/shelter/facilities/{facility_id}/edit", {**GOOD, "bed_capacity": "2"}).status_code == 302
+    assert web.post(f"/shelter/facilities/{facility_id}/edit",
+                    {**GOOD, "bed_capacity": "2", "version": "1"}).status_code == 302
 
 
 def test_only_supervisors_manage_facilities_and_only_staff_of_the_organisation_see_them(app, web, w):

@@ -12,7 +12,6 @@ from casemgmt.cases import operations as cases
 from casemgmt.cases import stages
 from casemgmt.cases.models import StageChange, new_uuid
 from casemgmt.extensions import db
-from casemgmt.referrals.models import Referral
 from casemgmt.shelter import demo, guards, operations, timeline, worklist
 from casemgmt.shelter.models import Facility, Placement
 from tests import factories
@@ -34,8 +33,7 @@ def test_timeline_shows_admission_and_discharge_and_hides_the_facility_from_outs
     assert mine[1].detail == "Returned home" and "Cusco" not in repr(mine)
     assert mine[0].url == f"/cases/{case.id}/shelter"
     # The IOM mission, once the case is referred to it, learns that there was a shelter stay, not where.
-    db.session.add(Referral(case_id=case.id, from_organisation_id=w.ngo.id, to_organisation_id=w.mission_org.id,
-                            reason="MigrationOrChangeOfLocation", status="accepted", responded_by_id=w.mission.id))
+    factories.accepted_referral(case, w.mission_org, w.mission)
     db.session.commit()
     outsider = timeline.entries(w.mission, case)
     assert [e.title for e in outsider] == ["Admitted to Shelter", "Discharged from Shelter"]

@@ -29,7 +29,7 @@ def setting(app, w):
     with app.app_context():
         return {
             "shelter": facility(w.supervisor, "Casa Refugio", beds=2).id,
-            "minors": facility(w.supervisor, "Hogar Santa Rosa", beds=4, minors=True).id,
+            "minors": facility(w.supervisor, "Hogar Santa Rosa", beds=4, takes="both").id,
             "case": factories.case(w.caseworker).id,
         }
 
@@ -166,16 +166,19 @@ def test_an_inactive_facility_takes_no_admissions(app, ctx):
     assert placements() == []
 
 
-def test_a_facility_for_adults_refuses_an_unaccompanied_minor(app, web, w, setting):
+def test_a_facility_for_adults_is_not_offered_to_a_child_and_refuses_one(app, web, w, setting):
+    """A child by the date of birth alone, the box "unaccompanied or separated" not ticked (issue 12)."""
     with app.app_context():
-        minor = factories.case(w.caseworker, unaccompanied_minor=True, date_of_birth=TODAY.replace(year=TODAY.year - 15)
+        minor = factories.case(w.caseworker, date_of_birth=TODAY.replace(year=TODAY.year - 15)
                                - timedelta(days=10)).id
     web.login("caseworker")
     page = web.get(f"/cases/{minor}/shelter").get_data(as_text=True)
-    assert "Casa Refugio: 2 of 2 beds free · adults only" in page
+    assert "Casa Refugio: 2 of 2 beds free" not in page  # never offered what will be refused
+    assert "Casa Refugio takes adults only, and this person is a child (under 18)" in page
+    assert "Hogar Santa Rosa: 4 of 4 beds free" in page
     response = web.post(f"/cases/{minor}/shelter/admit", _admit_data(setting["shelter"]))
     assert response.status_code == 422
-    assert "Casa Refugio does not accept minors, and this person is an unaccompanied minor." in \
+    assert "Casa Refugio takes adults only, and this person is a child (under 18) on" in \
         response.get_data(as_text=True)
     with app.app_context():
         assert placements() == []

@@ -175,11 +175,11 @@ def test_editing_a_task_records_the_changed_fields(app, web, w):
     new_due = (TODAY + timedelta(days=10)).isoformat()
     response = web.post(f"/tasks/{task_id}/edit", {
         "title": "Follow up", "description": "Second details", "due_on": new_due, "priority": "normal",
-        "assignee_id": str(w.caseworker_b.id),
+        "assignee_id": str(w.caseworker_b.id), "version": "1",
     })
     assert response.status_code == 302
     far = web.post(f"/tasks/{task_id}/edit", {"title": "Follow up", "due_on": "2999-01-01", "priority": "normal",
-                                              "assignee_id": str(w.caseworker.id)})
+                                              "assignee_id": str(w.caseworker.id), "version": "2"})
     assert far.status_code == 422 and "more than two years ahead" in far.get_data(as_text=True)
     updates = audit_events(app, "task.update")
     assert len(updates) == 1

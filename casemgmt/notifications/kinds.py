@@ -1,0 +1,125 @@
+"""What each kind of notice says, built when it is shown, in the reader's language.
+
+Two full sentences per kind: one naming the case's reference, for a reader who may open the case, and one without,
+for everyone else (a referral not yet accepted, a case transferred away). The category groups kinds for the bell's
+e-mail digest, which only counts them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+
+APPROVAL, REFERRAL, TASK, UPDATE = "approval", "referral", "task", "update"
+CATEGORIES = (APPROVAL, REFERRAL, TASK, UPDATE)
+
+
+@dataclass(frozen=True)
+class Kind:
+    category: str
+    with_case: object  # a lazy string with %(ref)s
+    without_case: object
+
+
+KINDS: dict[str, Kind] = {
+    # Referrals and return hand-offs, waiting for the receiving organisation's answer.
+    "referral_received": Kind(
+        REFERRAL, _l("Case %(ref)s was referred to your organisation: accept or decline it."),
+        _l("A case was referred to your organisation: accept or decline it.")),
+    "handoff_received": Kind(
+        REFERRAL, _l("The return of case %(ref)s was handed off to your organisation: accept or decline it."),
+        _l("A return was handed off to your organisation: accept or decline it.")),
+    "referral_accepted": Kind(
+        UPDATE, _l("Your referral of case %(ref)s was accepted."), _l("A referral you sent was accepted.")),
+    "referral_declined": Kind(
+        UPDATE, _l("Your referral of case %(ref)s was declined."), _l("A referral you sent was declined.")),
+    # Approvals asked of a supervisor, and their outcome for whoever asked.
+    "return_submitted": Kind(
+        APPROVAL, _l("The return plan of case %(ref)s is waiting for your approval."),
+        _l("A return plan is waiting for your approval.")),
+    "return_approved": Kind(
+        UPDATE, _l("The return plan of case %(ref)s that you submitted was approved."),
+        _l("A return plan that you submitted was approved.")),
+    "closure_requested": Kind(
+        APPROVAL, _l("The closure of case %(ref)s is waiting for your approval."),
+        _l("A case closure is waiting for your approval.")),
+    "closure_approved": Kind(
+        UPDATE, _l("The closure of case %(ref)s that you requested was approved."),
+        _l("A case closure that you requested was approved.")),
+    "closure_rejected": Kind(
+        UPDATE, _l("The closure of case %(ref)s that you requested was refused."),
+        _l("A case closure that you requested was refused.")),
+    "transfer_requested": Kind(
+        APPROVAL, _l("The transfer of case %(ref)s is waiting for your approval."),
+        _l("A case transfer is waiting for your approval.")),
+    "transfer_approved": Kind(
+        UPDATE, _l("The transfer of case %(ref)s that you requested was approved."),
+        _l("A case transfer that you requested was approved.")),
+    "transfer_rejected": Kind(
+        UPDATE, _l("The transfer of case %(ref)s that you requested was refused."),
+        _l("A case transfer that you requested was refused.")),
+    "transfer_incoming": Kind(
+        APPROVAL, _l("Case %(ref)s is being transferred to your organisation: accept or decline it."),
+        _l("A case is being transferred to your organisation: accept or decline it.")),
+    "transfer_received": Kind(
+        UPDATE, _l("Case %(ref)s was transferred to your organisation: assign a caseworker."),
+        _l("A case was transferred to your organisation: assign a caseworker.")),
+    "transfer_accepted": Kind(
+        UPDATE, _l("The receiving organisation accepted the transfer of case %(ref)s."),
+        _l("The receiving organisation accepted a case transfer that you requested.")),
+    "transfer_declined": Kind(
+        UPDATE, _l("The receiving organisation declined the transfer of case %(ref)s."),
+        _l("The receiving organisation declined a case transfer that you requested.")),
+    "account_request": Kind(
+        APPROVAL, _l("An account change is waiting for your approval."),
+        _l("An account change is waiting for your approval.")),
+    "account_request_approved": Kind(
+        UPDATE, _l("An account change that you requested was approved."),
+        _l("An account change that you requested was approved.")),
+    "account_request_refused": Kind(
+        UPDATE, _l("An account change that you requested was refused."),
+        _l("An account change that you requested was refused.")),
+    # Tasks.
+    "task_assigned": Kind(
+        TASK, _l("A task on case %(ref)s was assigned to you."), _l("A task was assigned to you.")),
+    "task_overdue": Kind(
+        TASK, _l("Your task on case %(ref)s is overdue."), _l("One of your tasks is overdue.")),
+    # Consent and shared access.
+    "consent_withdrawn": Kind(
+        UPDATE, _l("Consent was withdrawn on case %(ref)s: check what it allowed."),
+        _l("Consent was withdrawn on a case your organisation works on.")),
+    "access_suspended": Kind(
+        UPDATE, _l("Access to the shared case %(ref)s is suspended."),
+        _l("Access to a case shared with your organisation is suspended.")),
+    "access_revoked": Kind(
+        UPDATE, _l("Access to the shared case %(ref)s has ended."),
+        _l("Access to a case shared with your organisation has ended.")),
+}
+
+# A kind the code no longer knows (a notice written by a newer or older version) still reads as something.
+UNKNOWN = Kind(UPDATE, _l("Something changed on case %(ref)s."), _l("Something changed that concerns you."))
+
+
+def kind(name: str) -> Kind:
+    return KINDS.get(name, UNKNOWN)
+
+
+def text(name: str, reference: str | None) -> str:
+    """The notice's sentence; `reference` only when the reader may open the case."""
+    found = kind(name)
+    return str(found.with_case) % {"ref": reference} if reference else str(found.without_case)
+
+
+def category_line(category: str, count: int) -> str:
+    """One line of the e-mail digest: a count, no names."""
+    if category == APPROVAL:
+        return ngettext("%(num)d approval is waiting for you.", "%(num)d approvals are waiting for you.", count)
+    if category == REFERRAL:
+        return ngettext("%(num)d referral or hand-off is waiting for your organisation.",
+                        "%(num)d referrals or hand-offs are waiting for your organisation.", count)
+    if category == TASK:
+        return ngettext("%(num)d task needs you.", "%(num)d tasks need you.", count)
+    return ngettext("%(num)d other notice is waiting for you.", "%(num)d other notices are waiting for you.",
+                    count)

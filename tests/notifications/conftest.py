@@ -1,0 +1,1 @@
+from tests.notifications.support import w  # noqa: F401  (fixture)

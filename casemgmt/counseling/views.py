@@ -6,7 +6,6 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
-from werkzeug.exceptions import NotFound
 
 from casemgmt.access import Action, allowed
 from casemgmt.access.guard import requires
@@ -17,7 +16,6 @@ from casemgmt.counseling.models import SESSION_TYPES
 from casemgmt.extensions import db
 from casemgmt.revisions import operations as revisions
 from casemgmt.revisions import pages
-from casemgmt.revisions.forms import DeleteForm
 
 bp = Blueprint("counseling", __name__, url_prefix="/cases/<case_id>/counseling")
 
@@ -105,65 +103,31 @@ def correct(case_id, session_id):
         db.session.commit()
         return _correction_page(session, form)
     form = CorrectSessionForm()
-    if form.validate_on_submit():
-        try:
-            changed = corrections.correct_session(current_user, session, form.values(),
-                                                  versions.base_of(form.version.data), form.correction_reason.data)
-        except versions.EditConflict as conflict:
-            db.session.rollback()
-            submissions.replay_if_used(form)  # the same correction sent twice is not a conflict with itself
-            if conflict.differences and not conflict.deleted:
-                operations.read_notes(current_user, [conflict.record])  # the page shows the saved notes
-            db.session.commit()
-            return versions.conflict_page(
-                conflict, form, heading=_("Someone else changed this session while you were correcting it"),
-                action=url_for("counseling.correct", case_id=case_id, session_id=session_id),
-                submit=_("Save the correction"), case=conflict.record.case,
-                discard=url_for("counseling.case_index", case_id=case_id))
-        except operations.CounselingError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-        else:
-            shown = url_for("counseling.view", case_id=case_id, session_id=session_id)
-            submissions.consume(form, shown)
-            db.session.commit()
-            flash(_("Session corrected. The earlier version is kept in its history.") if changed
-                  else _("Nothing had changed."), "success" if changed else "info")
-            return redirect(shown)
-    if session.is_deleted:
-        raise NotFound()
-    return _correction_page(session, form, status=422)
+    return pages.save_correction(
+        session, form, refused=operations.CounselingError,
+        save=lambda: corrections.correct_session(current_user, session, form.values(),
+                                                 versions.base_of(form.version.data), form.correction_reason.data),
+        shown=url_for("counseling.view", case_id=case_id, session_id=session_id),
+        done=_("Session corrected. The earlier version is kept in its history."),
+        # the conflict page shows the saved notes: an audited reading
+        before_conflict=lambda clash: operations.read_notes(current_user, [clash.record]),
+        conflict=lambda clash: {
+            "heading": _("Someone else changed this session while you were correcting it"),
+            "action": url_for("counseling.correct", case_id=case_id, session_id=session_id),
+            "case": clash.record.case, "discard": url_for("counseling.case_index", case_id=case_id)},
+        invalid=lambda: _correction_page(session, form, status=422))
 
 
 @bp.post("/<session_id>/delete")
 @requires(Action.COUNSELING_DELETE)
 def delete(case_id, session_id):
     session = operations.load_session(current_user, case_id, session_id, Action.COUNSELING_DELETE, deleted=True)
-    form = DeleteForm()
-    listed = url_for("counseling.case_index", case_id=case_id)
-    if form.validate_on_submit():
-        try:
-            corrections.delete_session(current_user, session, form.deletion_reason.data,
-                                       versions.base_of(form.version.data))
-        except operations.CounselingError as exc:
-            db.session.rollback()
-            submissions.replay_if_used(form)  # a deletion sent twice: the first one was saved
-            flash(str(exc), "danger")
-            return redirect(listed if session.is_deleted else
-                            url_for("counseling.correct", case_id=case_id, session_id=session_id))
-        submissions.consume(form, listed)
-        db.session.commit()
-        flash(_("Session deleted. It no longer appears anywhere; its history keeps who deleted it and why."),
-              "success")
-        return redirect(listed)
-    if session.is_deleted:
-        raise NotFound()
-    # The reason was missing or too long (or the form expired): say so on the correction page, where the form is.
-    for name, errors in form.errors.items():
-        if name != "submission_token":  # that field flashes its own refusal
-            for error in errors:
-                flash(str(error), "danger")
-    return redirect(url_for("counseling.correct", case_id=case_id, session_id=session_id))
+    return pages.delete_posted(
+        session, refused=operations.CounselingError,
+        delete=lambda reason, base: corrections.delete_session(current_user, session, reason, base),
+        listed=url_for("counseling.case_index", case_id=case_id),
+        correct_url=url_for("counseling.correct", case_id=case_id, session_id=session_id),
+        done=_("Session deleted. It no longer appears anywhere; its history keeps who deleted it and why."))
 
 
 @bp.get("/<session_id>/history")

@@ -4,7 +4,6 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
-from werkzeug.exceptions import NotFound
 
 from casemgmt import htcds
 from casemgmt.access import Action, allowed
@@ -20,7 +19,6 @@ from casemgmt.intake import corrections, operations, queries, vocabulary
 from casemgmt.intake.forms import AttachForm, ContactForm, CorrectContactForm, OpenCaseForm, ScreeningForm
 from casemgmt.revisions import operations as revisions
 from casemgmt.revisions import pages
-from casemgmt.revisions.forms import DeleteForm
 
 bp = Blueprint("intake", __name__)
 
@@ -233,63 +231,30 @@ def correct(contact_id):
         db.session.commit()
         return _correction_page(found, form)
     form = CorrectContactForm()
-    if form.validate_on_submit():
-        try:
-            changed = corrections.correct_contact(current_user, found, form.correction_values(),
-                                                  versions.base_of(form.version.data), form.correction_reason.data)
-        except versions.EditConflict as conflict:
-            db.session.rollback()
-            submissions.replay_if_used(form)  # the same correction sent twice is not a conflict with itself
-            if conflict.differences and not conflict.deleted:  # the page shows what the contact says now
-                record_event("contact.view", object_type="contact", object_id=found.id, case_id=found.case_id,
-                             actor=current_user)
-                db.session.commit()
-            return versions.conflict_page(
-                conflict, form, heading=_("Someone else changed this contact while you were correcting it"),
-                action=url_for("intake.correct", contact_id=contact_id), submit=_("Save the correction"),
-                discard=url_for("intake.queue"))
-        except operations.IntakeError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-        else:
-            shown = url_for("intake.contact", contact_id=contact_id)
-            submissions.consume(form, shown)
-            db.session.commit()
-            flash(_("Contact corrected. The earlier version is kept in its history.") if changed
-                  else _("Nothing had changed."), "success" if changed else "info")
-            return redirect(shown)
-    if found.is_deleted:
-        raise NotFound()
-    return _correction_page(found, form, status=422)
+    return pages.save_correction(
+        found, form, refused=operations.IntakeError,
+        save=lambda: corrections.correct_contact(current_user, found, form.correction_values(),
+                                                 versions.base_of(form.version.data), form.correction_reason.data),
+        shown=url_for("intake.contact", contact_id=contact_id),
+        done=_("Contact corrected. The earlier version is kept in its history."),
+        # the conflict page shows what the contact says now: a reading, audited as the contact's page is
+        before_conflict=lambda clash: record_event("contact.view", object_type="contact", object_id=found.id,
+                                                   case_id=found.case_id, actor=current_user),
+        conflict=lambda clash: {
+            "heading": _("Someone else changed this contact while you were correcting it"),
+            "action": url_for("intake.correct", contact_id=contact_id), "discard": url_for("intake.queue")},
+        invalid=lambda: _correction_page(found, form, status=422))
 
 
 @bp.post("/intake/contacts/<contact_id>/delete")
 @requires(Action.CONTACT_DELETE)
 def delete(contact_id):
     found = corrections.load(current_user, contact_id, Action.CONTACT_DELETE, deleted=True)
-    form = DeleteForm()
-    listed = url_for("intake.queue")
-    if form.validate_on_submit():
-        try:
-            corrections.delete_contact(current_user, found, form.deletion_reason.data,
-                                       versions.base_of(form.version.data))
-        except operations.IntakeError as exc:
-            db.session.rollback()
-            submissions.replay_if_used(form)  # a deletion sent twice: the first one was saved
-            flash(str(exc), "danger")
-            return redirect(listed if found.is_deleted else url_for("intake.correct", contact_id=contact_id))
-        submissions.consume(form, listed)
-        db.session.commit()
-        flash(_("Contact deleted. It no longer appears anywhere; its history keeps who deleted it and why."),
-              "success")
-        return redirect(listed)
-    if found.is_deleted:
-        raise NotFound()
-    for name, errors in form.errors.items():
-        if name != "submission_token":  # that field flashes its own refusal
-            for error in errors:
-                flash(str(error), "danger")
-    return redirect(url_for("intake.correct", contact_id=contact_id))
+    return pages.delete_posted(
+        found, refused=operations.IntakeError,
+        delete=lambda reason, base: corrections.delete_contact(current_user, found, reason, base),
+        listed=url_for("intake.queue"), correct_url=url_for("intake.correct", contact_id=contact_id),
+        done=_("Contact deleted. It no longer appears anywhere; its history keeps who deleted it and why."))
 
 
 @bp.get("/intake/contacts/<contact_id>/history")

@@ -18,7 +18,6 @@ from casemgmt.reintegration import corrections, forms, operations, queries
 from casemgmt.reintegration.models import SUPPORT_TYPES, SUSTAINABILITY_SCALE
 from casemgmt.revisions import operations as revisions
 from casemgmt.revisions import pages
-from casemgmt.revisions.forms import DeleteForm
 
 bp = Blueprint("reintegration", __name__, url_prefix="/cases")
 
@@ -238,57 +237,26 @@ def _correct(slug: str, case_id: str, record_id: str):
         form = c.form(record, None, {**c.snapshot(record), "version": record.version})
         return _correction_page(c, record, form)
     form = c.form(record, request.form, None)
-    if form.validate_on_submit():
-        try:
-            changed = c.correct(current_user, record, forms.values_of(form), versions.base_of(form.version.data),
-                                form.correction_reason.data)
-        except versions.EditConflict as conflict:
-            db.session.rollback()
-            submissions.replay_if_used(form)  # the same correction sent twice is not a conflict with itself
-            return versions.conflict_page(
-                conflict, form, heading=_("Someone else changed this record while you were correcting it"),
-                action=url_for(f"reintegration.correct_{slug}", case_id=case_id, record_id=record_id),
-                submit=_("Save the correction"), case=conflict.record.case,
-                discard=url_for("reintegration.case_index", case_id=case_id))
-        except operations.ReintegrationError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-        else:
-            shown = url_for("reintegration.case_index", case_id=case_id)
-            submissions.consume(form, shown)
-            db.session.commit()
-            flash(c.corrected() if changed else _("Nothing had changed."), "success" if changed else "info")
-            return redirect(shown)
-    if record.is_deleted:
-        raise NotFound()
-    return _correction_page(c, record, form, status=422)
+    return pages.save_correction(
+        record, form, refused=operations.ReintegrationError,
+        save=lambda: c.correct(current_user, record, forms.values_of(form), versions.base_of(form.version.data),
+                               form.correction_reason.data),
+        shown=url_for("reintegration.case_index", case_id=case_id), done=c.corrected(),
+        conflict=lambda clash: {
+            "heading": _("Someone else changed this record while you were correcting it"),
+            "action": url_for(f"reintegration.correct_{slug}", case_id=case_id, record_id=record_id),
+            "case": clash.record.case, "discard": url_for("reintegration.case_index", case_id=case_id)},
+        invalid=lambda: _correction_page(c, record, form, status=422))
 
 
 def _delete(slug: str, case_id: str, record_id: str):
     c = _correction(slug)
     record = c.load(current_user, case_id, record_id, c.delete_action, deleted=True)
-    form = DeleteForm()
-    listed = url_for("reintegration.case_index", case_id=case_id)
-    again = url_for(f"reintegration.correct_{slug}", case_id=case_id, record_id=record_id)
-    if form.validate_on_submit():
-        try:
-            c.delete(current_user, record, form.deletion_reason.data, versions.base_of(form.version.data))
-        except operations.ReintegrationError as exc:
-            db.session.rollback()
-            submissions.replay_if_used(form)  # a deletion sent twice: the first one was saved
-            flash(str(exc), "danger")
-            return redirect(listed if record.is_deleted else again)
-        submissions.consume(form, listed)
-        db.session.commit()
-        flash(c.deleted(), "success")
-        return redirect(listed)
-    if record.is_deleted:
-        raise NotFound()
-    for name, errors in form.errors.items():
-        if name != "submission_token":  # that field flashes its own refusal
-            for error in errors:
-                flash(str(error), "danger")
-    return redirect(again)
+    return pages.delete_posted(
+        record, refused=operations.ReintegrationError, done=c.deleted(),
+        delete=lambda reason, base: c.delete(current_user, record, reason, base),
+        listed=url_for("reintegration.case_index", case_id=case_id),
+        correct_url=url_for(f"reintegration.correct_{slug}", case_id=case_id, record_id=record_id))
 
 
 def _history(slug: str, case_id: str, record_id: str):

@@ -7,7 +7,6 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from werkzeug.exceptions import NotFound
 
 from casemgmt.access import Action, allowed
 from casemgmt.access.guard import requires
@@ -15,7 +14,6 @@ from casemgmt.core import submissions, versions
 from casemgmt.extensions import db
 from casemgmt.revisions import operations as revisions
 from casemgmt.revisions import pages
-from casemgmt.revisions.forms import DeleteForm
 from casemgmt.shelter import corrections, operations, queries
 from casemgmt.shelter.forms import (
     AdmitForm,
@@ -273,61 +271,30 @@ def correct(case_id, placement_id):
         form = _placement_form(placement, data={**corrections.snapshot(placement), "version": placement.version})
         return _correction_page(placement, form)
     form = _placement_form(placement, formdata=request.form)
-    if form.validate_on_submit():
-        try:
-            changed = corrections.correct_placement(current_user, placement, form.values(),
-                                                    versions.base_of(form.version.data), form.correction_reason.data)
-        except versions.EditConflict as conflict:
-            db.session.rollback()
-            submissions.replay_if_used(form)  # the same correction sent twice is not a conflict with itself
-            return versions.conflict_page(
-                conflict, form, heading=_("Someone else changed this placement while you were correcting it"),
-                action=url_for("shelter.correct", case_id=case_id, placement_id=placement_id),
-                submit=_("Save the correction"), case=conflict.record.case,
-                discard=url_for("shelter.case_index", case_id=case_id))
-        except operations.PlacementError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-        else:
-            shown = url_for("shelter.case_index", case_id=case_id)
-            submissions.consume(form, shown)
-            db.session.commit()
-            flash(_("Placement corrected. The earlier version is kept in its history.") if changed
-                  else _("Nothing had changed."), "success" if changed else "info")
-            return redirect(shown)
-    if placement.is_deleted:
-        raise NotFound()
-    return _correction_page(placement, form, status=422)
+    return pages.save_correction(
+        placement, form, refused=operations.PlacementError,
+        save=lambda: corrections.correct_placement(current_user, placement, form.values(),
+                                                   versions.base_of(form.version.data), form.correction_reason.data),
+        shown=url_for("shelter.case_index", case_id=case_id),
+        done=_("Placement corrected. The earlier version is kept in its history."),
+        conflict=lambda clash: {
+            "heading": _("Someone else changed this placement while you were correcting it"),
+            "action": url_for("shelter.correct", case_id=case_id, placement_id=placement_id),
+            "case": clash.record.case, "discard": url_for("shelter.case_index", case_id=case_id)},
+        invalid=lambda: _correction_page(placement, form, status=422))
 
 
 @bp.post("/cases/<case_id>/shelter/<placement_id>/delete")
 @requires(Action.PLACEMENT_DELETE)
 def delete(case_id, placement_id):
     placement = corrections.load(current_user, case_id, placement_id, Action.PLACEMENT_DELETE, deleted=True)
-    form = DeleteForm()
-    listed = url_for("shelter.case_index", case_id=case_id)
-    if form.validate_on_submit():
-        try:
-            corrections.delete_placement(current_user, placement, form.deletion_reason.data,
-                                         versions.base_of(form.version.data))
-        except operations.PlacementError as exc:
-            db.session.rollback()
-            submissions.replay_if_used(form)  # a deletion sent twice: the first one was saved
-            flash(str(exc), "danger")
-            return redirect(listed if placement.is_deleted else
-                            url_for("shelter.correct", case_id=case_id, placement_id=placement_id))
-        submissions.consume(form, listed)
-        db.session.commit()
-        flash(_("Placement deleted: its bed is free. It no longer appears anywhere; its history keeps who deleted it "
-                "and why."), "success")
-        return redirect(listed)
-    if placement.is_deleted:
-        raise NotFound()
-    for name, errors in form.errors.items():
-        if name != "submission_token":  # that field flashes its own refusal
-            for error in errors:
-                flash(str(error), "danger")
-    return redirect(url_for("shelter.correct", case_id=case_id, placement_id=placement_id))
+    return pages.delete_posted(
+        placement, refused=operations.PlacementError,
+        delete=lambda reason, base: corrections.delete_placement(current_user, placement, reason, base),
+        listed=url_for("shelter.case_index", case_id=case_id),
+        correct_url=url_for("shelter.correct", case_id=case_id, placement_id=placement_id),
+        done=_("Placement deleted: its bed is free. It no longer appears anywhere; its history keeps who deleted it "
+               "and why."))
 
 
 @bp.get("/cases/<case_id>/shelter/<placement_id>/history")

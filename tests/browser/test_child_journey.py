@@ -143,7 +143,8 @@ def test_a_sixteen_year_old_from_crisis_call_to_reintegration(server, browser, e
         page.get_by_label("Consents to assisted voluntary return", exact=True).check()
         page.get_by_role("button", name="Record consent", exact=True).click()
         # Without the guardian's consent and her assent, the record is refused with what is missing.
-        expect(page.locator(".invalid-feedback, .alert-danger").first).to_be_visible()
+        expect(page.locator(".alert-danger", has_text="guardian")).to_be_visible()
+        expect(page.locator(".consent-record")).to_have_count(0)  # nothing was recorded
         page.get_by_label("The child assents (agrees) to what is recorded here", exact=True).check()
         page.get_by_label("Who gave consent for the child (name)", exact=True).fill("Mireille Désir")
         page.get_by_label("Their relationship to the child", exact=True).select_option("parent")

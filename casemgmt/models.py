@@ -10,6 +10,7 @@ from casemgmt.cases.models import Case, CaseCode, Person, StageChange
 from casemgmt.core.journey import FEATURES
 from casemgmt.core.submissions import SubmissionToken
 from casemgmt.crypto.models import DataKey
+from casemgmt.matching.models import CrossCheck, IndexGeneration, PersonMatchKey
 from casemgmt.referrals.models import Referral
 from casemgmt.revisions.models import RecordRevision
 
@@ -25,6 +26,7 @@ def _feature_models() -> None:
 _feature_models()
 
 __all__ = [
-    "AuditEvent", "AuditHead", "Case", "CaseCode", "CaseGrant", "DataKey", "Organisation", "Person", "RecordRevision",
-    "Referral", "StageChange", "SubmissionToken", "User", "UserSession",
+    "AuditEvent", "AuditHead", "Case", "CaseCode", "CaseGrant", "CrossCheck", "DataKey", "IndexGeneration",
+    "Organisation", "Person", "PersonMatchKey", "RecordRevision", "Referral", "StageChange", "SubmissionToken", "User",
+    "UserSession",
 ]

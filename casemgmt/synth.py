@@ -34,7 +34,7 @@ from casemgmt.shelter import demo as shelter_demo
 from casemgmt.shelter import operations as shelter
 from casemgmt.synth_journey import CaseWriter, FacilitySlot, OrgProfile, World
 from casemgmt.synth_people import make_pools
-from casemgmt.synth_rows import Actor, Batch, index_bits
+from casemgmt.synth_rows import Actor, Batch, index_generations
 
 YEARS = 3
 # Share of the cases per organisation (the demo's order: the Lima NGO, the Bogotá NGO, the IOM mission).
@@ -138,7 +138,7 @@ def build(n_cases: int, seed: int = 2026, password: str | None = None, progress:
     mission = next(o for o in orgs if o.mission)
     world = World(orgs=orgs, org_weights=list(ORG_WEIGHTS), mission=mission,
                   mission_actor=next(a for a in mission.assignees[0] if a and a.role == "mission_staff"),
-                  pools=make_pools(seed), now=now, bits=index_bits())
+                  pools=make_pools(seed), now=now, generations=index_generations())
     writer = CaseWriter(world)
     batch = Batch()
     opened = _opening_times(rng, n_cases, now)

@@ -33,6 +33,7 @@ from casemgmt.intake.operations import police_report_basis
 from casemgmt.intake.vocabulary import CHANNELS, INDICATORS, join_codes
 from casemgmt.journey import demo as journey_demo
 from casemgmt.journey.models import ClosureRequest, status_for
+from casemgmt.matching.models import PersonMatchKey
 from casemgmt.referrals import demo as referrals_demo
 from casemgmt.referrals.models import Referral
 from casemgmt.reintegration import demo as reintegration_demo
@@ -49,7 +50,7 @@ from casemgmt.revisions.models import RecordRevision
 from casemgmt.shelter import demo as shelter_demo
 from casemgmt.shelter.models import Placement
 from casemgmt.synth_people import Pools, person, pick
-from casemgmt.synth_rows import Actor, Batch, CaseKey, identity_columns
+from casemgmt.synth_rows import Actor, Batch, CaseKey, identity_columns, match_key_rows
 from casemgmt.tasks import demo as tasks_demo
 from casemgmt.tasks.models import Task
 
@@ -132,7 +133,7 @@ class World:
     mission_actor: Actor  # receives the NGOs' return referrals and works on reintegration
     pools: Pools
     now: datetime
-    bits: int
+    generations: list  # synth_rows.index_generations()
 
     @property
     def today(self) -> date:
@@ -298,8 +299,10 @@ class CaseWriter:
         batch.add(
             Person, id=person_id, case_id=c.id, gender=values["gender"], citizenship=values["citizenship"],
             languages=",".join(values["languages"]) or None, age_band=band, age_basis=basis,
-            **identity_columns(c.key, person_id, values, self.world.bits),
+            **identity_columns(c.key, person_id, values),
         )
+        for row in match_key_rows(c.id, values, c.org.country, self.world.generations):
+            batch.add(PersonMatchKey, **row)
         for kind in CODE_KINDS:
             for code in sorted(set(values[kind])):
                 batch.add(CaseCode, case_id=c.id, kind=kind, code=code)

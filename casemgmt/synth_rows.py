@@ -20,7 +20,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask import current_app
 from sqlalchemy import insert, update
 
 from casemgmt.access.grants import CaseGrant
@@ -31,13 +30,13 @@ from casemgmt.cases.models import Case, CaseCode, Person, StageChange
 from casemgmt.consent.models import ConsentRecord
 from casemgmt.counseling.models import CounselingSession
 from casemgmt.crypto import aead
-from casemgmt.crypto import blind_index as bidx
 from casemgmt.crypto.fields import DATA_KEY_BYTES, Sealed, wrap
 from casemgmt.crypto.keyring import keyring
 from casemgmt.crypto.models import DataKey
 from casemgmt.extensions import db
 from casemgmt.intake.models import Contact, Screening
 from casemgmt.journey.models import ClosureRequest
+from casemgmt.matching.models import PersonMatchKey
 from casemgmt.referrals.models import Referral
 from casemgmt.reintegration.models import MonitoringVisit, ReintegrationPlan, ReintegrationSupport, ServiceDelivered
 from casemgmt.returns.models import ReturnPlan
@@ -47,7 +46,8 @@ from casemgmt.tasks.models import Task
 
 # Parents before children, so foreign keys hold at every statement (PostgreSQL checks them immediately).
 INSERT_ORDER = (
-    Case, Person, DataKey, CaseCode, StageChange, Contact, ConsentRecord, Screening, Placement, CounselingSession,
+    Case, Person, PersonMatchKey, DataKey, CaseCode, StageChange,
+    Contact, ConsentRecord, Screening, Placement, CounselingSession,
     ReturnPlan, Referral, CaseGrant, ReintegrationPlan, ReintegrationSupport, ServiceDelivered, MonitoringVisit, Task,
     ClosureRequest, RecordRevision, AuditEvent,
 )
@@ -169,12 +169,15 @@ class CaseKey:
         return Sealed(aead.encrypt(self._raw, KEY_ID, value.encode(), context))
 
 
-def index_bits() -> int:
-    return bidx.index_bits(current_app.config["SETTINGS"].expected_cases)
+def index_generations() -> list:
+    """The live matching-index generations (matching.generations), as plain values that outlive a commit."""
+    from casemgmt.matching import generations
+
+    return [generations.Snapshot(g.id, g.key_version, g.bits) for g in generations.live()]
 
 
-def identity_columns(key: CaseKey, person_id: str, values: dict, bits: int) -> dict:
-    """The encrypted fields and blind indexes of a Person row, as cases.identity.write_identity() sets them."""
+def identity_columns(key: CaseKey, person_id: str, values: dict) -> dict:
+    """The encrypted fields of a Person row, as cases.identity.write_identity() seals them."""
     out: dict[str, object] = {}
     for field in ENCRYPTED_FIELDS:
         value = values.get(field)
@@ -183,12 +186,11 @@ def identity_columns(key: CaseKey, person_id: str, values: dict, bits: int) -> d
         elif isinstance(value, int) and not isinstance(value, bool):
             value = str(value)  # an estimated age, a year of birth
         out[field] = key.seal(Person.__tablename__, field, person_id, (value or "").strip() or None)
-    name = bidx.full_name(values.get("given_name"), values.get("family_name"))
-    dob = values.get("date_of_birth")
-    year = dob.year if dob else values.get("birth_year")
-    out["name_bidx"] = bidx.compute("name", name, bits)
-    out["name_year_bidx"] = bidx.compute("name_year", f"{name}|{year}", bits) if year and name else None
-    out["dob_bidx"] = bidx.compute("dob", bidx.normalise_date(dob), bits) if dob else None
-    out["document_bidx"] = bidx.compute("document", bidx.normalise_document(values.get("document_number") or ""), bits)
-    out["phone_bidx"] = bidx.compute("phone", bidx.normalise_phone(values.get("phone") or ""), bits)
     return out
+
+
+def match_key_rows(case_id: str, values: dict, region: str | None, in_generations: list) -> list[dict]:
+    """The blind indexes of matching, as cases.identity.write_identity() stores them (matching.store)."""
+    from casemgmt.matching import keys, store
+
+    return store.rows_for(case_id, keys.identity_of(values, region), in_generations)

@@ -112,7 +112,8 @@ CODE_KINDS = ("exploitation", "control", "recruitment_country", "exploitation_co
 
 class Person(db.Model):
     """The assisted person. Identifying fields are encrypted under the case's data key; the plaintext columns are
-    the coarse categories reports need. Blind-index columns allow exact search without decrypting the table."""
+    the coarse categories reports need. The blind indexes that find a person without decrypting the table are rows of
+    person_match_keys (casemgmt.matching)."""
 
     __tablename__ = "persons"
 
@@ -137,11 +138,6 @@ class Person(db.Model):
     estimated_age: Mapped[Sealed | None] = mapped_column(EncryptedBytes)
     age_estimated_on: Mapped[Sealed | None] = mapped_column(EncryptedBytes)
     birth_year: Mapped[Sealed | None] = mapped_column(EncryptedBytes)
-    name_bidx: Mapped[int | None] = mapped_column(index=True)
-    name_year_bidx: Mapped[int | None] = mapped_column(index=True)
-    dob_bidx: Mapped[int | None] = mapped_column(index=True)
-    document_bidx: Mapped[int | None] = mapped_column(index=True)
-    phone_bidx: Mapped[int | None] = mapped_column(index=True)
 
     case: Mapped[Case] = relationship(back_populates="person")
 

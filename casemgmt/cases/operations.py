@@ -286,10 +286,9 @@ def erase_case(actor, case: Case) -> None:
     if case.erased_at is not None:
         raise CaseError(gettext("This case has already been erased."))
     keys = crypto_fields.shred(case.id)
-    person = case.person
-    if person is not None:
-        person.name_bidx = person.name_year_bidx = person.dob_bidx = None
-        person.document_bidx = person.phone_bidx = None
+    from casemgmt.matching import store
+
+    store.delete_keys(case.id)
     case.erased_at = utcnow()
     record_event("case.erase", object_type="case", object_id=case.id, case_id=case.id, actor=actor,
                  details={"data_keys_deleted": keys})

@@ -48,6 +48,19 @@ class KeyRing:
     def blind_index_key(self, index_name: str) -> bytes:
         return _hkdf(self._index_root, f"blind-index:{index_name}")
 
+    def match_index_key(self, version: int, kind: str) -> bytes:
+        """The key of one kind of matching index (casemgmt.matching) in the index generation built under `version`:
+        the generation names its version, so the oldest root key no longer has to key the indexes for ever."""
+        return self._match_index_key(version, kind)
+
+    @cache  # noqa: B019
+    def _match_index_key(self, version: int, kind: str) -> bytes:
+        try:
+            root = self._roots[version]
+        except KeyError:
+            raise KeyError(f"key version {version} is not in the key ring") from None
+        return _hkdf(root, f"match-index:{kind}")
+
     @cache  # noqa: B019
     def audit_key(self) -> bytes:
         return _hkdf(self._index_root, "audit-chain")

@@ -59,10 +59,14 @@ ACTIONS = ValueSet("ContactAction", {
     "police_report": _l("Report to the police"),
 })
 
-# What a duplicate check compared, for the candidates the user may see.
+# What agreed between the new person and a candidate of the duplicate check (matching.score's fields and levels),
+# for the candidates the user may see.
 MATCHED_FIELDS = ValueSet("DuplicateMatch", {
-    "name_date_of_birth": _l("Name and date of birth"),
-    "name_birth_year": _l("Name and year of birth"),
+    "name": _l("Name"),
+    "name_similar": _l("Name (spelt differently or in another order)"),
+    "date_of_birth": _l("Date of birth"),
+    "date_of_birth_swapped": _l("Date of birth (day and month exchanged)"),
+    "birth_year": _l("Year of birth"),
     "document_number": _l("Identity document number"),
     "phone": _l("Phone"),
 })

@@ -1,5 +1,5 @@
-"""The duplicate check's engine (search, matching.search, is built on the same parts): candidates from the blind indexes (matching.candidates), decisions after
-decrypting those candidates only (matching.score).
+"""The duplicate check's engine (search, in matching.search, is built on the same parts): candidates from the blind
+indexes (matching.candidates), decisions after decrypting those candidates only (matching.score).
 
 Who may be looked at is always the caller's SQL condition (`scope`), applied in the candidates query itself, so a
 case outside it is never fetched, decrypted or counted. The cross-organisation check (matching.crossorg) is the only

@@ -61,7 +61,7 @@ class CaseUser(HttpUser):
     def search(self) -> None:
         term, reference = self.rng.choice(self.scope["names"])
         with self.client.post("/cases/search", name="/cases/search", catch_response=True,
-                              data={"kind": "name", "term": term, "csrf_token": self.token}) as response:
+                              data={"term": term, "csrf_token": self.token}) as response:
             if response.status_code == 200 and reference not in response.text:
                 response.failure("search did not find a known person")
 

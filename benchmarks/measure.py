@@ -114,7 +114,7 @@ class Run:
         self.page("case_list_middle", [lambda: reader.get(f"/cases/?page={sample.middle_page}")] * self.repeat)
         self.page("case_view", [lambda i=i: reader.get(f"/cases/{i}") for i in sample.view_ids])
         responses = self.page("search", [
-            lambda t=t: reader.post("/cases/search", {"kind": "name", "term": t}, expected=200)
+            lambda t=t: reader.post("/cases/search", {"term": t}, expected=200)
             for t, _ref in sample.search_terms
         ])
         # zip stops at the responses: a slow page may have had fewer samples than terms (see page()).
@@ -137,7 +137,7 @@ class Run:
             "case_list": lambda: reader.get("/cases/"),
             "case_list_middle": lambda: reader.get(f"/cases/?page={sample.middle_page}"),
             "case_view": lambda: reader.get(f"/cases/{case_id}"),
-            "search": lambda: reader.post("/cases/search", {"kind": "name", "term": term}, expected=200),
+            "search": lambda: reader.post("/cases/search", {"term": term}, expected=200),
             "dashboard": lambda: reader.get("/reports/"),
             "donor_report": lambda: reader.get("/reports/donor"),
             "audit_trail": lambda: reader.get("/audit/"),
@@ -214,16 +214,18 @@ class Run:
         for term, _ref in sample.search_terms:
             with self.app.test_request_context():
                 actor = db.session.get(User, sample.reader_id)
-                elapsed, found = timed(lambda a=actor, t=term: search_cases(a, "name", t))
+                elapsed, found = timed(lambda a=actor, t=term: search_cases(a, t))
                 indexed.append(elapsed)
-                expected = {case.id for case, _name in found}
+                expected = {hit.case.id for hit in found.hits}
                 db.session.rollback()  # the search's audit event: not what is being compared
             if len(scanned) < runs:
                 with self.app.test_request_context():
                     actor = db.session.get(User, sample.reader_id)
                     elapsed, (ids, scanned_people) = timed(lambda a=actor, t=term: decrypt_and_scan(a, t))
                     scanned.append(elapsed)
-                    agree = agree and set(ids) == expected
+                    # The search is fuzzy (spellings, order, a part of the name): it finds every exact match the scan
+                    # finds, and may find more.
+                    agree = agree and set(ids) <= expected
                     db.session.rollback()
         index, scan = summary_ms(indexed), summary_ms(scanned)
         return {

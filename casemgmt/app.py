@@ -105,9 +105,10 @@ def _register_blueprints(app: Flask) -> None:
     from casemgmt.cases.views import bp as cases_bp
     from casemgmt.health import bp as health_bp
     from casemgmt.home import bp as home_bp
+    from casemgmt.matching.views import bp as matching_bp
     from casemgmt.reports.views import bp as reports_bp
 
-    for bp in (auth_bp, home_bp, cases_bp, admin_bp, audit_bp, health_bp, i18n.bp, reports_bp):
+    for bp in (auth_bp, home_bp, cases_bp, admin_bp, audit_bp, health_bp, i18n.bp, reports_bp, matching_bp):
         app.register_blueprint(bp)
     _register_features(app)
 

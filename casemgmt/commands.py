@@ -321,11 +321,11 @@ def keys_rotate(batch_size):
             _fail(f"{exc.args[0]}: put it back (see `casemgmt keys status`) and run the rotation again")
     record_event("keys.rotate.finish", actor=SYSTEM, details={"rewrapped": done, "to_version": version})
     db.session.commit()
-    # Not "retire old versions now": the oldest one keys the blind indexes and the audit chain;
-    # `keys status` shows what still uses each version.
+    # Not "retire old versions now": the search indexes are keyed from the version they were built under until
+    # `casemgmt indexes rebuild`, and the oldest one keys the audit chain; `keys status` shows what uses each version.
     click.echo(
-        f"re-wrapped {done} data keys and re-sealed {resealed} two-factor secrets; "
-        "check `casemgmt keys status` before retiring an old key version"
+        f"re-wrapped {done} data keys and re-sealed {resealed} two-factor secrets; run `casemgmt indexes rebuild`, "
+        "then check `casemgmt keys status` before retiring an old key version"
     )
 
 
@@ -422,11 +422,12 @@ def audit_checkpoint(restart, yes):
 def register(app: Flask) -> None:
     from casemgmt.backup.cli import backup_cli, restore_command
     from casemgmt.demo import demo_command
+    from casemgmt.matching.cli import indexes_cli
     from casemgmt.notifications.cli import notifications_cli
     from casemgmt.synth import synth_command
 
     for group in (orgs_cli, users_cli, keys_cli, cases_cli, audit_cli, demo_command, synth_command,
-                  notifications_cli):
+                  notifications_cli, indexes_cli):
         app.cli.add_command(group)
     for command in (backup_cli, restore_command):  # casemgmt/backup: backup, keygen, verify, restore
         app.cli.add_command(command)

@@ -227,6 +227,11 @@ def build_demo(password: str | None, n_cases: int, seed: int) -> dict[str, str]:
     for finish in _feature_finishers():
         finish(users, rng)
         db.session.commit()
+    # A second organisation registers a person the first holds: the first one's supervisor is told (issue 13).
+    from casemgmt.matching import demo as matching_demo
+
+    matching_demo.finish(users, rng)
+    db.session.commit()
     return credentials
 
 

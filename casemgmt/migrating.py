@@ -205,11 +205,41 @@ def downgrade_command(directory, sql, tag, x_arg, revision, allow_data_loss):
         raise click.ClickException(str(exc)) from None
 
 
+# --- `casemgmt db upgrade` ----------------------------------------------------------------------------------------
+
+
+def _upgrade_command() -> click.Command:
+    """Flask-Migrate's upgrade, then the matching indexes' rebuild when one is needed: a migration cannot decrypt,
+    so the keys of the people already there (after fa1b2c3d4e5f, or a rebuild interrupted before the upgrade) are
+    computed here, resumably, rather than leaving search blind until someone thinks of `casemgmt indexes rebuild`."""
+    from flask_migrate.cli import upgrade as flask_migrate_upgrade
+
+    @click.pass_context
+    @with_appcontext
+    def callback(ctx, **options):
+        ctx.invoke(flask_migrate_upgrade, **options)
+        if options["sql"] or options["revision"] != "head":
+            return  # SQL printed, not run; or a schema older than the application's models
+        from casemgmt.extensions import db
+        from casemgmt.matching import rebuild
+        from casemgmt.matching.cli import run_rebuild
+
+        if rebuild.needed():
+            click.echo("rebuilding the matching indexes (safe to interrupt: `casemgmt indexes rebuild` resumes)")
+            run_rebuild()
+        db.session.remove()
+
+    return click.Command("upgrade", callback=callback, params=list(flask_migrate_upgrade.params),
+                         help=(flask_migrate_upgrade.help or "").strip() + ", then rebuild the matching indexes if "
+                         "they need it (casemgmt indexes rebuild).")
+
+
 def db_group() -> click.Group:
-    """Flask-Migrate's `db` group, with our `downgrade` in place of its own."""
+    """Flask-Migrate's `db` group, with our `downgrade` and `upgrade` in place of its own."""
     from flask_migrate.cli import db as flask_migrate_db
 
     group = click.Group(name="db", callback=flask_migrate_db.callback, params=list(flask_migrate_db.params),
                         help=flask_migrate_db.help, commands=dict(flask_migrate_db.commands))
     group.add_command(downgrade_command, "downgrade")
+    group.add_command(_upgrade_command(), "upgrade")
     return group

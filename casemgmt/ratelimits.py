@@ -75,6 +75,21 @@ LIMITS: dict[str, tuple[Rule, ...]] = {
     "reports.export_identified": (Rule("5/hour;20/day", per=ACCOUNT),),
 }
 
+# The endpoints that run the duplicate check or a search, and which kind each is (issue 13, item 4): reaching their
+# limit, or a burst below it, is told to the user's supervisors (casemgmt.matching.limits).
+WATCHED: dict[str, str] = {
+    "cases.create": "check",
+    "intake.open_case": "check",
+    "cases.search": "search",
+}
+# A burst, per account and kind over the endpoints above: well below the hard limits (a whole intake form a minute,
+# for ten minutes, is 10; a hotline operator searches a few times an hour), yet a pace nobody keeps by hand. Reported
+# once per window (ratelimit.burst, then a notice to the supervisors), never refused.
+BURSTS: dict[str, str] = {
+    "check": "20 per 10 minutes",
+    "search": "100 per 10 minutes",
+}
+
 # A dead Redis must not hang the workers: give up on it quickly and fall back (see init_app).
 _REDIS_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
 
@@ -144,6 +159,39 @@ def init_app(app: Flask, settings: Settings) -> None:
                 deduct_when=_failed_attempt if rule.failures_only else None,
             )(view)
         app.view_functions[endpoint] = view
+    app.after_request(_count_burst)
+
+
+def _ran_a_check(response: Response) -> bool:
+    # A check or search ran: the page answered, or warned of a duplicate (409). A form that failed validation, a
+    # refusal or a 429 ran none.
+    return response.status_code < 400 or response.status_code == 409
+
+
+def _count_burst(response: Response) -> Response:
+    """Count a check or search towards its burst; the first one over it in a window is audited (ratelimit.burst),
+    which tells the user's supervisors (notifications.rules). Never fails the answer."""
+    kind = WATCHED.get(request.endpoint or "")
+    if kind is None or request.method != "POST" or not _ran_a_check(response):
+        return response
+    limiter = current_app.extensions.get(EXTENSION_KEY)
+    if limiter is None or not current_user.is_authenticated:
+        return response
+    try:
+        from limits import parse
+
+        parsed = parse(BURSTS[kind])
+        burst = type(parsed)(parsed.amount, parsed.multiples, namespace="BURST")
+        told = type(parsed)(1, parsed.multiples, namespace="BURST-TOLD")
+        key = (current_app.config["SETTINGS"].ratelimit_key_prefix, f"user:{current_user.id}", kind)
+        if limiter.limiter.hit(burst, *key) or not limiter.limiter.hit(told, *key):
+            return response
+        record_event("ratelimit.burst", details={"kind": kind, "limit": BURSTS[kind]})
+        db.session.commit()
+    except Exception:  # the answer is already made; a burst not reported is logged, not a failed request
+        db.session.rollback()
+        log.exception("counting a burst of %s failed", kind)
+    return response
 
 
 def _breached() -> RequestLimit | None:
@@ -178,6 +226,10 @@ def audit_breach(exc: RateLimitExceeded) -> None:
         if not first:
             return
     db.session.rollback()  # the limit is checked before the view runs: there is nothing of the request to keep
-    record_event("ratelimit.exceeded", outcome="denied",
-                 details={"endpoint": request.endpoint, "limit": str(exc.limit.limit)})
+    event = record_event("ratelimit.exceeded", outcome="denied",
+                         details={"endpoint": request.endpoint, "limit": str(exc.limit.limit)})
+    if request.endpoint in WATCHED and current_user.is_authenticated:
+        from casemgmt.matching import limits
+
+        limits.limit_reached(current_user._get_current_object(), request.endpoint, event)  # its supervisors
     db.session.commit()

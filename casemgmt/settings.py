@@ -69,6 +69,8 @@ class Settings:
     login_lock_minutes: int = 15
     # How long an enrolment or reset link stays usable (the person it is handed to may need a weekend).
     enrolment_link_hours: int = 72
+    # Sizes the blind indexes (crypto.blind_index.index_bits). It may change: `casemgmt indexes rebuild` then builds
+    # indexes of the new size while search goes on using the old ones.
     expected_cases: int = 100_000
     page_size: int = 25
     # Identity-document scans and signed forms; the request cap is this plus room for the multipart envelope.

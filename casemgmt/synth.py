@@ -183,7 +183,8 @@ def synth_command(n_cases, seed, password, reset, batch_size):
     prepare_empty_database(reset)
     if n_cases > settings.expected_cases:
         click.echo(f"note: blind indexes are sized for CASEMGMT_EXPECTED_CASES={settings.expected_cases}; "
-                   f"set it to {n_cases} for realistic search figures", err=True)
+                   f"set it to {n_cases} for realistic search figures (or run `casemgmt indexes rebuild` after "
+                   "changing it)", err=True)
     with click.progressbar(length=n_cases, label=f"creating {n_cases} synthetic cases") as bar:
         result = build(n_cases, seed, password, progress=bar.update, batch_size=batch_size)
     restart_on_new_database(SYSTEM)  # a new chain, as in the demo

@@ -60,7 +60,7 @@ SUBJECTS = {
                                 "answered"),
     "case": ("case", "the case"),
     "listed": ("case", "the case, in the user's case list"),
-    "found": ("case", "the case, found by an exact search"),
+    "found": ("case", "the case, found by search"),
     "consent": ("case", "a consent record of the case"),
     "session": ("case", "a counseling session of the case, written by its caseworker"),
     "placement": ("case", "a shelter placement of the case, made by its caseworker"),
@@ -117,7 +117,7 @@ TABLE: tuple[Row, ...] = (
         "a stage move caused by an event the user recorded (journey/automatic.py): an arrival confirmed by the "
         "receiving mission moves the case to reintegration; the move's guards still apply"),
     row("case.assign", "case", "N N N N Y N | N N N N | N N | N", "choose the caseworker"),
-    row("case.search", "found", "Y Y N Y Y N | Y Y Y N | N N | N", "exact search finds the case",
+    row("case.search", "found", "Y Y N Y Y N | Y Y Y N | N N | N", "search finds the case",
         ref_other="only the caseworker who accepted the referral"),
     row("case.access_log", "case", "N N N N Y N | N Y N N | N N | N",
         "who looked at the record; both sides of a referral"),

@@ -12,11 +12,12 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from casemgmt import htcds
 from casemgmt.cases import age
 from casemgmt.core.submissions import SubmissionTokenMixin
+from casemgmt.matching.search import parse_search
 
 PHONE = Regexp(r"^[0-9+()\-.\s]{5,32}$", message=_l("Digits, spaces and + ( ) - . only."))
 
@@ -118,20 +119,28 @@ class StageForm(FlaskForm):
 
 
 class SearchForm(FlaskForm):
-    kind = SelectField(_l("Search by"), choices=[
-        ("name", _l("Full name")),
-        ("date_of_birth", _l("Date of birth (YYYY-MM-DD)")),
-        ("document_number", _l("Identity document number")),
-        ("phone", _l("Phone")),
-    ])
-    term = StringField(_l("Search for"), validators=[DataRequired(), Length(max=200)])
+    """One box for a name, a phone or a document number (matching.search reads which), and a date or year of birth
+    to narrow a name down. Posted only: terms never go in a URL, the page number neither."""
+
+    term = StringField(_l("Name, phone or document number"), validators=[
+        DataRequired(_l("Type a name, a phone number or a document number.")), Length(max=200)])
+    date_of_birth = DateField(_l("Date of birth"), validators=[Optional()])
+    birth_year = IntegerField(_l("Year of birth"), validators=[Optional()])
+    page = IntegerField(validators=[Optional(), NumberRange(1, 10_000)], default=1)
 
     def validate_term(self, field):
-        if self.kind.data == "date_of_birth":
-            try:
-                date.fromisoformat(field.data.strip())
-            except ValueError:
-                raise ValidationError(_l("Write the date as YYYY-MM-DD.")) from None
+        if parse_search(field.data, None).empty:
+            raise ValidationError(_l("Nothing here can be searched for: type a name or part of one (letters), a "
+                                     "phone number or a document number."))
+
+    def validate_birth_year(self, field):
+        if field.data is None:
+            return
+        if not 1900 <= field.data <= date.today().year:
+            raise ValidationError(_l("Type a year between 1900 and this year."))
+        born = self.date_of_birth.data
+        if born is not None and born.year != field.data:
+            raise ValidationError(_l("The year of birth is not the year of the date of birth."))
 
 
 class ConfirmForm(FlaskForm):

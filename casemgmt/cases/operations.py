@@ -129,6 +129,9 @@ def create_case(actor, values: dict) -> Case:
     db.session.flush()
     record_event("case.create", object_type="case", object_id=case.id, case_id=case.id, actor=actor,
                  details={"fields": sorted(k for k in ALL_FIELDS if _norm(values.get(k)) is not None)})
+    from casemgmt.matching import crossorg
+
+    crossorg.enqueue(case)  # other organisations are looked at later, by the sweep, never in this request
     return case
 
 
@@ -176,6 +179,10 @@ def update_case(actor, case: Case, values: dict, base_version: int) -> list[str]
         raise EditConflict(fresh, snapshot(fresh), values) from None
     record_event("case.update", object_type="case", object_id=case.id, case_id=case.id, actor=actor,
                  details={"fields": changed})
+    from casemgmt.matching import crossorg
+
+    if crossorg.IDENTIFYING.intersection(changed):
+        crossorg.enqueue(case)  # who the case is about changed: look in other organisations again (the sweep)
     return changed
 
 
@@ -289,6 +296,9 @@ def erase_case(actor, case: Case) -> None:
     from casemgmt.matching import store
 
     store.delete_keys(case.id)
+    from casemgmt.matching import crossorg
+
+    crossorg.dequeue(case)
     case.erased_at = utcnow()
     record_event("case.erase", object_type="case", object_id=case.id, case_id=case.id, actor=actor,
                  details={"data_keys_deleted": keys})

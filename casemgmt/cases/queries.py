@@ -1,9 +1,10 @@
-"""Read-only queries for case pages: the filtered list, search through blind indexes, the access log."""
+"""Read-only queries for case pages: the filtered list, search (on the matching engine), the access log."""
 
 from __future__ import annotations
 
 import operator
 from dataclasses import dataclass, field
+from datetime import date
 from functools import reduce
 
 from sqlalchemy import Select, func, select, union_all
@@ -14,15 +15,12 @@ from casemgmt.access.policies import case_scope_filter, case_scope_parts, prefet
 from casemgmt.audit import record_event
 from casemgmt.audit.denials import DENIED
 from casemgmt.audit.models import AuditEvent
-from casemgmt.cases import identity
+from casemgmt.cases import age, identity
 from casemgmt.cases.models import Case, Person
 from casemgmt.core.pagination import Page, page_window
 from casemgmt.crypto.fields import preload_keys
 from casemgmt.extensions import db
-
-# A blind index value is shared by about C = R / 2**L records by design; more candidates than this means the
-# term is not selective (or the index is undersized), and decrypting them all would be the scan we avoid.
-MAX_CANDIDATES = 500
+from casemgmt.matching import search
 
 # What the "who has seen this record" page lists: views, changes and everything that shared or moved the record.
 VIEW_ACTIONS = (
@@ -112,31 +110,60 @@ def _unseal(person: Person, column: str) -> str | None:
     return unseal(person, column)
 
 
-def search_cases(actor, kind: str, term: str) -> list[tuple[Case, str]]:
-    """Exact search: the blind index narrows to a few candidates in the user's scope, which are decrypted and
-    compared. The audit event records that a search happened and how many results, never the term."""
+@dataclass(frozen=True)
+class SearchHit:
+    """One search result as the page shows it."""
+
+    case: Case
+    name: str
+    age: str | None  # "16", "about 16", "born 2010" (cases.age), None when nothing is recorded
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    hits: list[SearchHit]
+    page: int
+    has_next: bool
+
+
+def search_cases(actor, text: str, date_of_birth: date | None = None, birth_year: int | None = None,
+                 page: int = 1) -> SearchResults:
+    """One page of the cases in the user's scope whose person answers the search (matching.search), best first.
+
+    Only cases the user may open are looked at (the scope is a condition of the candidates query) and only the
+    page's candidates whose identity the user may see are decrypted. The audit event records that a search happened,
+    a coarse kind ("name" or "number"), the page and how many results: never the term."""
     authorize(actor, Action.CASE_SEARCH)
-    column_name, value = identity.index_value(kind, term)
-    results: list[tuple[Case, str]] = []
-    if value is not None:
-        column = getattr(Person, column_name)
-        candidates = db.session.scalars(
-            select(Case)
-            .join(Person, Person.case_id == Case.id)
-            # The blind index leaves a few candidates: their own referrals are probed (by_case), rather than every
-            # case referred to the organisation being collected first.
-            .where(column == value, case_scope_filter(actor, by_case=True))
-            .options(selectinload(Case.person))
-            .order_by(Case.created_at.desc())
-            .limit(MAX_CANDIDATES)
-        ).all()
-        preload_keys([c.id for c in candidates])
-        for case in candidates:
-            revealed = identity.read_identity(case.person)
-            if identity.matches(kind, term, revealed):
-                results.append((case, identity.display_name(revealed)))
-    record_event("case.search", details={"kind": kind, "results": len(results)}, actor=actor)
-    return results
+    region = actor.organisation.country if actor.organisation else None
+    query = search.parse_search(text, region, date_of_birth, birth_year)
+    found = search.search(
+        query, case_scope_filter(actor, by_case=True), region, page,
+        # The candidates are a few by now: their own grants are probed (by_case) and answered in one query.
+        before_decrypt=lambda ids: prefetch_case_access(actor, ids),
+        may_decrypt=lambda case: allowed(actor, Action.CASE_VIEW_IDENTITY, case),
+    )
+    today = date.today()
+    hits = [SearchHit(f.case, identity.display_name(f.revealed), _age_label(f.case, f.revealed, today))
+            for f in found.results]
+    record_event("case.search", details={"kind": query.kind, "page": found.page, "results": len(hits)}, actor=actor)
+    return SearchResults(hits, found.page, found.has_next)
+
+
+def _age_label(case: Case, revealed: dict, today: date) -> str | None:
+    """The age from the values the search decrypted anyway (cases.age reckons it; nothing is decrypted again)."""
+    def number(text):
+        return int(text) if text not in (None, "") else None
+
+    def day(text):
+        return date.fromisoformat(text) if text else None
+
+    facts = age.AgeFacts(
+        basis=case.person.age_basis, date_of_birth=day(revealed.get("date_of_birth")),
+        estimated_age=number(revealed.get("estimated_age")), estimated_on=day(revealed.get("age_estimated_on")),
+        birth_year=number(revealed.get("birth_year")), age_band=case.person.age_band,
+    )
+    reckoned = age.age_from(facts, today)
+    return reckoned.label() if reckoned.basis is not None else None
 
 
 def access_log_query(actor, case: Case) -> Select:

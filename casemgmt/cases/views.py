@@ -189,14 +189,15 @@ def change_stage(case_id):
 @bp.route("/search", methods=["GET", "POST"])
 @requires(Action.CASE_SEARCH)
 def search():
-    # Terms travel in the POST body only: a URL ends up in logs, history and Referer headers.
+    # Terms and the page number travel in the POST body only: a URL ends up in logs, history and Referer headers.
     form = SearchForm()
     results = None
     if form.validate_on_submit():
-        results = queries.search_cases(current_user, form.kind.data, form.term.data)
+        results = queries.search_cases(current_user, form.term.data, form.date_of_birth.data, form.birth_year.data,
+                                       form.page.data or 1)
         _commit_keeping_loaded()  # the search event
     status = 422 if request.method == "POST" and results is None else 200
-    return render_template("cases/search.html", form=form, results=results), status
+    return render_template("cases/search.html", form=form, results=results, stages=htcds.STAGES), status
 
 
 @bp.get("/<case_id>/access-log")

@@ -1,4 +1,7 @@
-"""Blind indexes: truncated HMAC-SHA256 of a normalised value, for exact-match search over encrypted fields.
+"""Blind indexes: their size, and the plain normalisation of text, documents, phones and dates.
+
+The index values themselves are computed by casemgmt.matching (generations.compute: HMAC-SHA256 under a key of the
+generation's root-key version, truncated to the generation's bits), over the keys matching.keys derives.
 
 The index is deliberately lossy. CipherSweet's sizing rule keeps the expected number of coincidental matches per
 value, C = R / 2**L for R rows, in 2 <= C < sqrt(R): enough collisions that an index value does not pin down one
@@ -7,14 +10,10 @@ person, few enough that search only has to decrypt a handful of candidates and c
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import math
 import re
 import unicodedata
 from datetime import date
-
-from casemgmt.crypto.keyring import keyring
 
 _SPACES = re.compile(r"\s+")
 _NOT_ALNUM = re.compile(r"[^0-9A-Z]")
@@ -48,10 +47,3 @@ def normalise_date(value: date | str) -> str:
 def full_name(given: str | None, family: str | None) -> str:
     return normalise_text(f"{given or ''} {family or ''}")
 
-
-def compute(index_name: str, normalised: str, bits: int) -> int | None:
-    """HMAC-SHA256 under the index's own key, truncated to `bits` bits. Empty input has no index."""
-    if not normalised:
-        return None
-    digest = hmac.new(keyring().blind_index_key(index_name), normalised.encode(), hashlib.sha256).digest()
-    return int.from_bytes(digest[:4], "big") >> (32 - bits)

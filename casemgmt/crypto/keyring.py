@@ -1,8 +1,11 @@
 """Keys derived from the root key material, one purpose per HKDF label.
 
-Nothing is ever derived from Flask's SECRET_KEY. The KEK of version n comes from root key n; blind-index keys and the
-audit-chain key come from the oldest root key, because changing them means re-computing every index or chain link
-(a backfill this version does not do), whereas KEK rotation only re-wraps data keys.
+Nothing is ever derived from Flask's SECRET_KEY. The KEK of version n comes from root key n. The keys of the matching
+indexes come from the version their index generation names (match_index_key), so `casemgmt indexes rebuild` moves
+them to the current version like rotation moves data keys. The audit-chain, checkpoint and erasure-journal keys and
+blind_index_key (two-factor recovery code hashes, form submission tokens) come from the oldest root key: changing them
+would mean re-computing every chain link and signature (a backfill this version does not do), so the oldest version
+stays in the ring (crypto.usage).
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ from casemgmt.matching import engine, keys
 
 @dataclass(frozen=True)
 class Candidate:
-    """A case the user may open whose person matches exactly on at least one field."""
+    """A case the user may open whose person scored as probably the same (matching.score), with what agreed."""
 
     case_id: str
     reference: str
@@ -61,12 +61,14 @@ class DuplicateReport:
 
 
 def matched_fields(levels: dict[str, str]) -> tuple[str, ...]:
-    """The codes of MATCHED_FIELDS for a candidate's agreeing fields (matching.score levels)."""
+    """The codes of MATCHED_FIELDS for a candidate's agreeing fields (matching.score levels). The name agrees when
+    every part of it that was typed agrees as typed (a given name alone, or surnames in another order, included);
+    it is similar when some part agrees only as another spelling, or one surname is missing or another."""
     out = []
-    given, family = levels.get("given"), levels.get("family")
-    if given == "exact" and family == "exact":
+    names = [levels[f] for f in ("given", "family") if levels.get(f) is not None]
+    if names and all(level == "exact" for level in names):
         out.append("name")
-    elif given not in (None, "differ") or family not in (None, "differ"):
+    elif any(level != "differ" for level in names):
         out.append("name_similar")
     out += {"exact": ["date_of_birth"], "swapped": ["date_of_birth_swapped"], "year": ["birth_year"]}.get(
         levels.get("dob"), [])

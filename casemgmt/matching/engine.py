@@ -12,10 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from casemgmt.cases import identity as case_identity
 from casemgmt.cases.models import Case
+from casemgmt.crypto import unseal
 from casemgmt.crypto.fields import preload_keys
 from casemgmt.extensions import db
 from casemgmt.matching import candidates, keys, score
@@ -38,11 +39,16 @@ def region_of(case_or_org_country: str | None) -> str | None:
     return (case_or_org_country or "").upper() or None
 
 
-def decrypt(cases: list[Case], region: str | None) -> list[tuple[Case, dict, keys.Identity]]:
+# What scoring reads of a candidate (keys.identity_of): a check decrypts these and nothing else of the person.
+SCORED_FIELDS = ("given_name", "family_name", "aliases", "date_of_birth", "birth_year", "phone", "document_number")
+
+
+def decrypt(cases: list[Case], region: str | None,
+            fields: tuple[str, ...] = case_identity.ENCRYPTED_FIELDS) -> list[tuple[Case, dict, keys.Identity]]:
     preload_keys([c.id for c in cases])
     out = []
     for case in cases:
-        revealed = case_identity.read_identity(case.person)
+        revealed = {field: unseal(case.person, field) for field in fields}
         out.append((case, revealed, keys.identity_of(revealed, region)))
     return out
 
@@ -51,7 +57,7 @@ def _load(case_ids: list[str]) -> list[Case]:
     if not case_ids:
         return []
     by_id = {c.id: c for c in db.session.scalars(
-        select(Case).where(Case.id.in_(case_ids)).options(selectinload(Case.person))
+        select(Case).where(Case.id.in_(case_ids)).options(joinedload(Case.person))  # one statement, not two
     ).all()}
     return [by_id[i] for i in case_ids if i in by_id and by_id[i].person is not None]
 
@@ -65,7 +71,7 @@ def best_matches(query: keys.Identity, scope, region: str | None, *, may_decrypt
     ranked = candidates.top(keys.query_keys(query), scope, limit)
     loaded = [c for c in _load([case_id for case_id, _ in ranked]) if may_decrypt is None or may_decrypt(c)]
     found = []
-    for case, revealed, person in decrypt(loaded, region):
+    for case, revealed, person in decrypt(loaded, region, SCORED_FIELDS):
         result = score.score(query, person)
         if result.weight >= threshold:
             found.append(Found(case, person, revealed, result))

@@ -3,7 +3,8 @@
 There is normally one, ACTIVE. `casemgmt indexes rebuild` adds a BUILDING one (a new key version after a rotation,
 or a new size after CASEMGMT_EXPECTED_CASES changed); from then on every write stores keys in both and every query
 looks in both, so search keeps working while the rebuild runs. When it finishes, the new generation becomes ACTIVE
-and the old one RETIRING until its rows are deleted.
+and the old one RETIRING until its rows are deleted, then RETIRED (the row stays, so a generation id is never
+reused: a stale row of an old generation can never be read as one of a new one).
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from casemgmt.matching.models import ACTIVE, BUILDING, IndexGeneration
 
 _CACHE = "casemgmt.matching.generations"
 
+# Neither written nor searched, and its rows are gone (matching.rebuild).
+RETIRED = "retired"
+
 
 class Snapshot(NamedTuple):
     """A generation's identity as plain values, for bulk writers that commit as they go (synth, rebuild)."""
@@ -38,9 +42,15 @@ def wanted_bits() -> int:
     return bidx.index_bits(current_app.config["SETTINGS"].expected_cases)
 
 
-def live() -> list[IndexGeneration]:
+def wanted() -> tuple[int, int]:
+    """(key version, bits) a generation built now would have: the ring's current version, the settings' size."""
+    return keyring().current_version, wanted_bits()
+
+
+def live(writing: str | None = None) -> list[IndexGeneration]:
     """The generations written and searched now (ACTIVE and BUILDING), oldest first; the first one is made on first
-    use (ACTIVE on an empty database, BUILDING when people exist whose keys a rebuild must compute)."""
+    use (ACTIVE on an empty database, BUILDING when people exist whose keys a rebuild must compute). `writing`: the
+    case whose keys the caller is about to write, already flushed, which is not one a rebuild must compute."""
     cached = g.get(_CACHE) if _has_g() else None
     if cached is not None:
         return cached
@@ -50,7 +60,7 @@ def live() -> list[IndexGeneration]:
         ).all()
         none_yet = not rows and db.session.scalar(select(func.count()).select_from(IndexGeneration)) == 0
     if none_yet:
-        rows = [_first()]
+        rows = [_first(writing)]
     rows = list(rows)
     if _has_g():
         setattr(g, _CACHE, rows)
@@ -64,14 +74,22 @@ def forget() -> None:
 
 
 def _has_g() -> bool:
-    from flask import has_app_context
+    # Per request only. A command's app context lasts as long as the command: a worker started before a rebuild
+    # would never write the new generation, and after it would search a retired one; `synth --reset` would keep a
+    # generation it has just dropped. Outside a request the list is read each time (one small query).
+    from flask import has_request_context
 
-    return has_app_context()
+    return has_request_context()
 
 
-def _first() -> IndexGeneration:
-    with db.session.no_autoflush:  # a person being created now is not one whose keys a rebuild must compute
-        people = db.session.scalar(select(func.count()).select_from(Person)) or 0
+def _first(writing: str | None) -> IndexGeneration:
+    # A person being created now is not one whose keys a rebuild must compute (the first case of a new installation
+    # is flushed before its keys are written): with it counted, every new installation would start half-built.
+    query = select(func.count()).select_from(Person)
+    if writing is not None:
+        query = query.where(Person.case_id != writing)
+    with db.session.no_autoflush:
+        people = db.session.scalar(query) or 0
     generation = IndexGeneration(id=1, key_version=keyring().current_version, bits=wanted_bits(),
                                  state=BUILDING if people else ACTIVE)
     try:

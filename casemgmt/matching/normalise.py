@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
+from functools import lru_cache
 
 import phonenumbers
 
@@ -48,6 +49,8 @@ def full_name(given: str | None, family: str | None) -> str:
     return " ".join(name_parts(given, family))
 
 
+# Parsing a phone is the slowest step of reading a candidate, and the same numbers come back: keep the answers.
+@lru_cache(maxsize=50_000)
 def phone_e164(value: str | None, region: str | None) -> str:
     """E.164 ("+51987654321") when the number parses for the region (the organisation's country, used when the
     number has no country code); otherwise its digits alone, so that an unparseable number still equals itself."""
@@ -59,6 +62,9 @@ def phone_e164(value: str | None, region: str | None) -> str:
     try:
         number = phonenumbers.parse(text, (region or "").upper() or None)
     except phonenumbers.NumberParseException:
+        number = None
+    if number is not None and not phonenumbers.is_valid_number(number) and not text.startswith("+"):
+        # "(57) 312-345-6789" in Peru parses as a (too long) Peruvian number: try it as international below.
         number = None
     if number is None and not text.startswith("+"):
         # "51 987 654 321" typed without the plus: an international number whose country code is its first digits.

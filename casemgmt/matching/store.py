@@ -22,8 +22,8 @@ def rows_for(case_id: str, person: keys.Identity, in_generations: list[IndexGene
 
 def write_keys(case_id: str, person: keys.Identity) -> None:
     """Replace the person's keys in every live generation (a rebuild's BUILDING one included)."""
-    live = generations.live()
     db.session.flush()  # the case row the keys refer to
+    live = generations.live(writing=case_id)
     delete_keys(case_id)
     rows = rows_for(case_id, person, live)
     if rows:

@@ -12,16 +12,24 @@ from casemgmt.notifications import (
 )
 
 
-@click.group("notifications", help="Overdue-task notices and e-mailed digests.")
+@click.group("notifications", help="Overdue-task and cross-organisation notices, and e-mailed digests.")
 def notifications_cli():
     pass
 
 
 @notifications_cli.command("sweep")
 def sweep_command():
-    """Add a notice for each task that fell overdue in the last week (once per task, assignee and due date)."""
+    """Add a notice for each task that fell overdue in the last week (once per task, assignee and due date), and
+    look for newly registered people in other organisations' cases (their holders are told)."""
     added = sweep.sweep_all()
     click.echo(f"{sum(added.values())} overdue-task notices added ({len(added)} organisations swept)")
+    checks = sweep.sweep_cross_checks()
+    click.echo(f"{checks.checked} new or changed cases looked for in other organisations, {checks.notices} notices "
+               f"to the holders of a match, {checks.failed} checks failed (left queued; see the log)")
+    if checks.stuck:
+        # Case ids only (no names): the log of the failures says why.
+        click.echo(f"{len(checks.stuck)} cases failed their check too often and wait for an operator: "
+                   + ", ".join(checks.stuck), err=True)
 
 
 @notifications_cli.command("send")

@@ -96,6 +96,31 @@ KINDS: dict[str, Kind] = {
     "access_revoked": Kind(
         UPDATE, _l("Access to the shared case %(ref)s has ended."),
         _l("Access to a case shared with your organisation has ended.")),
+    # Issue 13: what the duplicate check and search learnt that a supervisor should act on (matching.crossorg,
+    # matching.limits). The page they lead to (matching.views) names the organisation or the colleague.
+    "cross_match": Kind(
+        UPDATE, _l("Another organisation registered a person who matches your case %(ref)s: see who, and contact "
+                   "them if the person's consent allows."),
+        _l("Another organisation registered a person who matches a case of your organisation: see who, and "
+           "contact them if the person's consent allows.")),
+    "check_limit_reached": Kind(
+        UPDATE, _l("A colleague reached the limit of duplicate checks or searches."),
+        _l("A colleague reached the limit of duplicate checks or searches.")),
+    "check_burst": Kind(
+        UPDATE, _l("A colleague made an unusual number of duplicate checks or searches in a few minutes."),
+        _l("A colleague made an unusual number of duplicate checks or searches in a few minutes.")),
+}
+
+# The same notices with the organisation or the colleague named, as the matching page shows them (the list of
+# notices has the kind and the case only; matching.views reads the rest from the notice's object).
+NAMED: dict[str, tuple[object, object]] = {
+    "cross_match": (
+        _l("%(org)s registered a person who matches your case %(ref)s; contact them if the person's consent "
+           "allows."),
+        _l("%(org)s registered a person who matches a case of your organisation; contact them if the person's "
+           "consent allows.")),
+    "check_limit_reached": (_l("%(user)s reached the limit of duplicate checks or searches."),) * 2,
+    "check_burst": (_l("%(user)s made an unusual number of duplicate checks or searches in a few minutes."),) * 2,
 }
 
 # A kind the code no longer knows (a notice written by a newer or older version) still reads as something.
@@ -110,6 +135,16 @@ def text(name: str, reference: str | None) -> str:
     """The notice's sentence; `reference` only when the reader may open the case."""
     found = kind(name)
     return str(found.with_case) % {"ref": reference} if reference else str(found.without_case)
+
+
+# Kinds whose notice names an organisation, found by the id the notice keeps in object_id (matching.crossorg).
+NAMED_ORGANISATION = frozenset({"cross_match"})
+
+
+def named_text(name: str, reference: str | None, **names) -> str:
+    """A notice's sentence naming an organisation (org=) or a colleague (user=); `reference` as for text()."""
+    with_case, without_case = NAMED[name]
+    return str(with_case if reference else without_case) % {"ref": reference, **names}
 
 
 def category_line(category: str, count: int) -> str:

@@ -67,9 +67,26 @@ def rows(user, notices: list[Notification]) -> list[Row]:
     """What the list shows: each notice's sentence in the reader's language, naming the case only to a reader who
     may open it now (access can end after the notice was made)."""
     shown = []
+    named = _organisations_named(notices)
     for notice in notices:
         case = notice.case
         reference = case.reference if case is not None and allowed(user, Action.CASE_VIEW, case) else None
-        shown.append(Row(notice.id, kinds.text(notice.kind, reference), notice.link, notice.created_at,
+        if notice.kind in kinds.NAMED_ORGANISATION and notice.object_id in named:
+            text = kinds.named_text(notice.kind, reference, org=named[notice.object_id])
+        else:
+            text = kinds.text(notice.kind, reference)
+        shown.append(Row(notice.id, text, notice.link, notice.created_at,
                          notice.read_at is not None, notice.done_at is not None))
     return shown
+
+
+def _organisations_named(notices: list[Notification]) -> dict[str, str]:
+    """The names of the organisations that notices of a NAMED_ORGANISATION kind refer to (by id, in object_id), in
+    one query for the page."""
+    from casemgmt.accounts.models import Organisation
+
+    wanted = {int(n.object_id) for n in notices
+              if n.kind in kinds.NAMED_ORGANISATION and (n.object_id or "").isdigit()}
+    if not wanted:
+        return {}
+    return {str(o.id): o.name for o in db.session.scalars(select(Organisation).where(Organisation.id.in_(wanted)))}

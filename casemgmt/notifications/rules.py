@@ -396,6 +396,20 @@ def case_erased(fact: Fact) -> Outcome:
     return Outcome(settles=[Settle((), None, None, case_id=fact.event.case_id)])
 
 
+# Duplicate checks and searches (issue 13) ---------------------------------------------------------------------------
+
+def check_burst(fact: Fact) -> Outcome:
+    """A colleague checked or searched at a pace nobody keeps by hand (ratelimits.BURSTS): their organisation's
+    supervisors, on the page of checks and limits. (Reaching a hard limit is told where the refusal is audited,
+    matching.limits.limit_reached: a refusal makes no notice here.)"""
+    if fact.actor_id is None or fact.event.organisation_id is None:
+        return Outcome()
+    supervisors = who.staff(fact.session, fact.event.organisation_id, [Role.SUPERVISOR])
+    notices = notify(fact, supervisors, "check_burst", path_for("matching.index"))
+    # About the colleague, not about the event: the page lists them by user.
+    return Outcome(notices=[Notice(n.user_id, n.kind, n.link, None, "user", str(fact.actor_id)) for n in notices])
+
+
 _RETURN_EDITS = ("return.destination", "return.risk_assessment", "return.family_assessment", "return.travel_document",
                  "return.consular_contact", "return.itinerary")
 
@@ -437,4 +451,7 @@ RULES: dict[str, Callable[[Fact], Outcome]] = {
     "grant.suspend": access_changed("access_suspended"),
     "grant.revoke": access_changed("access_revoked"),
     "case.erase": case_erased,
+    # A burst of duplicate checks or searches: the colleague's supervisors. (Other organisations' strong matches are
+    # told to their holders by matching.crossorg, from the sweep: no event of the registering request says so.)
+    "ratelimit.burst": check_burst,
 }

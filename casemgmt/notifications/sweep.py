@@ -122,3 +122,12 @@ def sweep_all() -> dict[int, int]:
         added[organisation.id] = sweep(organisation) or 0
         db.session.commit()
     return added
+
+
+def sweep_cross_checks():
+    """The queue of people to look for in other organisations' cases (matching.crossorg): each holder of a strong
+    match is told. Only from the CLI (cron), never from a page: a page that ran it would take longer when another
+    organisation holds the person its user just registered."""
+    from casemgmt.matching import crossorg
+
+    return crossorg.run_all()

@@ -2,7 +2,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from casemgmt.access import Action
+from casemgmt.access import Action, allowed
 from casemgmt.access.guard import requires
 from casemgmt.core.pagination import paginate
 from casemgmt.extensions import db
@@ -31,7 +31,10 @@ def _me():
 @requires(Action.HOME)
 def index():
     page = paginate(queries.mine(current_user), current_app.config["SETTINGS"].page_size)
-    return render_template("notifications/list.html", page=page, rows=queries.rows(current_user, page.items))
+    # Supervisors reach the page of other organisations' matches and colleagues' checks from here (matching.views).
+    matching_page = "matching.index" in current_app.view_functions and allowed(current_user, Action.REPORT_VIEW)
+    return render_template("notifications/list.html", page=page, rows=queries.rows(current_user, page.items),
+                           matching_page=matching_page)
 
 
 @bp.post("/notifications/<int:notification_id>/open")

@@ -160,7 +160,7 @@ def test_administrator_cannot_list_view_search_or_create_cases(app, world, cases
     for url in ("/cases/", "/cases/search", "/cases/new", *_case_urls(cases.by_caseworker).values(),
                 *_case_urls(cases.other_ngo).values()):
         assert web.get(url).status_code == 403, url
-    assert web.post("/cases/search", {"kind": "name", "term": "María José Quispe Mamani"}).status_code == 403
+    assert web.post("/cases/search", {"term": "María José Quispe Mamani"}).status_code == 403
     assert _stage(web, cases.by_caseworker).status_code == 403
     assert web.get("/").headers["Location"] == "/admin/users"
 
@@ -272,11 +272,11 @@ def test_list_and_search_never_show_cases_out_of_scope(app, world, cases, userna
     web = _as(app, username)
     listing = web.get("/cases/").get_data(as_text=True)
     assert cases.by_caseworker.reference not in listing
-    found = web.post("/cases/search", {"kind": "name", "term": "María José Quispe Mamani"}, token_page="/cases/search")
+    found = web.post("/cases/search", {"term": "María José Quispe Mamani"}, token_page="/cases/search")
     assert found.status_code == 200
     html = found.get_data(as_text=True)
     assert cases.by_caseworker.reference not in html
-    found = web.post("/cases/search", {"kind": "document_number", "term": "PE-1234567"}, token_page="/cases/search")
+    found = web.post("/cases/search", {"term": "PE-1234567"}, token_page="/cases/search")
     assert cases.by_caseworker.reference not in found.get_data(as_text=True)
     if username in ("caseworker2", "supervisor2"):
         # Their own organisation's case with the same name and document is found; the first NGO's is not.

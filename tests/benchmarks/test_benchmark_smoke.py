@@ -84,11 +84,17 @@ def test_queries_per_page_do_not_grow_with_the_number_of_cases(runs):
 def test_blind_index_search_beats_decrypt_and_scan(runs):
     for result in runs:
         compared = result["comparisons"]["search_vs_scan"]
-        assert compared["same_results"], "both searches must find the same people"
+        assert compared["same_results"], "search must find every person the scan finds"
         # Everyone the supervisor sees, the cases the harness opened along the way included.
         assert compared["people_decrypted_per_scan"] >= result["reader_scope"]
-    # At the larger size the scan decrypts hundreds of names; the index decrypts a handful.
-    assert runs[-1]["comparisons"]["search_vs_scan"]["speedup_p50"] > 1.5
+    # The scan's cost grows with the people in scope; the search's does not (it decrypts one page of ranked
+    # candidates). The fuzzy search (issue 13) has a fixed cost of a few milliseconds (phonetic keys, the ranking
+    # query), so at these small sizes the guard is on growth and on the search being the faster one already at 600;
+    # at 100,000 cases the benchmark itself asks for 100x (benchmarks/report.py).
+    small, larger = (r["comparisons"]["search_vs_scan"] for r in runs)
+    assert larger["scan_p50_ms"] > 2 * small["scan_p50_ms"]
+    assert larger["blind_index_p50_ms"] < 1.5 * small["blind_index_p50_ms"]
+    assert larger["speedup_p50"] > 1.0
 
 
 @pytest.mark.slow

@@ -81,11 +81,11 @@ def serve(app) -> Iterator[str]:
 class Session:
     """One browser context (one user's cookies) with its console watched for CSP violations."""
 
-    def __init__(self, browser, base_url: str, label: str, viewport: dict | None = None):
+    def __init__(self, browser, base_url: str, label: str, viewport: dict | None = None, locale: str = "en-GB"):
         self.base_url = base_url
         self.label = label
         self.context = browser.new_context(base_url=base_url, viewport=viewport or {"width": 1280, "height": 900},
-                                           locale="en-GB")
+                                           locale=locale)
         self.reported_violations: list[str] = []
         self.context.expose_function("__cspReport", self._report_violation)
         self.context.add_init_script(CSP_LISTENER)
@@ -107,9 +107,10 @@ class Session:
     def login(self, username: str, password: str = factories.PASSWORD) -> None:
         page = self.page
         page.goto("/login")
-        page.get_by_label("Username", exact=True).fill(username)
-        page.get_by_label("Passphrase", exact=True).fill(password)
-        page.get_by_role("button", name="Log in").click()
+        # By field name, so that a session in another language logs in the same way.
+        page.locator("input[name=username]").fill(username)
+        page.locator("input[name=password]").fill(password)
+        page.locator("input[name=password]").press("Enter")
         page.wait_for_url(re.compile(r"/(cases/?)?$"))  # the home page (the work list), or the case list
 
     def unexplained_errors(self) -> list[str]:

@@ -74,10 +74,9 @@ def test_caseworker_creates_finds_and_supervisor_audits_a_case(server, browser, 
         # Find it again through Search, by full name (written differently), and open it.
         nav.get_by_role("link", name="Search", exact=True).click()
         page.wait_for_url("**/cases/search")
-        page.get_by_label("Search by", exact=True).select_option("name")
-        page.get_by_label("Search for", exact=True).fill("  ximena luz   HUARCAYA ccori ")
+        page.get_by_label("Name, phone or document number", exact=True).fill("  huarcaya ccori XIMENA luz ")
         page.get_by_role("button", name="Search", exact=True).click()
-        results = page.locator(".search-results li")
+        results = page.locator(".search-results tbody tr")
         results.first.wait_for()
         assert results.count() == 1
         assert "Ximena Luz Huarcaya Ccori" in results.first.inner_text()

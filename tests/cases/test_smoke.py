@@ -18,7 +18,7 @@ def test_caseworker_creates_views_and_finds_a_case(app, web):
     assert created.status_code == 302, created.get_data(as_text=True)
     page = web.get(created.headers["Location"])
     assert "Rosa" in page.get_data(as_text=True)
-    found = web.post("/cases/search", {"kind": "name", "term": "  rosa   HUAMÁN "})
+    found = web.post("/cases/search", {"term": "  rosa   HUAMÁN "})
     assert found.status_code == 200
     assert "Rosa Huamán" in found.get_data(as_text=True)
     with app.app_context():

@@ -53,15 +53,17 @@ def test_keys_status(app):
         "key versions in the ring: 1 (current 1)",
         "version 1: keep",
         "  - It is the current version: new keys are wrapped under it.",
-        "  - It is the oldest version: the blind indexes, the two-factor recovery codes, the audit chain, the audit "
-        "checkpoint signatures and the erasure journal derive from it, and rotation does not move them (people "
-        "indexed: 0, recovery codes: 0, audit events: 11).",  # the world's accounts being created
+        "  - It is the oldest version: the two-factor recovery codes, the audit chain, the audit checkpoint "
+        "signatures and the erasure journal derive from it, and neither rotation nor an index rebuild moves them "
+        "(recovery codes: 0, audit events: 11).",  # the world's accounts being created
     ]
     with request(app):
         factories.case(user("caseworker"))
         factories.case(user("caseworker"))
     lines = run_cli(app, ["keys", "status"]).output.splitlines()
     assert "  - 2 case data keys are wrapped under it." in lines
+    assert ("  - The matching indexes of search and the duplicate check are keyed from it (index generation 1, "
+            "active, 2 people indexed).") in lines
 
 
 def test_keys_add_appends_a_version_to_the_instance_key_ring(tmp_path):

@@ -1,9 +1,11 @@
 """key_versions_usage(): what each key version still protects, and when (only) a version may leave the ring.
 
 Issue 11, finding 7: config/README.md said "remove a version once `keys status` shows nothing under it", but the old
-status did not count contacts' own keys, and the oldest version derives the blind indexes, recovery codes and the
-audit chain, which nothing in the data names. One private database per backend walks a ring from {1} through
-{1,2}, {1,2,3} and rotation, with apps whose rings lack a version, the way an operator could get it wrong.
+status did not count contacts' own keys, and the oldest version derives the recovery codes and the audit chain,
+which nothing in the data names (and, before issue 13, the blind indexes: now each index generation names its
+version, and `casemgmt indexes rebuild` moves them to the current one). One private database per backend walks a ring
+from {1} through {1,2}, {1,2,3}, rotation and an index rebuild, with apps whose rings lack a version, the way an
+operator could get it wrong.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import pyotp
 
 from casemgmt.accounts import operations as accounts
 from casemgmt.crypto.keyring import KeyRing
-from casemgmt.crypto.usage import DERIVED_FROM_OLDEST, KEEP, MISSING, REMOVABLE, key_versions_usage
+from casemgmt.crypto.usage import DERIVED_FROM_OLDEST, KEEP, MISSING, REMOVABLE, IndexUse, key_versions_usage
 from casemgmt.extensions import db
 from casemgmt.intake import operations as intake
 from tests import factories
@@ -62,7 +64,10 @@ def test_each_version_says_what_it_protects_and_only_an_unused_intermediate_one_
         assert before[2].verdict == KEEP
         assert any("contact's own key is wrapped under it" in r for r in before[2].reasons)
         assert (before[1].data_keys, before[1].contact_keys, before[1].two_factor_secrets) == (1, 1, 1)
-        assert before[1].derived.blind_indexed_people == 1 and before[1].derived.recovery_codes == 10
+        assert before[1].derived.recovery_codes == 10
+        # The matching indexes name the version their generation was built under (8 bits: EXPECTED_CASES=1000).
+        assert before[1].match_indexes == [IndexUse(generation=1, state="active", bits=8, people=1)]
+        assert before[3].match_indexes == []
         assert before[3].verdict == KEEP and before[3].current and before[3].wrapped == 0
         assert before["problems"] == []
 
@@ -88,9 +93,20 @@ def test_each_version_says_what_it_protects_and_only_an_unused_intermediate_one_
         assert "contact&#39;s own key is wrapped under it" in html
 
         assert run_cli(third, ["keys", "rotate"]).exit_code == 0
+        rotated = _usage(third)
+        # Rotation does not move the indexes: version 1 still keys them, and says until when.
+        assert [r.split(" (")[0] for r in rotated[1].reasons] == [
+            "The matching indexes of search and the duplicate check are keyed from it", "It is the oldest version: "
+            "the two-factor recovery codes, the audit chain, the audit checkpoint signatures and the erasure journal "
+            "derive from it, and neither rotation nor an index rebuild moves them"]
+        assert "needed until `casemgmt indexes rebuild` has rebuilt them" in rotated[1].reasons[0]
+        rebuilt = run_cli(third, ["indexes", "rebuild"])
+        assert rebuilt.exit_code == 0, rebuilt.output
         after = _usage(third)
-        # Everything wrapped moved to version 3; the oldest still derives, the intermediate one protects nothing.
-        assert after[1].wrapped == 0 and after[1].verdict == KEEP
+        # Everything wrapped moved to version 3, and the indexes too; the oldest still derives, the intermediate
+        # one protects nothing.
+        assert after[3].match_indexes == [IndexUse(generation=2, state="active", bits=8, people=1)]
+        assert after[1].wrapped == 0 and after[1].verdict == KEEP and after[1].match_indexes == []
         assert after[1].reasons == [after[1].reasons[0]] and "It is the oldest version" in after[1].reasons[0]
         assert after[1].derived.matches_data is True
         assert after[2].wrapped == 0 and after[2].verdict == REMOVABLE and after[2].reasons == []

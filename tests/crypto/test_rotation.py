@@ -16,7 +16,7 @@ from sqlalchemy import select, text
 
 from casemgmt.accounts.models import User
 from casemgmt.audit.verify import verify_chain
-from casemgmt.cases import identity, queries
+from casemgmt.cases import queries
 from casemgmt.cases.models import Case
 from casemgmt.crypto import fields, rotation, seal, unseal
 from casemgmt.crypto.models import DataKey
@@ -202,9 +202,9 @@ def test_killed_rotate_command_leaves_a_readable_mix_and_a_rerun_finishes(databa
         # The killed run recorded its start; the rerun its start and finish.
         assert actions == ["keys.rotate.start", "keys.rotate.start", "keys.rotate.finish"]
         assert verify_chain()[1] == []
-        # Search through the blind indexes is unaffected by KEK rotation.
+        # Search through the blind indexes is unaffected by KEK rotation (their keys are the index generation's:
+        # tests/matching/test_rebuild.py rebuilds them under the new version).
         worker = db.session.scalar(select(User).where(User.username == "rotworker"))
-        found = queries.search_cases(worker, "name", "persona3 rotación")
-        assert [name for _case, name in found] == ["Persona3 Rotación"]
-        assert identity.index_value("name", "Persona3 Rotación")[0] == "name_bidx"
+        found = queries.search_cases(worker, "persona3 rotación")
+        assert "Persona3 Rotación" in [hit.name for hit in found.hits]  # with the others, one letter apart
     assert read_all(database.app(ring(v2=keys["v2"]), "v2")) == expected

@@ -1,6 +1,6 @@
-"""find_candidates(): blind-index candidates, exact comparison for cases the user may open, nothing else revealed
-(tests/security/test_duplicate_oracle.py checks the pages answer the same whether or not another organisation holds
-the person)."""
+"""find_candidates(): blind-index candidates, scored after decryption (matching.score), the agreeing fields shown for
+cases the user may open, nothing else revealed (tests/security/test_duplicate_oracle.py checks the pages answer the
+same whether or not another organisation holds the person; tests/matching/test_check.py the pages themselves)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from datetime import date
 from sqlalchemy import select
 
 from casemgmt.audit.models import AuditEvent
-from casemgmt.cases import identity
 from casemgmt.extensions import db
 from casemgmt.intake.duplicates import find_candidates
+from casemgmt.matching import generations
 from tests import factories
 
 
@@ -21,13 +21,17 @@ def test_each_identifier_finds_the_person_after_normalisation(ctx, world):
     factories.case(world.caseworker, given_name="Otra", family_name="Persona", document_number="X-1",
                    phone="+51 1", date_of_birth=date(1980, 1, 1))
     for kwargs, matched in [
-        ({"given_name": "MARÍA  JOSÉ", "family_name": "quispe mamani", "birth_year": 1999}, ("name_birth_year",)),
-        ({"given_name": "María José", "family_name": "Quispe Mamani", "date_of_birth": date(1999, 4, 12)},
-         ("name_date_of_birth",)),
+        ({"given_name": "MARÍA  JOSÉ", "family_name": "quispe mamani", "birth_year": 1999}, ("name", "birth_year")),
+        ({"given_name": "Maria Jose", "family_name": "Quispe Mamani", "date_of_birth": date(1999, 4, 12)},
+         ("name", "date_of_birth")),
+        ({"given_name": "María José", "family_name": "Quispe Mamani", "date_of_birth": date(1999, 12, 4)},
+         ("name", "date_of_birth_swapped")),
+        ({"given_name": "Mari", "family_name": "Kispe", "birth_year": 1999, "phone": "+51 (987) 654-321"},
+         ("name_similar", "birth_year", "phone")),
         ({"document_number": "pe 1234567"}, ("document_number",)),
-        ({"phone": "+51 (987) 654-321"}, ("phone",)),
+        ({"given_name": "María", "phone": "987 654 321"}, ("name", "phone")),
         ({"given_name": "María José", "family_name": "Quispe Mamani", "birth_year": 1999,
-          "document_number": "PE1234567", "phone": "51987654321"}, ("name_birth_year", "document_number", "phone")),
+          "document_number": "PE1234567", "phone": "51987654321"}, ("name", "birth_year", "document_number", "phone")),
     ]:
         report = find_candidates(world.caseworker, **kwargs)
         assert [(c.reference, c.name, c.matched) for c in report.candidates] == [
@@ -62,32 +66,24 @@ def test_a_colleagues_case_the_user_may_not_open_is_reported_without_anything_ab
     assert report.candidates == [] and report.in_own_organisation and report.total == 1
 
 
-def test_blind_index_collisions_in_visible_cases_are_dropped_by_the_exact_comparison(ctx, world, monkeypatch):
-    # A one-bit index: every other name collides, as happens by design (rarely) at full size.
-    monkeypatch.setattr(identity, "_bits", lambda: 1)
-    case = factories.case(world.caseworker, given_name="Ana", family_name="Flores", date_of_birth=date(1990, 1, 1),
-                          document_number=None, phone=None)
-    colliding = next(
-        name for name in (f"Persona{i}" for i in range(64))
-        if _name_year_index(name, "Flores", 1990) == case.person.name_year_bidx
-    )
-    report = find_candidates(world.caseworker, colliding, "Flores", birth_year=1990)
-    assert report.searched and report.empty
-    # In a colleague's case the user may not open, the same collision can only be reported as a possible match; in
-    # another organisation's case it is not looked at.
-    factories.case(world.caseworker2, given_name="Ana", family_name="Flores", date_of_birth=date(1990, 1, 1),
+def test_blind_index_collisions_are_dropped_by_the_scoring(ctx, world, monkeypatch):
+    # Indexes of no bits at all: every key of every person collides, far more than happens by design at full size.
+    monkeypatch.setattr(generations, "compute_raw", lambda *_args: 0)
+    factories.case(world.caseworker, given_name="Ana", family_name="Flores", date_of_birth=date(1990, 1, 1),
                    document_number=None, phone=None)
-    assert find_candidates(world.caseworker, colliding, "Flores", birth_year=1990).empty
+    stranger = {"given_name": "Pedro", "family_name": "Gómez Vera", "birth_year": 1990}
+    report = find_candidates(world.caseworker, **stranger)
+    assert report.searched and report.empty
+    # In a colleague's case the user may not open, a collision is not even reported as a possible match; in another
+    # organisation's case it is not looked at.
+    factories.case(world.caseworker2, **stranger, date_of_birth=None, document_number=None, phone=None)
+    assert find_candidates(world.caseworker, **stranger).empty
     factories.case(world.caseworker_b, given_name="Ana", family_name="Flores", date_of_birth=date(1990, 1, 1),
                    document_number=None, phone=None)
-    colleague = find_candidates(world.caseworker, colliding, "Flores", birth_year=1990)
-    assert colleague.candidates == [] and colleague.in_own_organisation
-
-
-def _name_year_index(given: str, family: str, year: int) -> int | None:
-    from casemgmt.crypto import blind_index as bidx
-
-    return bidx.compute("name_year", f"{bidx.full_name(given, family)}|{year}", identity._bits())
+    assert find_candidates(world.caseworker, **stranger).empty
+    # The same person in that colleague's case is reported, without anything about it.
+    colleague = find_candidates(world.caseworker, "Ana", "Flores", date_of_birth=date(1990, 1, 1))
+    assert [c.name for c in colleague.candidates] == ["Ana Flores"] and colleague.in_own_organisation
 
 
 def test_referred_in_cases_are_shown_to_the_receiving_organisation(ctx, world):

@@ -178,7 +178,7 @@ def test_acceptance_opens_the_case_to_the_mission_without_counseling_notes_or_ed
     with app.app_context():
         reference = db.session.get(Case, case_id).reference
     assert reference in mission.get("/cases/").get_data(as_text=True)
-    found = mission.post("/cases/search", {"kind": "name", "term": "María José Quispe Mamani"},
+    found = mission.post("/cases/search", {"term": "María José Quispe Mamani"},
                          token_page="/cases/search")
     assert reference in found.get_data(as_text=True)
     # The referral's note is readable once accepted; the core record is not editable.

@@ -1,10 +1,18 @@
-"""Issue 10, finding 2: the duplicate check before a case is opened is no oracle for other organisations' cases.
+"""Issue 10, finding 2, and issue 13, item 4: no form that takes identifying values is an oracle for other
+organisations' cases, and the holder of a strong match is told instead.
 
-A user of one organisation submits a person another organisation holds (by phone, document number, or name and date of
-birth) and a person nobody holds: the answers must be the same in every byte that is not the new case's own id and
-reference (status, redirect, messages, the created-or-warned outcome, the audit event), and so must the work done
-(SQL statements sent, rows loaded), so neither the page nor its timing says whether the person is known elsewhere.
-Duplicates the user's own organisation holds are still warned.
+A user of one organisation submits a person another organisation holds (a phone, a document number or a date of
+birth, each with the name) and a person nobody holds, to the new-case form, to opening a case from a contact and to
+search: the answers must be the same in every byte that is not the new case's own id and reference (status, redirect,
+messages, the created-or-warned outcome), and so must the work done (SQL statements sent, rows loaded), so neither the
+page nor its timing says whether the person is known elsewhere; so must every audit event the submitter's
+organisation can read, after the sweep too. The cross-organisation check runs in the sweep (matching.crossorg), and
+its only trace is a notice to the HOLDER's supervisors, and only for a case actually created. Duplicates the user's
+own organisation holds are still warned.
+
+Not covered here: audit sequence numbers are global, and an organisation reader sees them (the audit page), so a gap
+says how many events other organisations wrote meanwhile (the sweep writes every registering-side event of a batch
+before any holder's, see matching.crossorg._write).
 """
 
 from __future__ import annotations
@@ -27,12 +35,12 @@ from tests.tasks.conftest import w  # noqa: F401  (fixture)
 # What org B (Camino Seguro) holds, and a person of the same shape that nobody holds, for each kind of identifier.
 KINDS = {
     "phone": (
-        {"given_name": "Desconocida", "phone": "+57 300 555 0101"},
-        {"given_name": "Desconocida", "phone": "+57 300 555 0199"},
+        {"given_name": "Lucía", "family_name": "Rojas", "phone": "+57 300 555 0101"},
+        {"given_name": "Paula", "family_name": "Ramos", "phone": "+57 300 555 0199"},
     ),
     "document_number": (
-        {"given_name": "Desconocida", "document_number": "CO-88123456"},
-        {"given_name": "Desconocida", "document_number": "CO-88123499"},
+        {"given_name": "Marta", "family_name": "Suárez", "document_number": "CO-88123456"},
+        {"given_name": "Nora", "family_name": "Vega", "document_number": "CO-88123499"},
     ),
     "name_date_of_birth": (
         {"given_name": "Zoila", "family_name": "Ticona Pari", "date_of_birth": "1988-03-02"},
@@ -120,6 +128,66 @@ def _last_check(app) -> dict:
         return json.loads(row.details)
 
 
+def _created(response) -> str:
+    """The id of the case a submission created (it redirects to the case's page)."""
+    return UUID.search(response.headers["Location"]).group(0)
+
+
+def _seen_by(app, world, case_id: str | None = None, after: int = 0) -> list[tuple]:
+    """The audit events the submitting organisation's supervisor can read (the audit page's own query), about one
+    case or written after `after`, with ids and times taken out."""
+    from casemgmt.accounts.models import User
+    from casemgmt.audit import queries
+
+    with app.app_context():
+        reader = db.session.get(User, world.supervisor.id)
+        events = queries.events_page(reader, per_page=10_000, page=1).items
+        return [(e.action, e.outcome, e.object_type, e.actor_name, e.actor_role, e.subject_organisation_id,
+                 _normalised(e.details)) for e in sorted(events, key=lambda e: e.seq)
+                if (case_id is None or e.case_id == case_id) and e.seq > after]
+
+
+def _out_of_own_checks(app, response) -> None:
+    """Take the case just created out of its own organisation's duplicate checks (its blind indexes go), so that
+    the next submission's check meets exactly what the previous one met. The indexes are short on purpose (see
+    crypto.blind_index): without this, a collision with the probe submitted just before would make the two checks
+    decrypt different numbers of the submitter's OWN cases, which says nothing of other organisations but would fail
+    the comparison of work at random. The case's own cross-organisation check does not need them."""
+    from casemgmt.matching import store
+
+    if response.status_code != 302:
+        return
+    with app.app_context():
+        store.delete_keys(_created(response))
+        db.session.commit()
+
+
+def _last_seq(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.max(AuditEvent.seq))) or 0
+
+
+def _sweep(app) -> None:
+    from casemgmt.matching import crossorg
+
+    with app.app_context():
+        crossorg.run_all()
+        db.session.remove()
+
+
+def _cross_notices(app) -> list[tuple[int, str]]:
+    from casemgmt.notifications.models import Notification
+
+    with app.app_context():
+        return sorted(db.session.execute(select(Notification.user_id, Notification.case_id)
+                                         .where(Notification.kind == "cross_match")).all())
+
+
+def _held_case_ids(app, world) -> list[str]:
+    with app.app_context():
+        return list(db.session.scalars(select(Case.id).where(Case.organisation_id == world.ngo2.id)))
+
+
 def _new_case(web, values: dict):
     return web.post("/cases/new", {**values, "status": "Active"}, token_page="/cases/new")
 
@@ -141,16 +209,20 @@ def _submit(app, web, world, role, form, values):
 def test_a_person_held_by_another_organisation_answers_like_a_person_nobody_holds(app, web, held_elsewhere,
                                                                                  role, form):
     world = held_elsewhere
+    _sweep(app)  # what Camino Seguro holds has been checked already; only the submissions below wait
     web.login(role)
     web.token("/cases/new")  # the CSRF token is fetched once, before anything is measured
+    created = []
     for kind, (theirs, nobodys) in KINDS.items():
         before = _case_count(app)
         with Work(app) as unknown_work:
             unknown = _submit(app, web, world, role, form, nobodys)
         unknown_check, unknown_shape = _last_check(app), _shape(web, unknown)
+        _out_of_own_checks(app, unknown)
         with Work(app) as held_work:
             held = _submit(app, web, world, role, form, theirs)
         held_check, held_shape = _last_check(app), _shape(web, held)
+        _out_of_own_checks(app, held)
         # The same outcome: a case is created both times, nothing is withheld, nothing names Camino Seguro.
         assert unknown.status_code == 302, (kind, unknown.get_data(as_text=True)[:2000])
         assert _case_count(app) == before + 2, kind
@@ -162,6 +234,20 @@ def test_a_person_held_by_another_organisation_answers_like_a_person_nobody_hold
         assert held_work.statements == unknown_work.statements, "\n".join(difflib.unified_diff(
             [q[:160] for q in unknown_work.statements], [q[:160] for q in held_work.statements], lineterm=""))
         assert sorted(held_work.loaded) == sorted(unknown_work.loaded), kind
+        created.append((kind, _created(unknown), _created(held)))
+    # Nothing was looked for elsewhere during the requests: nobody has been told anything yet.
+    assert _cross_notices(app) == []
+    before_sweep = _last_seq(app)
+    _sweep(app)
+    # Only the holder's supervisor is told, once per case of theirs that was registered again; nobody of the
+    # submitting organisation is told anything.
+    assert _cross_notices(app) == sorted((world.supervisor2.id, case_id) for case_id in _held_case_ids(app, world))
+    # What the submitting organisation can read of the trail is the same for both registrations, the sweep's events
+    # included: each says that a check ran, and nothing of what it found.
+    for kind, unknown_id, held_id in created:
+        assert _seen_by(app, world, held_id) == _seen_by(app, world, unknown_id), kind
+    swept = _seen_by(app, world, after=before_sweep)
+    assert [(action, details) for action, *_rest, details in swept] == [("match.cross_check", "{}")] * 6
 
 
 @pytest.mark.parametrize("form", ["new_case", "open_case_from_contact"])
@@ -172,8 +258,9 @@ def test_a_duplicate_the_users_own_organisation_holds_is_still_warned(app, web, 
                               phone="+51 955 111 222", document_number="PE-7777777")
         ref = mine.reference
     web.login("caseworker")
-    for values in ({"given_name": "Desconocida", "phone": "+51 955 111 222"},
-                   {"given_name": "Desconocida", "document_number": "pe 7777777"},
+    # Each with the given name: a phone or a document alone scores below the check's threshold (matching.score).
+    for values in ({"given_name": "Rosa", "phone": "+51 955 111 222"},
+                   {"given_name": "Rosa", "document_number": "pe 7777777"},
                    {"given_name": "Rosa", "family_name": "Huamán", "date_of_birth": "1990-07-07"}):
         before = _case_count(app)
         response = _submit(app, web, world, "caseworker", form, values)
@@ -192,7 +279,8 @@ def test_a_colleagues_case_is_warned_without_saying_which(app, web, held_elsewhe
     with app.app_context():
         ref = factories.case(world.caseworker, phone="+51 955 111 333").reference
     web.login("hotline")
-    response = _open_from_contact(app, web, world.hotline, {"given_name": "Desconocida", "phone": "+51 955 111 333"})
+    # The factory's person goes by "Majo": the alias and the phone are a scored match.
+    response = _open_from_contact(app, web, world.hotline, {"given_name": "Majo", "phone": "+51 955 111 333"})
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "A possible match exists in a case of your organisation that you may not open." in page
@@ -221,21 +309,67 @@ def test_attaching_a_contact_to_another_organisations_case_answers_like_a_refere
     assert answers[0] == answers[1]
 
 
-@pytest.mark.parametrize("kind, theirs, nobodys", [
-    ("phone", "+57 300 555 0101", "+57 300 555 0199"),
-    ("document_number", "CO-88123456", "CO-88123499"),
-])
+@pytest.mark.parametrize("theirs, nobodys", [
+    ({"term": "+57 300 555 0101"}, {"term": "+57 300 555 0199"}),
+    ({"term": "CO-88123456"}, {"term": "CO-88123499"}),
+    ({"term": "Zoila Ticona Pari", "date_of_birth": "1988-03-02"},
+     {"term": "Zaida Ticona Pari", "date_of_birth": "1988-03-02"}),
+], ids=["phone", "document_number", "name_date_of_birth"])
 def test_search_answers_the_same_for_another_organisations_person_and_for_nobody(app, web, held_elsewhere,
-                                                                                 kind, theirs, nobodys):
+                                                                                 theirs, nobodys):
     """The check's sibling that was already right (the finding's contrast): a guard that it stays so, with the same
-    measure of work as the duplicate check."""
+    measure of work and the same audit event as the duplicate check. Search never queues a cross-organisation
+    check: nothing is created, so nobody is told either."""
     web.login("supervisor")
     web.token("/cases/search")
     answers = []
-    for term in (nobodys, theirs):
+    for values in (nobodys, theirs):
         with Work(app) as work:
-            response = web.post("/cases/search", {"kind": kind, "term": term}, token_page="/cases/search")
-        answers.append((response.status_code, _normalised(response.get_data(as_text=True).replace(term, "TERM")),
-                        work.statements, sorted(work.loaded)))
+            response = web.post("/cases/search", values, token_page="/cases/search")
+        answers.append((response.status_code,
+                        _normalised(response.get_data(as_text=True).replace(values["term"], "TERM")),
+                        work.statements, sorted(work.loaded), _last_event(app, "case.search")))
     assert answers[0][0] == 200
     assert answers[0] == answers[1]
+    _sweep(app)
+    assert _cross_notices(app) == []
+
+
+def _last_event(app, action: str) -> str:
+    with app.app_context():
+        return db.session.scalars(select(AuditEvent.details).where(AuditEvent.action == action)
+                                  .order_by(AuditEvent.seq.desc())).first()
+
+
+def test_creating_a_case_does_no_work_that_grows_with_what_another_organisation_holds(app, web, held_elsewhere):
+    """Coarse, but it would catch a check of other organisations moved back into the request: the statements and
+    rows of registering a person Camino Seguro holds once and thirty times over are the same, and the only trace is
+    the queued check; the holder hears of it from the sweep."""
+    from casemgmt.matching.models import CrossCheck
+
+    world = held_elsewhere
+    _sweep(app)
+    web.login("caseworker")
+    web.token("/cases/new")
+    probe = KINDS["name_date_of_birth"][0]
+    measured = []
+    for more in (0, 30):
+        with app.app_context():
+            for _ in range(more):
+                factories.case(world.caseworker2, given_name="Zoila", family_name="Ticona Pari",
+                               date_of_birth=date(1988, 3, 2), phone=None, document_number=None)
+        _sweep(app)
+        told_before = _cross_notices(app)
+        with Work(app) as work:
+            response = _new_case(web, probe)
+        assert response.status_code == 302
+        assert _cross_notices(app) == told_before  # the request told nobody
+        measured.append((work.statements, sorted(work.loaded)))
+        with app.app_context():
+            assert db.session.get(CrossCheck, _created(response)) is not None  # queued, not checked
+        _out_of_own_checks(app, response)
+    assert measured[0] == measured[1]
+    _sweep(app)
+    told = _cross_notices(app)
+    assert {user for user, _case in told} == {world.supervisor2.id}
+    assert len(told) == 31 + 1  # every Zoila of theirs, for the second registration; the first one, for the first

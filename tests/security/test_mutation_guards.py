@@ -54,7 +54,7 @@ def _referred_case(app, web) -> tuple[str, str, str]:
     # The one who accepted works on the case: open, listed, found (the control for the test below).
     assert accepter.get(f"/cases/{case_id}").status_code == 200
     assert reference in accepter.get("/cases/").get_data(as_text=True)
-    found = accepter.post("/cases/search", {"kind": "name", "term": NAME}, token_page="/cases/search")
+    found = accepter.post("/cases/search", {"term": NAME}, token_page="/cases/search")
     assert reference in found.get_data(as_text=True)
     return case_id, reference, "caseworker2b"
 
@@ -68,7 +68,7 @@ def test_a_second_caseworker_of_the_receiving_organisation_cannot_open_list_or_s
     colleague.login(other)
     assert colleague.get(f"/cases/{case_id}").status_code == 404
     assert reference not in colleague.get("/cases/").get_data(as_text=True)
-    found = colleague.post("/cases/search", {"kind": "name", "term": NAME}, token_page="/cases/search")
+    found = colleague.post("/cases/search", {"term": NAME}, token_page="/cases/search")
     assert found.status_code == 200
     assert reference not in found.get_data(as_text=True)
 

@@ -179,7 +179,7 @@ def test_search_is_limited_per_account(limited):
     with limited() as application, application.test_request_context():
         factories.world()
         caseworker = _signed_in(application, "caseworker")
-        search = {"kind": "phone", "term": "+51 987 654 321"}
+        search = {"term": "+51 987 654 321"}
         assert _until_429(lambda: caseworker.post("/cases/search", search, token_page="/cases/search"), 30) == 30
         _assert_429_page(caseworker.post("/cases/search", search, token_page="/cases/search"))
         # A colleague at the same office address has a budget of their own.
@@ -293,3 +293,76 @@ def test_a_table_entry_naming_no_endpoint_stops_the_start(tmp_path, monkeypatch)
     monkeypatch.setitem(ratelimits.LIMITS, "cases.serach", (ratelimits.Rule("1/minute"),))
     with pytest.raises(RuntimeError, match=r"cases\.serach"):
         make_test_app(tmp_path, None)
+
+
+# Issue 13, item 4: a limit reached on a check or a search, and a burst below the limits, are told to the user's
+# supervisors (casemgmt.matching.limits), counted in the same real Redis.
+
+def _notices(kind: str) -> list:
+    from sqlalchemy import select
+
+    from casemgmt.notifications.models import Notification
+
+    db.session.expire_all()
+    return list(db.session.scalars(select(Notification).where(Notification.kind == kind).order_by(Notification.id)))
+
+
+def test_reaching_the_search_limit_tells_the_users_supervisors_once(limited):
+    with limited() as application, application.test_request_context():
+        world = factories.world()
+        caseworker = _signed_in(application, "caseworker")
+        search = {"term": "+51 987 654 321"}
+        assert _until_429(lambda: caseworker.post("/cases/search", search, token_page="/cases/search"), 30) == 30
+        for _ in range(3):  # refused again in the same window: audited once, told once
+            assert caseworker.post("/cases/search", search, token_page="/cases/search").status_code == 429
+        told = _notices("check_limit_reached")
+        assert [(n.user_id, n.object_type, n.object_id) for n in told] == [
+            (world.supervisor.id, "user", str(world.caseworker.id))]
+        # The supervisor's page names the colleague and counts what they did, never the terms.
+        page = _signed_in(application, "supervisor").get("/matching/").get_data(as_text=True)
+        row = re.search(r'<tr class="table-warning flagged" data-user="caseworker">(.*?)</tr>', page, re.S)
+        assert row, page
+        assert re.findall(r"<td>(\d+)</td>", row.group(1)) == ["0", "0", "30", "30", "1", "0"]
+        assert "987 654 321" not in page and "30/minute;300/hour" in page
+        db.session.remove()
+
+
+def test_a_limit_reached_elsewhere_tells_nobody(limited):
+    """Exports have limits too, but they are not checks or searches: no notice (their 429 is audited as before)."""
+    with limited() as application, application.test_request_context():
+        world = factories.world()
+        accounts.set_export_grant(SYSTEM, world.supervisor, True)
+        db.session.commit()
+        supervisor = _signed_in(application, "supervisor")
+        caseload = {"caseload-format": "csv"}
+        assert _until_429(lambda: supervisor.post("/reports/exports/caseload", caseload,
+                                                  token_page="/reports/exports", buffered=True), 10) == 10
+        assert len(events("ratelimit.exceeded")) == 1
+        assert _notices("check_limit_reached") == []
+        db.session.remove()
+
+
+def test_a_burst_of_checks_below_the_limit_is_reported_once(limited, monkeypatch):
+    # The real burst (20 checks in 10 minutes) needs more than two minutes below the hard 10 a minute: the same
+    # counting, on a smaller number.
+    monkeypatch.setitem(ratelimits.BURSTS, "check", "3 per 10 minutes")
+    with limited() as application, application.test_request_context():
+        world = factories.world()
+        caseworker = _signed_in(application, "caseworker")
+        for i in range(3):
+            probe = {"given_name": f"Persona{i}", "family_name": "Prueba", "date_of_birth": f"199{i}-04-02",
+                     "status": "Active"}
+            assert caseworker.post("/cases/new", probe, token_page="/cases/new").status_code == 302
+        assert events("ratelimit.burst") == []
+        contact_id = contact(world.caseworker, caller_type="PotentialVictim", caller_name="Otra").id
+        page = f"/intake/contacts/{contact_id}/open-case"  # the two check endpoints count together
+        probe = {"given_name": "Otra", "family_name": "Persona", "date_of_birth": "1980-01-01"}
+        assert caseworker.post(page, probe, token_page=page).status_code == 302
+        [burst] = events("ratelimit.burst")
+        assert burst.actor_id == world.caseworker.id and "Otra" not in burst.details
+        told = _notices("check_burst")
+        assert [(n.user_id, n.object_id) for n in told] == [(world.supervisor.id, str(world.caseworker.id))]
+        probe = {"given_name": "Una", "family_name": "Mas", "date_of_birth": "1981-01-01", "status": "Active"}
+        assert caseworker.post("/cases/new", probe, token_page="/cases/new").status_code == 302
+        assert len(events("ratelimit.burst")) == 1 and len(_notices("check_burst")) == 1  # once per window
+        db.session.remove()

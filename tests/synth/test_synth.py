@@ -22,7 +22,6 @@ from casemgmt.audit.verify import verify_chain
 from casemgmt.cases import identity
 from casemgmt.cases import operations as cases
 from casemgmt.cases.models import Case, CaseCode, Person, StageChange
-from casemgmt.cases.queries import search_cases
 from casemgmt.cases.stages import TRANSITIONS
 from casemgmt.consent.models import ConsentRecord
 from casemgmt.counseling.models import CounselingSession
@@ -33,6 +32,8 @@ from casemgmt.extensions import db
 from casemgmt.intake.models import Contact, Screening
 from casemgmt.intake.sealing import unseal_contact
 from casemgmt.journey.models import ClosureRequest
+from casemgmt.matching import engine, keys
+from casemgmt.matching.models import PersonMatchKey
 from casemgmt.referrals.models import Referral
 from casemgmt.reintegration.models import MonitoringVisit, ReintegrationPlan, ServiceDelivered
 from casemgmt.reports import dashboard
@@ -42,7 +43,7 @@ from casemgmt.returns.models import ReturnPlan
 from casemgmt.shelter.models import Facility, Placement
 from casemgmt.synth import build, synth_command
 from casemgmt.synth_journey import MISSION_PATHS, NGO_PATHS
-from casemgmt.synth_rows import CaseKey, identity_columns, index_bits
+from casemgmt.synth_rows import index_generations, match_key_rows
 from casemgmt.tasks.models import Task
 from tests import factories
 from tests.conftest import Web, drop_postgres_database, make_test_app, postgres_database
@@ -200,6 +201,19 @@ def _a_case(**where) -> tuple[str, dict]:
     return case.id, identity.read_identity(case.person)
 
 
+def _a_case_with_document_and_phone() -> tuple[str, dict]:
+    with_both = (select(PersonMatchKey.case_id).where(PersonMatchKey.kind.in_(("doc", "ph")))
+                 .group_by(PersonMatchKey.case_id).having(func.count(func.distinct(PersonMatchKey.kind)) == 2))
+    case = db.session.scalar(select(Case).where(Case.organisation_id == _first_org().id, Case.id.in_(with_both))
+                             .order_by(Case.reference).limit(1))
+    return case.id, identity.read_identity(case.person)
+
+
+def _stored_keys(case_id: str) -> set[tuple]:
+    return set(db.session.execute(select(PersonMatchKey.generation, PersonMatchKey.kind, PersonMatchKey.value)
+                                  .where(PersonMatchKey.case_id == case_id)).all())
+
+
 def test_a_case_page_opens_for_the_supervisor_with_the_decrypted_name(built):
     with built.app.test_request_context():
         case_id, revealed = _a_case()
@@ -213,15 +227,21 @@ def test_a_case_page_opens_for_the_supervisor_with_the_decrypted_name(built):
 
 def test_blind_index_search_finds_a_synthetic_person(built):
     with built.app.test_request_context():
-        supervisor = _user("supervisor")
-        case_id, revealed = _a_case(document_bidx=None, phone_bidx=None)
+        case_id, revealed = _a_case_with_document_and_phone()
+        org = _first_org()
+        mine, theirs = Case.organisation_id == org.id, Case.organisation_id != org.id
         name = f"{revealed['given_name']} {revealed['family_name']}"
-        for kind, term in (("name", name.upper()), ("document_number", revealed["document_number"]),
-                           ("phone", revealed["phone"].replace(" ", ""))):
-            found = [case.id for case, _ in search_cases(supervisor, kind, term)]
-            assert case_id in found, kind
-        # Another organisation's supervisor does not find the person.
-        assert case_id not in [c.id for c, _ in search_cases(_user("supervisor2"), "name", name)]
+        for values in ({"given_name": name.upper(), "date_of_birth": revealed["date_of_birth"],
+                        "birth_year": revealed["birth_year"]},
+                       {"given_name": revealed["given_name"], "document_number": revealed["document_number"]},
+                       {"family_name": revealed["family_name"], "phone": revealed["phone"].replace(" ", "")}):
+            query = keys.identity_of(values, org.country)
+            found = [f.case.id for f in engine.best_matches(query, mine, org.country)]
+            assert case_id in found, sorted(values)
+        # Another organisation's scope does not even hold the person as a candidate.
+        query = keys.identity_of(revealed, org.country)
+        assert case_id not in [f.case.id for f in engine.best_matches(query, theirs, org.country,
+                                                                      threshold=float("-inf"))]
         db.session.rollback()
 
 
@@ -230,19 +250,20 @@ def test_identity_is_sealed_and_indexed_exactly_as_the_case_form_does(built):
     sealed, unseal() reads."""
     with built.app.test_request_context():
         values = factories.case_values(document_number="AB1234567", phone="+51 912 345 678")
-        real = cases.create_case(_user("caseworker"), values).person
-        mine = identity_columns(CaseKey("case"), "person", values, index_bits())
-        for column in ("name_bidx", "name_year_bidx", "dob_bidx", "document_bidx", "phone_bidx"):
-            assert mine[column] == getattr(real, column), column
+        worker = _user("caseworker")
+        real = cases.create_case(worker, values)
+        country = db.session.get(Organisation, real.organisation_id).country
+        mine = match_key_rows(real.id, values, country, index_generations())
+        assert {(r["generation"], r["kind"], r["value"]) for r in mine} == _stored_keys(real.id)
+        assert {r["kind"] for r in mine} == {"p", "py", "dob", "ph", "doc"}
         db.session.rollback()
-        person = db.session.scalar(select(Person).join(Case).where(Case.created_by_id.is_not(None)).limit(1))
-        revealed = identity.read_identity(person)
+        case_id, revealed = _a_case_with_document_and_phone()
         assert revealed["given_name"]
         dob = revealed["date_of_birth"]
-        again = identity_columns(CaseKey(person.case_id), person.id,
-                                 {**revealed, "date_of_birth": date.fromisoformat(dob) if dob else None},
-                                 index_bits())
-        assert again["name_bidx"] == person.name_bidx and again["phone_bidx"] == person.phone_bidx
+        again = match_key_rows(case_id, {**revealed, "date_of_birth": date.fromisoformat(dob) if dob else None},
+                               _first_org().country, index_generations())
+        assert {(r["generation"], r["kind"], r["value"]) for r in again} == _stored_keys(case_id)
+        db.session.rollback()
 
 
 def test_every_kind_of_sealed_value_decrypts(built):

@@ -38,6 +38,9 @@ OPTIONAL_ENDPOINTS = {
     "dashboard": "reports.dashboard",
     "donor_report": "reports.donor",
     "export_deidentified": "reports.export_deidentified",
+    # Issue 13: the supervisor's page of other organisations' matches and colleagues' checks (counts over the audit
+    # trail of the last 24 hours, which grows with the caseload's activity).
+    "matching_page": "matching.index",
 }
 
 
@@ -141,6 +144,7 @@ class Run:
             "dashboard": lambda: reader.get("/reports/"),
             "donor_report": lambda: reader.get("/reports/donor"),
             "audit_trail": lambda: reader.get("/audit/"),
+            "matching_page": lambda: reader.get("/matching/"),
         }
         for name, call in pages.items():
             if "skipped" in self.metrics.get(name, {"skipped": True}):
@@ -193,6 +197,8 @@ class Run:
             self.page("dashboard", [lambda: reader.get("/reports/")] * self.repeat)
         if available["donor_report"]:
             self.page("donor_report", [lambda: reader.get("/reports/donor")] * self.repeat)
+        if available["matching_page"]:
+            self.page("matching_page", [lambda: reader.get("/matching/")] * self.repeat)
         if available["export_deidentified"]:
             # A whole-caseload export takes seconds at 100,000 cases; a few runs give a steady rate.
             runs = max(3, min(self.repeat, 10))

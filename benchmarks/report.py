@@ -50,6 +50,7 @@ TARGETS = (
     Target("search vs decrypt-and-scan (p50 ratio)", "search_vs_scan", "speedup_p50", 100, below=False, unit="x"),
     Target("dashboard p95", "dashboard", "p95_ms", 300),
     Target("donor report p95", "donor_report", "p95_ms", 300),
+    Target("matches and checks page p95", "matching_page", "p95_ms", 100),
     Target("process memory after the pages (peak RSS)", "memory", "peak_rss_mb_after_pages", 300, unit="MB"),
 )
 TARGET_CASES = 100_000

@@ -10,6 +10,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from casemgmt.access import Action, allowed
 from casemgmt.access.grants import CaseGrant
 from casemgmt.accounts.models import User
 from casemgmt.cases import identity
@@ -36,10 +37,13 @@ def _holder_case(holder: User, registrant: User) -> tuple[Case, dict] | None:
 
 
 def _registrants_case(registrant: User) -> Case | None:
-    return db.session.scalars(
+    """The newest case of the registrant's that they may still edit (a demo case may have been closed, transferred
+    or handed on since they opened it)."""
+    mine = db.session.scalars(
         select(Case).where(Case.organisation_id == registrant.organisation_id, Case.created_by_id == registrant.id,
                            Case.erased_at.is_(None)).order_by(Case.created_at.desc(), Case.id)
-    ).first()
+    ).all()
+    return next((case for case in mine if allowed(registrant, Action.CASE_EDIT, case)), None)
 
 
 def finish(people: dict[str, User], rng: random.Random) -> Case | None:

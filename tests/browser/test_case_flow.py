@@ -14,7 +14,7 @@ import pytest
 
 from casemgmt.extensions import db
 from tests import factories
-from tests.browser.support import Session, chromium, serve
+from tests.browser.support import Session, serve
 from tests.browser.support import assert_styled as _assert_styled
 from tests.conftest import make_test_app
 
@@ -32,12 +32,6 @@ def server(tmp_path):
         db.session.remove()
     with serve(app) as base_url:
         yield base_url, names
-
-
-@pytest.fixture
-def browser():
-    with chromium() as launched:
-        yield launched
 
 
 def test_caseworker_creates_finds_and_supervisor_audits_a_case(server, browser, request):

@@ -22,7 +22,7 @@ import pytest
 
 from casemgmt.extensions import db
 from tests import factories
-from tests.browser.support import Session, assert_styled, chromium, serve
+from tests.browser.support import Session, assert_styled, serve
 from tests.conftest import make_test_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -57,17 +57,6 @@ def server(tmp_path):
         db.session.remove()
     with serve(app) as base_url:
         yield base_url
-
-
-@pytest.fixture
-def browser():
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def expect():
-    return pytest.importorskip("playwright.sync_api").expect
 
 
 # Helpers ------------------------------------------------------------------------------------------------------------

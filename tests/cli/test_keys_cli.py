@@ -161,8 +161,8 @@ def test_keys_rotate_reports_progress_and_audits(backend, tmp_path):
         assert result.exit_code == 0, result.output
         assert result.output.splitlines() == [
             "re-wrapping data keys under version 2",
-            "re-wrapped 3 data keys and re-sealed 0 two-factor secrets; "
-            "check `casemgmt keys status` before retiring an old key version",
+            "re-wrapped 3 data keys and re-sealed 0 two-factor secrets; run `casemgmt indexes rebuild`, "
+            "then check `casemgmt keys status` before retiring an old key version",
         ]
         status = run_cli(new, ["keys", "status"]).output.splitlines()
         assert status[status.index("version 2: keep") + 2] == "  - 3 case data keys are wrapped under it."

@@ -59,23 +59,21 @@ def phone_e164(value: str | None, region: str | None) -> str:
     text = unicodedata.normalize("NFKC", value).strip()
     if text.startswith("00"):
         text = "+" + text[2:]
-    try:
-        number = phonenumbers.parse(text, (region or "").upper() or None)
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is not None and not phonenumbers.is_valid_number(number) and not text.startswith("+"):
-        # "(57) 312-345-6789" in Peru parses as a (too long) Peruvian number: try it as international below.
-        number = None
-    if number is None and not text.startswith("+"):
-        # "51 987 654 321" typed without the plus: an international number whose country code is its first digits.
+    # Without a plus, a number is read both as the organisation's country's (phonenumbers drops a country code typed
+    # without its plus: "51 987 654 321" in Peru) and as international ("(57) 312-345-6789" typed in Peru). A reading
+    # that is a valid number wins, the country's first; failing that, a possible one (a number no plan lists yet must
+    # still equal itself however it is written), the country's first.
+    readings = []
+    for reading in [text] if text.startswith("+") else [text, "+" + _NOT_DIGIT.sub("", text)]:
         try:
-            number = phonenumbers.parse("+" + _NOT_DIGIT.sub("", text), None)
+            readings.append(phonenumbers.parse(
+                reading, None if reading.startswith("+") else (region or "").upper() or None))
         except phonenumbers.NumberParseException:
-            number = None
-        if number is not None and not phonenumbers.is_valid_number(number):
-            number = None
-    if number is not None and phonenumbers.is_possible_number(number):
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            continue
+    for test in (phonenumbers.is_valid_number, phonenumbers.is_possible_number):
+        for number in readings:
+            if test(number):
+                return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return _NOT_DIGIT.sub("", text)
 
 

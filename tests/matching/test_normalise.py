@@ -37,6 +37,17 @@ def test_every_form_of_a_haitian_number_is_one_e164(typed):
 
 def test_a_foreign_number_typed_without_plus_is_read_as_international():
     assert normalise.phone_e164("(57) 312-345-6789", "PE") == "+573123456789"
+    # In Colombia, where a long local reading is possible but not a valid number, the international one wins.
+    assert normalise.phone_e164("509 3456 7890", "CO") == "+50934567890"
+    assert normalise.phone_e164("(51) 987-654-321", "CO") == "+51987654321"
+
+
+def test_a_local_number_no_plan_lists_still_equals_itself_in_every_form():
+    # Possible but not valid (an unallocated range): local and international forms still meet.
+    stored = normalise.phone_e164("+57 359 881 7850", "CO")
+    assert stored == "+573598817850"
+    assert normalise.phone_e164("359 881 7850", "CO") == stored
+    assert normalise.phone_e164("(57) 359-881-785-0", "CO") == stored
 
 
 def test_an_unparseable_phone_is_its_digits():

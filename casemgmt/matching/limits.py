@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import gettext
+from limits import parse_many
 from sqlalchemy import case, func, select
 
 from casemgmt.access.roles import Role
@@ -168,3 +170,24 @@ def limits_in_force() -> list[LimitRow]:
 
     return [LimitRow(kind, endpoint, "; ".join(rule.limits for rule in LIMITS.get(endpoint, ())), BURSTS[kind])
             for endpoint, kind in sorted(WATCHED.items(), key=lambda item: (item[1], item[0]))]
+
+
+def in_words(notation: str) -> str:
+    """A limit in Flask-Limiter's notation ("10/minute;60/hour", "20 per 10 minutes") as the supervisor reads it, in
+    their language: "10 a minute, 60 an hour". Each phrase is one whole message, so translators order its words."""
+    phrases = []
+    for item in parse_many(notation):
+        unit, many = item.GRANULARITY.name, item.multiples > 1
+        if unit == "second":
+            text = gettext("%(num)d in %(n)d seconds") if many else gettext("%(num)d a second")
+        elif unit == "minute":
+            text = gettext("%(num)d in %(n)d minutes") if many else gettext("%(num)d a minute")
+        elif unit == "hour":
+            text = gettext("%(num)d in %(n)d hours") if many else gettext("%(num)d an hour")
+        elif unit == "day":
+            text = gettext("%(num)d in %(n)d days") if many else gettext("%(num)d a day")
+        else:
+            phrases.append(notation)  # months and years are not used for these pages
+            continue
+        phrases.append(text % {"num": item.amount, "n": item.multiples})
+    return ", ".join(phrases)

@@ -108,9 +108,11 @@ def search_score(query: SearchQuery, record: keys.Identity) -> float | None:
     similarity = [_similar(p, n) for p, n in zip(query.parts, best, strict=True)]
     if min(similarity) < score.CLOSE:
         return None
-    # Best first: the closest spellings, then the record the search describes most completely ("María Quispe"
-    # before "María José Quispe Mamani").
-    return sum(similarity) + len(set(best) & set(record.parts)) / len(record.parts or names)
+    # Best first: the closest spellings (a name as typed before one that only sounds alike: "María" before "Mora"),
+    # then, among equally close ones, the record the search describes most completely ("María Quispe" before
+    # "María José Quispe Mamani"). The second only breaks ties: it weighs less than the smallest step of the first.
+    coverage = len(set(best) & set(record.parts)) / len(record.parts or names)
+    return sum(similarity) + 0.01 * coverage
 
 
 def _similar(a: str, b: str) -> float:

@@ -20,4 +20,5 @@ def index():
     return render_template(
         "matching/index.html", told=crossorg.told(current_user), activity=limits.activity(current_user.organisation_id),
         limits=limits.limits_in_force(), enabled=current_app.config["SETTINGS"].ratelimit_enabled,
+        in_words=limits.in_words,
     )

@@ -89,5 +89,19 @@ def test_the_page_is_a_supervisors_of_their_own_organisation(app, ctx, world, we
     web.logout()
     web.login("supervisor")
     page = web.get("/matching/").get_data(as_text=True)
-    assert 'data-user="caseworker"' in page and "10/minute;60/hour" in page and "20 per 10 minutes" in page
+    assert 'data-user="caseworker"' in page and "10 a minute, 60 an hour" in page and "20 in 10 minutes" in page
+    assert "10/minute" not in page  # the limits read as words, not Flask-Limiter's notation
     assert "Rate limits are turned off on this installation." in page  # the shared test app runs without them
+
+
+def test_limits_read_as_words_in_the_readers_language(app):
+    from flask_babel import force_locale
+
+    from casemgmt.matching.limits import in_words
+
+    with app.test_request_context():
+        assert in_words("10/minute;60/hour") == "10 a minute, 60 an hour"
+        assert in_words("20 per 10 minutes") == "20 in 10 minutes"
+        assert in_words("5/hour;20/day") == "5 an hour, 20 a day"
+        with force_locale("es"):
+            assert in_words("10/minute;60/hour") == "10 por minuto, 60 por hora"

@@ -226,3 +226,15 @@ def test_the_page_renders_in_spanish(app, web, w, people):
     assert response.status_code == 200 and people["maria"] in page and 'lang="es"' in page
     junk = _search(web, term="!!!")
     assert junk.status_code == 422 and 'lang="es"' in junk.get_data(as_text=True)
+
+
+def test_a_name_as_typed_ranks_above_one_that_only_sounds_alike():
+    # "Mora" shares María's phonetic code (vowels are dropped): it may be shown, but after every María.
+    from casemgmt.matching import keys
+    from casemgmt.matching.search import parse_search, search_score
+
+    query = parse_search("maria", "PE")
+    maria = search_score(query, keys.identity_of({"given_name": "María Luisa", "family_name": "Serna"}, "PE"))
+    mora = search_score(query, keys.identity_of({"given_name": "Celia", "family_name": "Mora"}, "PE"))
+    assert maria is not None and mora is not None
+    assert maria > mora

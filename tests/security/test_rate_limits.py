@@ -323,7 +323,7 @@ def test_reaching_the_search_limit_tells_the_users_supervisors_once(limited):
         row = re.search(r'<tr class="table-warning flagged" data-user="caseworker">(.*?)</tr>', page, re.S)
         assert row, page
         assert re.findall(r"<td>(\d+)</td>", row.group(1)) == ["0", "0", "30", "30", "1", "0"]
-        assert "987 654 321" not in page and "30/minute;300/hour" in page
+        assert "987 654 321" not in page and "30 a minute, 300 an hour" in page
         db.session.remove()
 
 

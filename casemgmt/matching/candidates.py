@@ -68,10 +68,3 @@ def top(query_keys: set[tuple[str, str]], scope, limit: int, offset: int = 0) ->
         select(sub.c.case_id, sub.c.rank).order_by(sub.c.rank.desc(), sub.c.case_id).limit(limit).offset(offset)
     ).all()
     return [(r.case_id, int(r.rank)) for r in rows]
-
-
-def count(query_keys: set[tuple[str, str]], scope) -> int:
-    query = ranked_query(query_keys, scope)
-    if query is None:
-        return 0
-    return db.session.scalar(select(func.count()).select_from(query.subquery("ranked"))) or 0

@@ -115,7 +115,7 @@ def _elsewhere(case: Case, queued_at: datetime):
 def find_holders(case: Case, queued_at: datetime) -> dict[int, list[str]]:
     """The other organisations holding a strong match of the case's person, with their matching cases' ids. Server
     side only: the decrypted values never leave this function."""
-    region = engine.region_of(case.organisation.country if case.organisation else None)
+    region = case.organisation.country if case.organisation else None
     [(_, _, person)] = engine.decrypt([case], region)
     holders: dict[int, list[str]] = {}
     for match in engine.best_matches(person, _elsewhere(case, queued_at), region):

@@ -35,10 +35,6 @@ class Found:
     score: score.Score
 
 
-def region_of(case_or_org_country: str | None) -> str | None:
-    return (case_or_org_country or "").upper() or None
-
-
 # What scoring reads of a candidate (keys.identity_of): a check decrypts these and nothing else of the person.
 SCORED_FIELDS = ("given_name", "family_name", "aliases", "date_of_birth", "birth_year", "phone", "document_number")
 

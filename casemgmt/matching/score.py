@@ -69,14 +69,20 @@ class Score:
         return tuple(f for f, level in self.levels.items() if level not in ("differ", "near"))
 
 
-def _part_similarity(a: str, b: str) -> float:
+def spelling_similarity(a: str, b: str) -> float:
+    """How alike two name parts are written or sound: 1 when equal, 0.95 when they share a phonetic code, else
+    Jaro-Winkler. Search (matching.search) uses it as it is."""
     if a == b:
         return 1.0
-    if phonetic.gender_pair(a, b):
-        return 0.0  # Mario and María are one edit apart and two people (twins, siblings)
     if phonetic.code(a) == phonetic.code(b) and min(len(a), len(b)) > 2:
         return 0.95
     return JaroWinkler.normalized_similarity(a, b)
+
+
+def _part_similarity(a: str, b: str) -> float:
+    if a != b and phonetic.gender_pair(a, b):
+        return 0.0  # Mario and María are one edit apart and two people (twins, siblings)
+    return spelling_similarity(a, b)
 
 
 def _best(part: str, others: tuple[str, ...]) -> float:

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rapidfuzz.distance import JaroWinkler
 from sqlalchemy import func, select
 
 from casemgmt.cases.models import Case
@@ -104,8 +103,8 @@ def search_score(query: SearchQuery, record: keys.Identity) -> float | None:
     names = record.parts + record.aliases
     if not names:
         return None
-    best = [max(names, key=lambda n, p=p: _similar(p, n)) for p in query.parts]
-    similarity = [_similar(p, n) for p, n in zip(query.parts, best, strict=True)]
+    best = [max(names, key=lambda n, p=p: score.spelling_similarity(p, n)) for p in query.parts]
+    similarity = [score.spelling_similarity(p, n) for p, n in zip(query.parts, best, strict=True)]
     if min(similarity) < score.CLOSE:
         return None
     # Best first: the closest spellings (a name as typed before one that only sounds alike: "María" before "Mora"),
@@ -113,14 +112,6 @@ def search_score(query: SearchQuery, record: keys.Identity) -> float | None:
     # "María José Quispe Mamani"). The second only breaks ties: it weighs less than the smallest step of the first.
     coverage = len(set(best) & set(record.parts)) / len(record.parts or names)
     return sum(similarity) + 0.01 * coverage
-
-
-def _similar(a: str, b: str) -> float:
-    if a == b:
-        return 1.0
-    if min(len(a), len(b)) > 2 and phonetic.code(a) == phonetic.code(b):
-        return 0.95
-    return JaroWinkler.normalized_similarity(a, b)
 
 
 @dataclass

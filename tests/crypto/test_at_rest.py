@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import text
 
 from casemgmt.cases import operations
-from casemgmt.crypto import blind_index
 from casemgmt.extensions import db
+from casemgmt.matching import normalise
 from tests.crypto.conftest import REASON, SECRET_VALUES
 
 
@@ -18,9 +18,11 @@ def _needles() -> dict[str, bytes]:
     needles = {}
     for field, value in SECRET_VALUES.items():
         needles[field] = value.encode()
-        needles[f"{field} (casefolded)"] = blind_index.normalise_text(value).encode()
-    needles["document (normalised)"] = blind_index.normalise_document(SECRET_VALUES["document_number"]).encode()
-    needles["phone (digits)"] = blind_index.normalise_phone(SECRET_VALUES["phone"]).encode()
+        needles[f"{field} (casefolded)"] = value.casefold().encode()
+        needles[f"{field} (folded, as matching compares it)"] = normalise.fold(value).encode()
+    needles["document (normalised)"] = normalise.document(SECRET_VALUES["document_number"]).encode()
+    needles["phone (E.164)"] = normalise.phone_e164(SECRET_VALUES["phone"], "PE").encode()
+    needles["phone (digits)"] = "".join(c for c in SECRET_VALUES["phone"] if c.isdigit()).encode()
     needles["reason"] = REASON.encode()
     needles["date of birth"] = b"1999-04-12"
     return needles

@@ -8,6 +8,12 @@ from casemgmt.matching import normalise
 def test_accents_case_and_punctuation_fold():
     assert normalise.fold("  MARÍA-José  O'Neil ") == "maria jose o neil"
     assert normalise.fold("Gonçalves Straße Œuvre") == "goncalves strasse oeuvre"
+    assert normalise.fold("  María\t\n JOSÉ  ") == "maria jose"
+    assert normalise.fold("Jose\u0301") == normalise.fold("José") == "jose"  # a combining accent
+    assert normalise.fold("\uff2d\uff21\uff32\uff29\uff21") == "maria"  # full-width letters
+    assert normalise.fold("Ana\u00a0María") == "ana maria"  # no-break space
+    assert normalise.full_name(" Rosa ", "HUAMÁN") == "rosa huaman"
+    assert normalise.full_name(None, "Huamán") == "huaman"
 
 
 def test_particles_are_left_out_and_compound_and_hyphenated_surnames_split():

@@ -15,10 +15,10 @@ from benchmarks.timing import Statement
 from casemgmt.access.policies import case_scope_filter
 from casemgmt.cases.models import Case, Person
 from casemgmt.crypto import aead
-from casemgmt.crypto import blind_index as bidx
 from casemgmt.crypto.keyring import keyring
 from casemgmt.crypto.models import DataKey
 from casemgmt.extensions import db
+from casemgmt.matching import normalise
 
 SCAN_BATCH = 2000
 
@@ -30,7 +30,7 @@ def decrypt_and_scan(actor, term: str) -> tuple[list[str], int]:
     It is written to be as fast as such a search can be, so the comparison flatters it: one streamed query with no
     ORM objects, each data key unwrapped once, the same AES-GCM and associated data as crypto.fields.
     """
-    wanted = bidx.normalise_text(term)
+    wanted = normalise.full_name(term, None)  # the name as matching folds it
     ring = keyring()
     query = (
         select(Person.id, Person.case_id, Person.given_name, Person.family_name,
@@ -48,7 +48,7 @@ def decrypt_and_scan(actor, term: str) -> tuple[list[str], int]:
         key = aead.decrypt(ring.kek(row.kek_version), row.wrapped,
                            ("data_keys", "wrapped", row.case_id, row.key_id, row.kek_version))
         scanned += 1
-        name = bidx.full_name(
+        name = normalise.full_name(
             aead.decrypt(key, given.blob, ("persons", "given_name", row.id, row.case_id)).decode(),
             aead.decrypt(key, family.blob, ("persons", "family_name", row.id, row.case_id)).decode()
             if family is not None else None,

@@ -118,6 +118,18 @@ class Action(StrEnum):
     EXPORT_CASELOAD = "export.caseload"
     EXPORT_IDENTIFIED = "export.identified"
     EXPORT_DEIDENTIFIED = "export.deidentified"
+    # Projects and the emergency assistance fund
+    PROJECT_VIEW = "project.view"
+    PROJECT_MANAGE = "project.manage"
+    RATES_MANAGE = "finance.rates"
+    ENROLMENT_MANAGE = "enrolment.manage"
+    FUND_REQUEST = "fund.request"
+    FUND_LIST = "fund.list"
+    FUND_VIEW = "fund.view"
+    FUND_APPROVE = "fund.approve"
+    FUND_DISBURSE = "fund.disburse"
+    FUND_CANCEL = "fund.cancel"
+    FUND_CORRECT = "fund.correct"
 
 
 CASE_ROLES = frozenset({Role.HOTLINE, Role.CASEWORKER, Role.MISSION, Role.SUPERVISOR})
@@ -799,6 +811,97 @@ def can_delete_contact(user, contact=None) -> bool:
     return _corrects_contact(user, contact)
 
 
+# Projects and the emergency assistance fund (issue 14) ------------------------------------------------------------
+# Duck-typed like the rest of this module: a project says which organisations implement it (`organisation_ids`) and
+# which one leads it (`organisation_id`); a fund request says which organisation made it (`organisation_id`), who
+# asked (`requested_by_id`), who approved it so far (`approver_ids`) and its `status`. The finance officer is never
+# allowed a case action: they reach requests through their organisation, not through the case.
+
+MONEY_ROLES = frozenset({Role.SUPERVISOR, Role.FINANCE})
+
+
+def can_view_project(user, project=None) -> bool:
+    if _role(user) not in MONEY_ROLES:
+        return False
+    return project is None or user.organisation_id in getattr(project, "organisation_ids", ())
+
+
+def can_manage_project(user, project=None) -> bool:
+    if _role(user) != Role.SUPERVISOR:
+        return False
+    return project is None or getattr(project, "organisation_id", None) == user.organisation_id
+
+
+def can_manage_rates(user, org=None) -> bool:
+    return _role(user) in MONEY_ROLES and (org is None or getattr(org, "id", org) == user.organisation_id)
+
+
+def can_manage_enrolment(user, obj=None) -> bool:
+    """obj is a case (enrol it, charge work to a project) or an enrolment, which belongs to the organisation that
+    made it."""
+    if obj is not None and obj is not _case_of(obj) and getattr(obj, "organisation_id", None) != user.organisation_id:
+        return False
+    return _works_on(user, obj, Action.ENROLMENT_MANAGE)
+
+
+def can_request_fund(user, case=None) -> bool:
+    return _works_on(user, case, Action.FUND_REQUEST)
+
+
+def can_list_fund(user, obj=None) -> bool:
+    return _role(user) in CASE_WORKERS or _role(user) == Role.FINANCE
+
+
+def _own_org_request(user, request) -> bool:
+    return getattr(request, "organisation_id", None) == user.organisation_id
+
+
+def can_view_fund(user, request=None) -> bool:
+    """The requesting organisation's supervisors and finance officers, and its case workers who may ask the fund for
+    this case (through a referral too, for the receiving organisation's own requests)."""
+    if request is None:
+        return can_list_fund(user)
+    if not _own_org_request(user, request):
+        return False
+    return _role(user) in MONEY_ROLES or _works_on(user, _case_of(request), Action.FUND_REQUEST)
+
+
+def can_approve_fund(user, request=None) -> bool:
+    """A supervisor or finance officer of the requesting organisation, while it waits; never the requester, and
+    never twice by one person (the second approval above the limit is someone else's)."""
+    if _role(user) not in MONEY_ROLES:
+        return False
+    if request is None:
+        return True
+    return (_own_org_request(user, request) and getattr(request, "status", None) == "requested"
+            and not_own_request(user, request) and user.id not in getattr(request, "approver_ids", ()))
+
+
+def can_disburse_fund(user, request=None) -> bool:
+    return _role(user) in MONEY_ROLES and (request is None or _own_org_request(user, request))
+
+
+def can_cancel_fund(user, request=None) -> bool:
+    """The requester (while they may still ask for the case) or a supervisor of the requesting organisation."""
+    role = _role(user)
+    if role not in CASE_WORKERS:
+        return False
+    if request is None:
+        return True
+    if not _own_org_request(user, request):
+        return False
+    if role == Role.SUPERVISOR:
+        return True
+    return (getattr(request, "requested_by_id", None) == user.id
+            and _works_on(user, _case_of(request), Action.FUND_REQUEST))
+
+
+def can_correct_fund(user, request=None) -> bool:
+    if _role(user) in MONEY_ROLES:
+        return request is None or _own_org_request(user, request)
+    return can_cancel_fund(user, request) and _role(user) != Role.SUPERVISOR
+
+
 POLICIES: dict[Action, Callable[..., bool]] = {
     Action.CASE_LIST: can_list_cases,
     Action.CASE_CREATE: can_create_case,
@@ -864,6 +967,17 @@ POLICIES: dict[Action, Callable[..., bool]] = {
     Action.EXPORT_CASELOAD: can_export_caseload,
     Action.EXPORT_IDENTIFIED: can_export_identified,
     Action.EXPORT_DEIDENTIFIED: can_export_deidentified,
+    Action.PROJECT_VIEW: can_view_project,
+    Action.PROJECT_MANAGE: can_manage_project,
+    Action.RATES_MANAGE: can_manage_rates,
+    Action.ENROLMENT_MANAGE: can_manage_enrolment,
+    Action.FUND_REQUEST: can_request_fund,
+    Action.FUND_LIST: can_list_fund,
+    Action.FUND_VIEW: can_view_fund,
+    Action.FUND_APPROVE: can_approve_fund,
+    Action.FUND_DISBURSE: can_disburse_fund,
+    Action.FUND_CANCEL: can_cancel_fund,
+    Action.FUND_CORRECT: can_correct_fund,
 }
 
 

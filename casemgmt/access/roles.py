@@ -16,6 +16,9 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"
     ADMIN = "administrator"
     INSTALL_ADMIN = "installation_admin"
+    # Approves and disburses emergency fund requests and keeps exchange rates: sees amounts, categories and case
+    # references, never a person's identity or notes (issue 14).
+    FINANCE = "finance_officer"
 
     @property
     def label(self):
@@ -29,12 +32,14 @@ ROLE_LABELS = {
     Role.SUPERVISOR: _l("Supervisor"),
     Role.ADMIN: _l("Administrator"),
     Role.INSTALL_ADMIN: _l("Installation administrator"),
+    Role.FINANCE: _l("Finance officer"),
 }
 
 # Roles whose accounts must use two-factor login when CASEMGMT_REQUIRE_2FA is on.
-TWO_FACTOR_ROLES = frozenset({Role.ADMIN, Role.INSTALL_ADMIN, Role.SUPERVISOR})
+TWO_FACTOR_ROLES = frozenset({Role.ADMIN, Role.INSTALL_ADMIN, Role.SUPERVISOR, Role.FINANCE})
 
 # Roles that open cases: a new account in one of them, or a role change into one, takes effect only when a
-# supervisor of the organisation approves it (four eyes), and its enrolment link goes to that supervisor.
-CASE_READING_ROLES = frozenset({Role.HOTLINE, Role.CASEWORKER, Role.MISSION, Role.SUPERVISOR})
+# supervisor of the organisation approves it (four eyes), and its enrolment link goes to that supervisor. The finance
+# officer reads no identity but approves money and sees case references, so the same four eyes apply.
+CASE_READING_ROLES = frozenset({Role.HOTLINE, Role.CASEWORKER, Role.MISSION, Role.SUPERVISOR, Role.FINANCE})
 ADMIN_ROLES = frozenset({Role.ADMIN, Role.INSTALL_ADMIN})

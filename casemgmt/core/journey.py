@@ -19,7 +19,7 @@ from casemgmt.core import zones
 # Order matters for the demo: referrals come before returns and reintegration, which the mission works on.
 FEATURES = (
     "intake", "consent", "referrals", "shelter", "counseling", "returns", "reintegration", "tasks", "documents",
-    "journey", "notifications",
+    "programmes", "fund", "journey", "notifications",
 )
 
 WORK_SECTIONS = ("crisis", "approvals", "referrals", "tasks", "my_cases")

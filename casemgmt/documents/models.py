@@ -16,6 +16,7 @@ DOCUMENT_KINDS = ValueSet("DocumentKind", {
     "identity_document": _l("Identity document scan"),
     "consent_form": _l("Signed consent form"),
     "travel_document": _l("Travel document"),
+    "receipt": _l("Receipt for assistance paid"),
     "other": _l("Other"),
 })
 

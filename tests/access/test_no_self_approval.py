@@ -88,12 +88,17 @@ def test_the_rule_is_one_policy_on_what_the_request_names(ctx):
     newcomer = factories.user(ngo, "caseworker")
     account = AccountRequest(organisation_id=ngo.id, user_id=newcomer.id, requested_by_id=boss.id)
     assert not allowed(boss, Action.ACCOUNTS_APPROVE, account) and allowed(other, Action.ACCOUNTS_APPROVE, account)
+    # The emergency fund: a request the supervisor made themselves waits for someone else (issue 14).
+    from casemgmt.fund.models import FundRequest
+
+    request = FundRequest(case=case, organisation_id=ngo.id, status="requested", requested_by_id=boss.id)
+    assert not allowed(boss, Action.FUND_APPROVE, request) and allowed(other, Action.FUND_APPROVE, request)
 
 
 def test_every_approval_is_one_of_those_tested_here():
     """An approval added later ("*.approve") must name its requester as requested_by_id and get its test here."""
     approvals = {str(a) for a in Action if str(a).endswith(".approve")}
-    assert approvals == {"closure.approve", "return.approve", "transfer.approve", "accounts.approve"}
+    assert approvals == {"closure.approve", "return.approve", "transfer.approve", "accounts.approve", "fund.approve"}
 
 
 def test_a_supervisor_cannot_approve_their_own_closure_request(app, org):

@@ -37,10 +37,12 @@ from casemgmt.core.time import utcnow
 from casemgmt.counseling.models import CounselingSession
 from casemgmt.documents.models import Document
 from casemgmt.extensions import db
+from casemgmt.fund.models import FundRequest
 from casemgmt.intake import operations as intake
 from casemgmt.intake.models import Contact
 from casemgmt.journey import operations as journey
 from casemgmt.journey import queries as journey_queries
+from casemgmt.programmes.models import BudgetLine, Donor, Project, ProjectOrganisation
 from casemgmt.referrals import operations as referrals
 from casemgmt.reintegration.models import MonitoringVisit, ReintegrationPlan, ServiceDelivered
 from casemgmt.returns import operations as returns
@@ -62,6 +64,7 @@ USERNAMES = {
     "ref_caseworker": ("b", "caseworker"), "ref_other": ("b", "caseworker"),
     "rev_supervisor": ("c", "supervisor"), "rev_mission": ("c", "mission_staff"),
     "install_admin": ("installation", "installation_admin"),
+    "finance": ("a", "finance_officer"),
 }
 
 
@@ -153,7 +156,26 @@ def build_scene() -> Scene:
     receiving_task = tasks.create_task(u["ref_supervisor"], case, {
         "title": "Meet at the airport", "due_on": TODAY, "assignee_id": u["ref_mission"].id})
     db.session.commit()
+    # A project the NGO leads with the mission, and a fund request its caseworker made on the case, waiting.
+    donor = Donor(organisation_id=owner.id, name="Bureau of Population, Refugees, and Migration", kind="government")
+    db.session.add(donor)
+    db.session.flush()
+    project = Project(organisation_id=owner.id, donor_id=donor.id, code="PRM-01", title="Return and reintegration",
+                      starts_on=TODAY, ends_on=TODAY, currency="USD", single_approval_limit=Decimal("500"),
+                      created_by_id=u["supervisor"].id)
+    project.implementers = [ProjectOrganisation(organisation_id=owner.id),
+                            ProjectOrganisation(organisation_id=receiver.id)]
+    line = BudgetLine(name="Medical care", category="medical", amount=Decimal("1000"))
+    project.lines = [line]
+    db.session.add(project)
+    db.session.flush()
+    fund_request = FundRequest(case_id=case.id, organisation_id=owner.id, project_id=project.id,
+                               budget_line_id=line.id, category="medical", amount=Decimal("40"), currency="USD",
+                               project_amount=Decimal("40"), payee_kind="clinic", requested_by_id=u["caseworker"].id)
+    db.session.add(fund_request)
+    db.session.commit()
     subjects = {
+        "project": project, "fund_request": fund_request,
         "none": None, "org": owner, "facility": shelter, "contact": contact, "pending_referral": pending,
         "case": case, "listed": case, "found": case, "consent": consent, "session": session, "return_plan": plan,
         "sending_task": sending_task, "receiving_task": receiving_task, "referral": referral, "transfer": transfer,

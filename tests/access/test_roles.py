@@ -82,6 +82,18 @@ COARSE = {
     Action.EXPORT_CASELOAD: (F, F, F, T, F),
     Action.EXPORT_IDENTIFIED: (F, F, F, F, F),  # needs the grant as well (tests/admin/test_export_grant.py)
     Action.EXPORT_DEIDENTIFIED: (F, F, F, T, F),
+    # Projects and the emergency fund (issue 14); the finance officer's column is tests/fund's and access/scope.py's.
+    Action.PROJECT_VIEW: (F, F, F, T, F),
+    Action.PROJECT_MANAGE: (F, F, F, T, F),
+    Action.RATES_MANAGE: (F, F, F, T, F),
+    Action.ENROLMENT_MANAGE: (F, T, T, T, F),
+    Action.FUND_REQUEST: (F, T, T, T, F),
+    Action.FUND_LIST: (F, T, T, T, F),
+    Action.FUND_VIEW: (F, T, T, T, F),
+    Action.FUND_APPROVE: (F, F, F, T, F),
+    Action.FUND_DISBURSE: (F, F, F, T, F),
+    Action.FUND_CANCEL: (F, T, T, T, F),
+    Action.FUND_CORRECT: (F, T, T, T, F),
 }
 
 

@@ -1,4 +1,4 @@
-"""`casemgmt demo`: a demo database with three organisations, nine users and realistic synthetic cases.
+"""`casemgmt demo`: a demo database with three organisations, eleven users and realistic synthetic cases.
 
 The people are invented by Faker in the region's locales (Peru, Colombia, Haiti, Venezuela, Ecuador); they go
 through the same operations, encryption and audit trail as real data.
@@ -55,6 +55,9 @@ USERS = (
     # Supervisors of the other two organisations approve their own returns and closures.
     ("supervisor2", "Santiago Supervisor", 1, "supervisor"),
     ("missionlead", "Jean-Baptiste Lead", 2, "supervisor"),
+    # Finance officers approve and pay the emergency fund's requests and keep exchange rates; they read no identity.
+    ("finance", "Fernanda Finanzas", 0, "finance_officer"),
+    ("finance3", "Fabienne Finances", 2, "finance_officer"),
 )
 
 LOCALES = {"PE": "es_MX", "CO": "es_CO", "VE": "es_MX", "EC": "es_MX", "HT": "fr_FR", "BO": "es_MX"}

@@ -35,7 +35,17 @@ ROLE_SECTIONS = {
     Role.CASEWORKER: ("crisis", "referrals", "tasks", "my_cases"),
     Role.MISSION: ("referrals", "tasks", "my_cases"),
     Role.SUPERVISOR: ("crisis", "approvals", "referrals", "tasks", "my_cases"),
+    Role.FINANCE: ("approvals",),
 }
+
+
+def _sections(work: dict) -> list[dict]:
+    always = ROLE_SECTIONS.get(current_user.role, ())
+    return [
+        {"name": name, "title": SECTION_TITLES.get(name, name), "items": items}
+        for name, items in work.items()
+        if items or name in always
+    ]
 
 
 @bp.get("/")
@@ -44,16 +54,13 @@ def index():
     if not allowed(current_user, Action.CASE_LIST):
         if allowed(current_user, Action.USERS_LIST):
             return redirect(url_for("admin.users"))
+        if allowed(current_user, Action.FUND_LIST):
+            # A finance officer opens no case: their work is the fund's requests waiting for them.
+            return render_template("home.html", sections=_sections(journey.work_for(current_user)), my_cases=None)
         return render_template("home.html", sections=[], my_cases=None)
     # Overdue tasks fire no event: the first home page of the hour looks for them (casemgmt/notifications/sweep.py).
     sweep.sweep_lazily(current_user)
-    work = journey.work_for(current_user)
-    always = ROLE_SECTIONS.get(current_user.role, ())
-    sections = [
-        {"name": name, "title": SECTION_TITLES.get(name, name), "items": items}
-        for name, items in work.items()
-        if items or name in always
-    ]
+    sections = _sections(journey.work_for(current_user))
     cases, total = journey.my_cases(current_user)
     # A hotline operator's cases are the ones they opened, which is their whole case list.
     all_mine = url_for("cases.index") if current_user.role == Role.HOTLINE else url_for(

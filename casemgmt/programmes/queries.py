@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
-from sqlalchemy import or_, select
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.orm import selectinload
+from werkzeug.exceptions import NotFound
 
+from casemgmt.accounts.models import Organisation, User
+from casemgmt.cases.models import Case
 from casemgmt.extensions import db
-from casemgmt.programmes.models import Enrolment, Project, ProjectOrganisation
+from casemgmt.fund.models import FundRequest
+from casemgmt.programmes.models import Donor, Enrolment, ExchangeRate, Project, ProjectAttribution, ProjectOrganisation
 
 
 def projects_for(organisation_id: int) -> list[Project]:
@@ -36,3 +42,88 @@ def enrolled_projects(case_id: str, organisation_id: int, on: date) -> list[Proj
 
 def is_enrolled(case_id: str, project_id: int, organisation_id: int, on: date) -> bool:
     return any(p.id == project_id for p in enrolled_projects(case_id, organisation_id, on))
+
+
+# The programmes pages' own questions ------------------------------------------------------------------------------
+
+
+def project_or_404(project_id: int) -> Project:
+    project = db.session.get(Project, project_id) if isinstance(project_id, int) else None
+    if project is None:
+        raise NotFound()
+    return project
+
+
+def donors_of(organisation_id: int) -> list[Donor]:
+    return list(db.session.scalars(
+        select(Donor).where(Donor.organisation_id == organisation_id).order_by(Donor.name)))
+
+
+def organisation_choices() -> list[tuple[int, str]]:
+    return [(o.id, o.name) for o in db.session.scalars(select(Organisation).order_by(Organisation.name))]
+
+
+def held_by_project(project_ids: list[int]) -> dict[int, tuple]:
+    """{project id: (waiting, committed, spent)} in each project's currency, with one GROUP BY for every project of
+    the list (the same definitions as fund.budget: refunds come off what was spent)."""
+    if not project_ids:
+        return {}
+    net = FundRequest.project_amount - FundRequest.refunded_project_amount
+    rows = db.session.execute(
+        select(
+            FundRequest.project_id,
+            func.coalesce(func.sum(case((FundRequest.status == "requested", FundRequest.project_amount))), 0),
+            func.coalesce(func.sum(case((FundRequest.status == "approved", FundRequest.project_amount))), 0),
+            func.coalesce(func.sum(case((FundRequest.status.in_(("disbursed", "refunded")), net))), 0),
+        )
+        .where(FundRequest.project_id.in_(project_ids),
+               FundRequest.status.in_(("requested", "approved", "disbursed", "refunded")))
+        .group_by(FundRequest.project_id)
+    )
+    cent = Decimal("0.01")
+    return {pid: tuple(Decimal(str(v)).quantize(cent) for v in values) for pid, *values in rows}
+
+
+def enrolled_cases_query(project_id: int, organisation_id: int):
+    """The cases `organisation_id` enrolled in the project (once each, however many enrolments), newest enrolment
+    first, with their reference: one page of it is one query (ix_project_enrolments_project_org)."""
+    first = (
+        select(Enrolment.case_id.label("case_id"), func.min(Enrolment.enrolled_on).label("enrolled_on"),
+               func.max(func.coalesce(Enrolment.ended_on, date(9999, 12, 31))).label("ended_on"))
+        .where(Enrolment.project_id == project_id, Enrolment.organisation_id == organisation_id)
+        .group_by(Enrolment.case_id)
+        .subquery()
+    )
+    return (
+        select(Case, first.c.enrolled_on, first.c.ended_on)
+        .join(first, first.c.case_id == Case.id)
+        .where(Case.erased_at.is_(None))
+        .order_by(first.c.enrolled_on.desc(), Case.reference)
+    )
+
+
+def enrolments_of(case_id: str, organisation_id: int) -> list[Enrolment]:
+    """The case's enrolments made by the organisation, newest first."""
+    return list(db.session.scalars(
+        select(Enrolment).options(selectinload(Enrolment.project))
+        .where(Enrolment.case_id == case_id, Enrolment.organisation_id == organisation_id)
+        .order_by(Enrolment.enrolled_on.desc(), Enrolment.created_at.desc())
+    ))
+
+
+def attributions_of(case_id: str) -> dict[tuple[str, str], ProjectAttribution]:
+    """{(record kind, record id): ProjectAttribution} of the case."""
+    return {(a.record_kind, a.record_id): a for a in db.session.scalars(
+        select(ProjectAttribution).where(ProjectAttribution.case_id == case_id))}
+
+
+def rates_query(organisation_id: int):
+    return (select(ExchangeRate).where(ExchangeRate.organisation_id == organisation_id)
+            .order_by(ExchangeRate.month.desc(), ExchangeRate.currency, ExchangeRate.quote_currency))
+
+
+def user_names(ids: set) -> dict[int, str]:
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all())

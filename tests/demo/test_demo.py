@@ -31,6 +31,9 @@ EXPECTED_USERS = {
     # Supervisors of the second NGO and the mission, so their returns and closures can be approved in the demo.
     "supervisor2": ("supervisor", "NGO", 1),
     "missionlead": ("supervisor", "Intergovernmental", None),
+    # Finance officers approve and pay the emergency fund's requests (issue 14).
+    "finance": ("finance_officer", "NGO", 0),
+    "finance3": ("finance_officer", "Intergovernmental", None),
 }
 
 

@@ -41,6 +41,8 @@ class ChartRow:
     values: list[float | int | None]
     # Where the row's cases are listed (a figure link), if anywhere.
     href: str | None = None
+    # What the data table prints instead of the values (a hidden number's reason); such a row is not drawn.
+    display: list[str] | None = None
 
 
 @dataclass
@@ -55,10 +57,17 @@ class ChartSpec:
     caption: str | None = None
     id: str = ""
     extra: dict = field(default_factory=dict)
+    # Said under the chart when some rows are hidden (the shared donor report): what is not drawn, and why.
+    hidden_note: str | None = None
 
     @property
     def empty(self) -> bool:
         return not self.rows or all(v in (None, 0) for row in self.rows for v in row.values)
+
+    @property
+    def drawn_rows(self) -> list[ChartRow]:
+        """The rows the picture draws: a hidden number is not a zero, so its row is left out, not drawn empty."""
+        return [row for row in self.rows if row.display is None]
 
 
 _KINDS = {
@@ -123,7 +132,7 @@ class _Drawing:
     @classmethod
     def of(cls, spec: ChartSpec) -> _Drawing:
         return cls(spec.kind, tuple(str(s) for s in spec.series),
-                   tuple((str(row.label), tuple(row.values)) for row in spec.rows), spec.value_suffix,
+                   tuple((str(row.label), tuple(row.values)) for row in spec.drawn_rows), spec.value_suffix,
                    tuple(sorted(spec.extra.items())))
 
     def spec(self) -> ChartSpec:

@@ -19,7 +19,7 @@ from casemgmt.reports.blueprint import bp
 from casemgmt.reports.charts import ChartRow, ChartSpec
 from casemgmt.reports.drilldown import describe, figure_url
 from casemgmt.reports.figures import APPROVALS, RETURN_PIPELINE, VISIT_DUE_WINDOW_DAYS, key, today_context
-from casemgmt.reports.filters import ReportFilters, assignee_choices, default_period, parse
+from casemgmt.reports.filters import ReportFilters, assignee_choices, default_period, parse, project_choices
 
 
 @bp.get("/")
@@ -27,13 +27,14 @@ from casemgmt.reports.filters import ReportFilters, assignee_choices, default_pe
 def dashboard():
     org_id = current_user.organisation_id
     assignees = assignee_choices(org_id)
-    filters, form = parse(request.args, assignees, default=default_period())
+    projects = project_choices(org_id)
+    filters, form = parse(request.args, assignees, default=default_period(), projects=projects)
     data = queries.build(today_context(org_id, filters))
     record_event("report.dashboard", object_type="organisation", object_id=org_id, actor=current_user,
                  details={"filters": filters.args(), "cases": data.headline.cases})
     db.session.commit()
     return render_template(
-        "reports/dashboard.html", form=form, summary=describe(filters, assignees), data=data,
+        "reports/dashboard.html", form=form, summary=describe(filters, assignees, projects), data=data,
         cards=_cards(data, filters), charts=_charts(data, filters), sustainability=_sustainability_chart(data),
         visited_url=figure_url(key("visited"), filters), stays=_stays(data, filters),
     )

@@ -14,7 +14,7 @@ Two tools, both working on counts the database has already aggregated (never on 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from casemgmt.reports.hierarchies import COLUMNS, generalise, max_level
@@ -114,6 +114,14 @@ class SuppressedTable:
     cells: dict[str, int | None]  # None: hidden
     total: int | None  # None: hidden
     suppressed_count: int  # cells hidden, small ones and those hidden to protect them; the total is not counted
+    # Why each hidden value is hidden: a count of 1..threshold-1 (primary) or to protect one (secondary). A reader
+    # must be told which, or a secondarily hidden 24 reads as "fewer than 11".
+    primary: frozenset[str] = frozenset()
+    total_primary: bool = False
+
+    @property
+    def secondary(self) -> frozenset[str]:
+        return frozenset(key for key, value in self.cells.items() if value is None) - self.primary
 
 
 def suppress_small_cells(table: Mapping[str, int], threshold: int, total: int | None = None) -> SuppressedTable:
@@ -133,7 +141,8 @@ def suppress_small_cells(table: Mapping[str, int], threshold: int, total: int | 
     _check_count("total", total)
 
     hidden = {key for key, persons in table.items() if _small(persons, threshold)}
-    total_hidden = _small(total, threshold)
+    primary = frozenset(hidden)
+    total_hidden = total_primary = _small(total, threshold)
     while not total_hidden and hidden and (len(hidden) == 1 or sum(table[key] for key in hidden) == len(hidden)):
         visible = [key for key, persons in table.items() if persons and key not in hidden]
         if not visible:
@@ -142,7 +151,45 @@ def suppress_small_cells(table: Mapping[str, int], threshold: int, total: int | 
         hidden.add(min(visible, key=table.__getitem__))
 
     cells = {key: None if key in hidden else persons for key, persons in table.items()}
-    return SuppressedTable(cells=cells, total=None if total_hidden else total, suppressed_count=len(hidden))
+    return SuppressedTable(cells=cells, total=None if total_hidden else total, suppressed_count=len(hidden),
+                           primary=primary, total_primary=total_primary)
+
+
+# --- merging small categories --------------------------------------------------------------------------------------
+
+
+def union_count(combos: Mapping[frozenset[str], int], keys: Iterable[str]) -> int:
+    """Persons on at least one of `keys`, from persons per combination of categories (a person in several
+    categories is one combination, counted once)."""
+    wanted = frozenset(keys)
+    return sum(persons for combination, persons in combos.items() if combination & wanted)
+
+
+def merge_small_categories(combos: Mapping[frozenset[str], int], keys: Sequence[str],
+                           threshold: int) -> tuple[str, ...]:
+    """The categories to publish together as one "other" line instead of suppressing them, in the order of keys;
+    () when merging would not help.
+
+    As statistical agencies collapse categories before suppressing: every category of 1..threshold-1 persons goes
+    into the merged line; while that line counts fewer than threshold persons or holds a single category (which
+    would name it), the smallest other non-empty category joins it. A merge that still ends below threshold is not
+    made: it would be hidden anyway, and the categories are better suppressed one by one; nor one that takes every
+    non-empty category, which would only repeat "at least one". combos gives the persons
+    per combination of categories, so a person in several merged categories counts once."""
+    _check_threshold(threshold)
+    size = {key: union_count(combos, (key,)) for key in keys}
+    merged = [key for key in keys if _small(size[key], threshold)]
+    if not merged:
+        return ()
+    while len(merged) < 2 or union_count(combos, merged) < threshold:
+        rest = [key for key in keys if key not in merged and size[key]]
+        if not rest:
+            return ()
+        merged.append(min(rest, key=lambda key: (size[key], keys.index(key))))
+    if all(key in merged for key in keys if size[key]):
+        # Every category in "other": that line is "at least one", and says nothing suppression would not.
+        return ()
+    return tuple(key for key in keys if key in merged)
 
 
 # --- small cells in a two-way table ----------------------------------------------------------------------------------
@@ -157,6 +204,12 @@ class SuppressedTwoWay:
     column_totals: dict[str, int | None]
     total: int | None
     suppressed_count: int  # inner cells hidden; hidden totals show as None and are not counted
+    # The hidden values that are counts of 1..threshold-1 (the others protect them), as (row, column) with None for
+    # a total: (row, None) a row total, (None, column) a column total, (None, None) the grand total.
+    primary: frozenset[tuple[str | None, str | None]] = frozenset()
+
+    def is_primary(self, row: str | None, column: str | None) -> bool:
+        return (row, column) in self.primary
 
 
 def suppress_small_cells_two_way(table: Mapping[str, Mapping[str, int]], threshold: int,
@@ -188,6 +241,7 @@ def suppress_small_cells_two_way(table: Mapping[str, Mapping[str, int]], thresho
 
     grid = _Grid.of(table, rows, columns)
     hidden = {position for position, persons in grid.values.items() if _small(persons, threshold)}
+    small = set(hidden)
     while (exposed := grid.first_exposed(hidden)) is not None:
         protector = grid.protector(exposed, hidden)
         if protector is None:  # cannot happen: with every non-zero value hidden nothing is exposed
@@ -206,6 +260,8 @@ def suppress_small_cells_two_way(table: Mapping[str, Mapping[str, int]], thresho
         column_totals={column: shown((last_row, j)) for j, column in enumerate(columns)},
         total=shown((last_row, last_column)),
         suppressed_count=sum(1 for i, j in hidden if i < last_row and j < last_column),
+        primary=frozenset((rows[i] if i < last_row else None, columns[j] if j < last_column else None)
+                          for i, j in small),
     )
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -24,10 +25,11 @@ from sqlalchemy.orm import aliased
 from casemgmt import htcds
 from casemgmt.cases.models import Case, CaseCode, Person
 from casemgmt.extensions import db
+from casemgmt.fund.models import CATEGORIES
 from casemgmt.reintegration.models import SUPPORT_TYPES
-from casemgmt.reports import disclosure, figures
+from casemgmt.reports import disclosure, figures, spend
 from casemgmt.reports.figures import FigureContext
-from casemgmt.reports.filters import ReportFilters, cohort_ids, conditions, related
+from casemgmt.reports.filters import ReportFilters, cohort_ids, conditions, project_ids, related
 
 NOT_RECORDED = ""
 # The age band of a person whose age was never recorded: figures.age counts a missing band as "unknown" too.
@@ -42,6 +44,7 @@ OWN_SERVICES = htcds.ValueSet("DonorService", {
     "return": _l("Assisted voluntary return"),
 })
 SERVICE_CODES: tuple[str, ...] = (*OWN_SERVICES, *SUPPORT_TYPES)
+SUPPORT_TYPES_FIRST = next(iter(SUPPORT_TYPES))
 ANY, NONE = "any", "none"
 
 
@@ -112,10 +115,29 @@ def _service_figure_label(arg: str) -> str:
 @figures.register("service", _service_figure_label)
 def _service(arg, ctx):
     if arg == ANY:
-        return Case.id.in_(select(any_service(ctx.filters).c.case_id))
+        return Case.id.in_(select(any_service(ctx.filters, ctx.organisation_id).c.case_id))
     if arg == NONE:
-        return Case.id.not_in(select(any_service(ctx.filters).c.case_id))
-    return Case.id.in_(service_source(arg, ctx.filters)) if arg in SERVICE_CODES else None
+        return Case.id.not_in(select(any_service(ctx.filters, ctx.organisation_id).c.case_id))
+    return Case.id.in_(service_source(arg, ctx.filters, ctx.organisation_id)) if arg in SERVICE_CODES else None
+
+
+# The ProjectAttribution.record_kind of each service's rows (every reintegration type is a reintegration_service).
+ATTRIBUTED_KIND = {"shelter": "placement", "counseling": "counseling", "return": "return",
+                   **dict.fromkeys(SUPPORT_TYPES, "reintegration_service")}
+
+
+def _attributed(code: str, row_id, filters: ReportFilters, organisation_id: int | None) -> list[ColumnElement[bool]]:
+    """With a project or donor filter, only the work attributed to those projects counts: the row's id among the
+    attributions of its kind. (Without one, every service of the period counts, as before.)"""
+    if not filters.programme:
+        return []
+    if organisation_id is None:
+        raise ValueError("a project or donor filter needs the organisation whose projects it names")
+    from casemgmt.programmes.models import ProjectAttribution
+
+    return [row_id.in_(select(ProjectAttribution.record_id).where(
+        ProjectAttribution.record_kind == ATTRIBUTED_KIND[code],
+        ProjectAttribution.project_id.in_(project_ids(organisation_id, filters))))]
 
 
 def _scanned(column):
@@ -130,9 +152,10 @@ def _within(column, start: date | None, end: date | None) -> list[ColumnElement[
     return [c for c in (column >= start if start else None, column <= end if end else None) if c is not None]
 
 
-def service_source(code: str, filters: ReportFilters):
+def service_source(code: str, filters: ReportFilters, organisation_id: int | None = None):
     """SELECT case_id of the cases that received the service during the period (the definitions printed under the
-    report). The report counts these rows and the figure lists `cases.id IN (...)` them: one definition for both."""
+    report). The report counts these rows and the figure lists `cases.id IN (...)` them: one definition for both.
+    With a project or donor filter, only rows attributed to its projects (see _attributed)."""
     from casemgmt.counseling.models import CounselingSession
     from casemgmt.reintegration.models import ServiceDelivered
     from casemgmt.returns.models import ReturnPlan
@@ -144,37 +167,42 @@ def service_source(code: str, filters: ReportFilters):
         during = [Placement.admitted_on <= end] if end else []
         if start:
             during.append(or_(Placement.discharged_on.is_(None), Placement.discharged_on >= start))
-        return select(Placement.case_id).where(Placement.live(), *during)
+        return select(Placement.case_id).where(Placement.live(), *during,
+                                                *_attributed(code, Placement.id, filters, organisation_id))
     if code == "counseling":
         # One row per case: people have many sessions (115,000 in a year at 100,000 cases), and grouping them in the
         # order of the (case, date) index costs less than carrying each one through the cohort test and the counts.
-        return (select(CounselingSession.case_id).where(CounselingSession.live(),
-                                                        *_within(CounselingSession.held_on, start, end))
+        return (select(CounselingSession.case_id).where(
+            CounselingSession.live(), *_within(CounselingSession.held_on, start, end),
+            *_attributed(code, CounselingSession.id, filters, organisation_id))
                 .group_by(CounselingSession.case_id))
     if code == "return":
         # The person travelled: a cancelled or still-planned plan is not a return.
         return select(ReturnPlan.case_id).where(
             _scanned(ReturnPlan.status).in_(("departed", "arrived")), ReturnPlan.departed_on.is_not(None),
-            *_within(ReturnPlan.departed_on, start, end))
+            *_within(ReturnPlan.departed_on, start, end), *_attributed(code, ReturnPlan.id, filters, organisation_id))
     if code in SUPPORT_TYPES:
         # A service recorded as not implemented was planned but never reached the person.
         return select(ServiceDelivered.case_id).where(
             ServiceDelivered.service_type == code, ServiceDelivered.implemented.is_(True), ServiceDelivered.live(),
-            *_within(ServiceDelivered.delivered_on, start, end))
+            *_within(ServiceDelivered.delivered_on, start, end),
+            *_attributed(code, ServiceDelivered.id, filters, organisation_id))
     raise LookupError(code)
 
 
-def any_service(filters: ReportFilters):
+def any_service(filters: ReportFilters, organisation_id: int | None = None):
     """(case_id, service) for every service of the period, all sources in one UNION ALL. The reintegration services
     are one part tagged with their own type (the rows service_source() selects type by type), so that table is read
     once, not once per type."""
     from casemgmt.reintegration.models import ServiceDelivered
 
-    parts = [service_source(code, filters).add_columns(literal(code).label("service")) for code in OWN_SERVICES]
+    parts = [service_source(code, filters, organisation_id).add_columns(literal(code).label("service"))
+             for code in OWN_SERVICES]
     parts.append(
         select(ServiceDelivered.case_id, ServiceDelivered.service_type.label("service")).where(
             _scanned(ServiceDelivered.service_type).in_(tuple(SUPPORT_TYPES)), ServiceDelivered.implemented.is_(True),
-            ServiceDelivered.live(), *_within(ServiceDelivered.delivered_on, filters.start, filters.end))
+            ServiceDelivered.live(), *_within(ServiceDelivered.delivered_on, filters.start, filters.end),
+            *_attributed(SUPPORT_TYPES_FIRST, ServiceDelivered.id, filters, organisation_id))
     )
     return union_all(*parts).subquery("services")
 
@@ -182,14 +210,27 @@ def any_service(filters: ReportFilters):
 # --- the report -----------------------------------------------------------------------------------------------
 
 
+# Why the shared version hides a number: a count of 1..k-1 ("fewer than k"), or a number hidden to protect one
+# ("suppressed"). Telling them apart keeps a secondarily hidden 24 from reading as "fewer than 11".
+FEWER, SUPPRESSED = "fewer", "suppressed"
+
+
+def hidden_label(reason: str | None, k: int, amount: bool = False) -> str:
+    if reason == FEWER:
+        return str(_l("fewer than %(k)d persons", k=k) if amount else _l("fewer than %(k)d", k=k))
+    return str(_l("suppressed"))
+
+
 @dataclass
 class Line:
-    """One figure of a table. `count` is None when the shared version hides it; `key` names the figure whose case
-    list the number links to (None in the shared version, and for rows no figure describes)."""
+    """One figure of a table. `count` is None when the shared version hides it, `reason` says why (FEWER or
+    SUPPRESSED); `key` names the figure whose case list the number links to (None in the shared version, and for
+    rows no figure describes)."""
 
     label: str
     count: int | None
     key: str | None = None
+    reason: str | None = None
 
     @property
     def hidden(self) -> bool:
@@ -206,6 +247,12 @@ class Table:
     # Summary lines of a multi-valued table ("at least one", "none"); they add up to the total, the lines do not.
     summary: list[Line] = field(default_factory=list)
     multi_valued: bool = False
+    # Exact: persons per combination of lines (a frozenset of line keys; the empty set is "none"), which counts the
+    # distinct persons of merged lines. Shared: the labels of the lines merged into "Other (merged)".
+    combos: dict[frozenset[str], int] = field(default_factory=dict, repr=False)
+    merged: list[str] = field(default_factory=list)
+    # The number of lines before merging (the shared version's share of categories shown, for the benchmark).
+    categories: int = 0
 
 
 @dataclass
@@ -220,6 +267,36 @@ class CrossTable:
 
 
 @dataclass
+class Money:
+    """An amount of a spend line in one currency; None when the shared version hides it."""
+
+    amount: Decimal | None
+    reason: str | None = None
+
+    @property
+    def hidden(self) -> bool:
+        return self.amount is None
+
+
+@dataclass
+class SpendLine:
+    persons: Line
+    amounts: list[Money]  # one per currency of the table
+
+
+@dataclass
+class SpendTable:
+    id: str
+    title: str
+    heading: str
+    currencies: list[str]
+    lines: list[SpendLine]
+    total: SpendLine
+    merged: list[str] = field(default_factory=list)
+    counts: spend.SpendCounts | None = field(default=None, repr=False)
+
+
+@dataclass
 class DonorReport:
     filters: ReportFilters
     total: Line
@@ -229,6 +306,7 @@ class DonorReport:
     gender_age: CrossTable
     exploitation: Table
     services: Table
+    spend: SpendTable
     # Set on the shared version: the threshold, and how many cells it hid.
     k: int | None = None
     suppressed: int = 0
@@ -258,9 +336,14 @@ def build(organisation_id: int, filters: ReportFilters, ctx: FigureContext | Non
     # The cohort's ids through a derived table: its conditions test CaseCode in a subquery, which would otherwise
     # correlate with the CaseCode rows being counted.
     cohort = select(cohort_ids(organisation_id, filters).c.id)
-    summary = {"assisted": people.assisted, **_exploitation_counts(cohort), **_service_counts(cohort, ctx.filters)}
+    exploitation, exploitation_combos = _exploitation_counts(cohort)
+    services, service_combos = _service_counts(cohort, ctx.filters, organisation_id)
+    summary = {"assisted": people.assisted, **exploitation, **services}
     summary["exploitation_recorded:no"] = people.assisted - summary["exploitation_recorded:yes"]
     summary[figures.key("service", NONE)] = people.assisted - summary[figures.key("service", ANY)]
+    # Persons without any type (or service) are the "none" combination.
+    exploitation_combos[frozenset()] = summary["exploitation_recorded:no"]
+    service_combos[frozenset()] = summary[figures.key("service", NONE)]
     return DonorReport(
         filters=filters,
         total=total,
@@ -268,9 +351,34 @@ def build(organisation_id: int, filters: ReportFilters, ctx: FigureContext | Non
         age=_age_table(people.grid, total),
         citizenship=_citizenship_table(people.citizenship, total),
         gender_age=_cross_table(people.grid, total),
-        exploitation=_exploitation_table(summary, total),
-        services=_services_table(summary, total),
+        exploitation=replace(_exploitation_table(summary, total), combos=exploitation_combos),
+        services=replace(_services_table(summary, total), combos=service_combos),
+        spend=_spend_table(spend.counts(organisation_id, filters, cohort, _project_currency(filters))),
     )
+
+
+def _project_currency(filters: ReportFilters) -> str | None:
+    """With a project filter, its currency: the spend table's one column, even before anything is paid."""
+    if filters.project is None:
+        return None
+    from casemgmt.programmes.models import Project
+
+    return db.session.scalar(select(Project.currency).where(Project.id == filters.project))
+
+
+def _spend_table(counts: spend.SpendCounts) -> SpendTable:
+    zero = Decimal("0.00")
+    lines = [
+        SpendLine(Line(str(CATEGORIES.label(code)), counts.persons[code], figures.key("spend", code)),
+                  [Money(counts.amounts.get((code, cur), zero)) for cur in counts.currencies])
+        for code in CATEGORIES
+    ]
+    # The total of each currency is the sum of the lines shown: the parts add up to it by construction.
+    total = SpendLine(Line(str(_l("Total")), counts.total_persons, figures.key("spend", spend.ANY)),
+                      [Money(sum((line.amounts[i].amount for line in lines), zero))
+                       for i in range(len(counts.currencies))])
+    return SpendTable("spend", str(_l("Emergency assistance paid in the period, by category")), str(_l("Category")),
+                      counts.currencies, lines, total, counts=counts)
 
 
 @dataclass
@@ -305,7 +413,7 @@ def _people_counts(organisation_id: int, filters: ReportFilters) -> PeopleCounts
     return PeopleCounts(assisted, grid, citizenship)
 
 
-def _exploitation_counts(cohort) -> dict[str, int]:
+def _exploitation_counts(cohort) -> tuple[dict[str, int], dict[frozenset[str], int]]:
     """Cohort cases per type of exploitation (`exploitation:<code>`) and with at least one type recorded
     (`exploitation_recorded:yes`), from one query: the types of each case joined into one string, and the cases
     counted per string. A case has each code once (the key of case_codes), so a string's codes are distinct."""
@@ -316,22 +424,26 @@ def _exploitation_counts(cohort) -> dict[str, int]:
         .subquery("exploitation_per_case")
     )
     counts = {figures.key("exploitation", code): 0 for code in htcds.EXPLOITATION_TYPES}
+    combos: dict[frozenset[str], int] = {}
     recorded = 0
     for codes, n in db.session.execute(select(per_case.c.codes, func.count()).group_by(per_case.c.codes)):
         recorded += n
-        for code in codes.split(";"):
-            key = figures.key("exploitation", code)
+        keys = frozenset(figures.key("exploitation", code) for code in codes.split(";"))
+        combos[keys] = combos.get(keys, 0) + n
+        for key in keys:
             counts[key] = counts.get(key, 0) + n
     counts[figures.key("exploitation_recorded", "yes")] = recorded
-    return counts
+    return counts, combos
 
 
-def _service_counts(cohort, filters: ReportFilters) -> dict[str, int]:
+def _service_counts(cohort, filters: ReportFilters,
+                    organisation_id: int) -> tuple[dict[str, int], dict[frozenset[str], int]]:
     """Cohort cases per service of the period (`service:<code>`) and with at least one (`service:any`), from one
     query over the services' UNION ALL: a row per case with a 0/1 column per service, then the sums of those columns
     and the number of rows. (One count(*) FILTER (WHERE id IN ...) per figure made 20 subqueries: 1.3 s at 10,000
-    cases; one GROUP BY for the services and another for "any" read every service row twice.)"""
-    services = any_service(filters)
+    cases; one GROUP BY for the services and another for "any" read every service row twice.) The rows are then
+    counted per combination of services, which is what merging small lines in the shared version needs."""
+    services = any_service(filters, organisation_id)
     flags = [func.max(case((services.c.service == code, 1), else_=0)).label(f"s{i}")
              for i, code in enumerate(SERVICE_CODES)]
     per_case = (
@@ -340,13 +452,16 @@ def _service_counts(cohort, filters: ReportFilters) -> dict[str, int]:
         .group_by(services.c.case_id)
         .subquery("services_per_case")
     )
-    row = db.session.execute(
-        select(func.count(), *(func.coalesce(func.sum(per_case.c[f"s{i}"]), 0) for i in range(len(SERVICE_CODES))))
-    ).one()
-    counts = {figures.key("service", ANY): row[0]}
-    for code, n in zip(SERVICE_CODES, row[1:], strict=True):
-        counts[figures.key("service", code)] = int(n)
-    return counts
+    flag_columns = [per_case.c[f"s{i}"] for i in range(len(SERVICE_CODES))]
+    counts = {figures.key("service", code): 0 for code in (ANY, *SERVICE_CODES)}
+    combos: dict[frozenset[str], int] = {}
+    for *flags, n in db.session.execute(select(*flag_columns, func.count()).group_by(*flag_columns)):
+        keys = frozenset(figures.key("service", code) for code, flag in zip(SERVICE_CODES, flags, strict=True) if flag)
+        combos[keys] = combos.get(keys, 0) + n
+        counts[figures.key("service", ANY)] += n
+        for key in keys:
+            counts[key] += n
+    return counts, combos
 
 
 def _gender_table(grid, total: Line) -> Table:
@@ -402,23 +517,30 @@ def _services_table(summary: dict[str, int], total: Line) -> Table:
 # --- the version that may leave the organisation ----------------------------------------------------------------
 
 
-def shared(report: DonorReport, k: int) -> DonorReport:
-    """The report with every count of 1..k-1 hidden, and every count that would give one away."""
+def shared(report: DonorReport, k: int, merge: bool = True) -> DonorReport:
+    """The report with every count of 1..k-1 hidden, and every count that would give one away.
+
+    Before suppressing, the nominal tables (types of exploitation, services, spend categories) merge their small
+    lines into one "Other (merged)" line, as statistical agencies do: the persons stay in the table, counted
+    together, instead of being hidden with a line hidden to protect them. `merge=False` is the earlier algorithm,
+    which the benchmark compares against."""
     cross = _shared_cross(report.gender_age, k)
     total = cross.total
     gender = replace(report.gender, lines=[row for row, _cells in cross.rows], total=total)
     age = replace(report.age, lines=cross.columns, total=total)
     citizenship = _shared_citizenship(report.citizenship, k, total)
-    exploitation = _shared_multi(report.exploitation, k, total)
-    services = _shared_multi(report.services, k, total)
+    exploitation = _shared_multi(report.exploitation, k, total, merge)
+    services = _shared_multi(report.services, k, total, merge)
+    spent = _shared_spend(report.spend, k, report.total.count, merge)
     result = replace(report, total=total, gender=gender, age=age, citizenship=citizenship, gender_age=cross,
-                     exploitation=exploitation, services=services, k=k)
-    result.suppressed = sum(line.hidden for line in printed_lines(result))
+                     exploitation=exploitation, services=services, spend=spent, k=k)
+    result.suppressed = sum(line.hidden for line in printed_lines(result)) + sum(
+        money.hidden for line in (*spent.lines, spent.total) for money in line.amounts)
     return result
 
 
 def printed_lines(report: DonorReport):
-    """Every number the report prints, table by table (a total once per table that shows it)."""
+    """Every count the report prints, table by table (a total once per table that shows it); amounts aside."""
     for table in report.tables:
         yield from table.lines
         yield from table.summary
@@ -429,22 +551,28 @@ def printed_lines(report: DonorReport):
         yield row_total
     yield from cross.columns
     yield cross.total
+    for line in (*report.spend.lines, report.spend.total):
+        yield line.persons
 
 
-def _published(line: Line, count: int | None) -> Line:
-    return Line(line.label, count, None)
+def _published(line: Line, count: int | None, primary: bool = False) -> Line:
+    reason = None if count is not None else (FEWER if primary else SUPPRESSED)
+    return Line(line.label, count, None, reason)
 
 
 def _shared_cross(cross: CrossTable, k: int) -> CrossTable:
     table = {str(i): {str(j): cell.count for j, cell in enumerate(cells)} for i, (_row, cells) in enumerate(cross.rows)}
     result = disclosure.suppress_small_cells_two_way(table, k, columns=[str(j) for j in range(len(cross.columns))])
     rows = [
-        (_published(row, result.row_totals[str(i)]),
-         [_published(cell, result.cells[str(i)][str(j)]) for j, cell in enumerate(cells)])
+        (_published(row, result.row_totals[str(i)], result.is_primary(str(i), None)),
+         [_published(cell, result.cells[str(i)][str(j)], result.is_primary(str(i), str(j)))
+          for j, cell in enumerate(cells)])
         for i, (row, cells) in enumerate(cross.rows)
     ]
-    columns = [_published(column, result.column_totals[str(j)]) for j, column in enumerate(cross.columns)]
-    return replace(cross, rows=rows, columns=columns, total=_published(cross.total, result.total))
+    columns = [_published(column, result.column_totals[str(j)], result.is_primary(None, str(j)))
+               for j, column in enumerate(cross.columns)]
+    return replace(cross, rows=rows, columns=columns,
+                   total=_published(cross.total, result.total, result.is_primary(None, None)))
 
 
 def _shared_citizenship(table: Table, k: int, total: Line) -> Table:
@@ -463,48 +591,147 @@ def _shared_citizenship(table: Table, k: int, total: Line) -> Table:
             break
         named.remove(min(hidden, key=lambda line: line.count))
     lines = [_published(line, line.count) for line in named]
-    lines.append(Line(str(_l("Other countries")), result.cells["other"]))
-    lines.append(_published(missing, result.cells["missing"]))
-    return replace(table, lines=lines, total=total)
+    lines.append(_published(Line(other_countries_label(), None), result.cells["other"], "other" in result.primary))
+    lines.append(_published(missing, result.cells["missing"], "missing" in result.primary))
+    return replace(table, lines=lines, total=total, categories=len(table.lines))
 
 
-def _shared_multi(table: Table, k: int, total: Line) -> Table:
+def other_countries_label() -> str:
+    return str(_l("Other countries"))
+
+
+def merged_line_label() -> str:
+    return str(_l("Other (merged)"))
+
+
+def _merge(lines: list[Line], combos: dict[frozenset[str], int], k: int) -> tuple[list[Line], list[str]]:
+    """The lines with the small ones merged into "Other (merged)" (disclosure.merge_small_categories), and the
+    labels of those merged. The merged line counts distinct persons: someone on two merged lines counts once."""
+    keys = [line.key for line in lines]
+    merged = disclosure.merge_small_categories(combos, keys, k)
+    if not merged:
+        return lines, []
+    kept = [line for line in lines if line.key not in merged]
+    other = Line(merged_line_label(), disclosure.union_count(combos, merged))
+    return [*kept, other], [line.label for line in lines if line.key in merged]
+
+
+def _shared_multi(table: Table, k: int, total: Line, merge: bool = True) -> Table:
+    """The table suppressed, with its small lines merged when that hides fewer persons (then fewer lines) than
+    suppressing them alone: a merge that draws a large line in and then has to be suppressed hides more."""
+    plain = _shared_multi_lines(table, k, total, table.lines, [])
+    if not (merge and table.combos):
+        return plain
+    lines, merged = _merge(table.lines, table.combos, k)
+    if not merged:
+        return plain
+    combined = _shared_multi_lines(table, k, total, lines, merged)
+
+    def cost(shared_table: Table, exact_lines: list[Line]) -> tuple[int, int]:
+        hidden = [exact for exact, line in zip(exact_lines, shared_table.lines, strict=True) if line.hidden]
+        return sum(line.count for line in hidden), len(hidden)
+
+    return combined if cost(combined, lines) < cost(plain, table.lines) else plain
+
+
+def _shared_multi_lines(table: Table, k: int, total: Line, lines: list[Line], merged: list[str]) -> Table:
     """A table where a person can be on several lines or none. Its additive part is "none" plus the lines (when
     nobody is on two lines they add up to the total), so "none" is suppressed together with them; "at least one" is
     the total minus "none" and is shown only when both are."""
     at_least_one, nobody = table.summary
-    cells = {str(i): line.count for i, line in enumerate(table.lines)}
+    cells = {str(i): line.count for i, line in enumerate(lines)}
     cells["none"] = nobody.count
     # The table's own total is still the exact one: the persons, not the sum of the lines.
     result = disclosure.suppress_small_cells(cells, k, total=table.total.count)
-    none_shown = result.cells["none"]
+    none_shown, none_primary = result.cells["none"], "none" in result.primary
     if 0 < at_least_one.count < k:
         # The lines' nonzero counts are all below k and hidden already; "none" would give their union away.
         none_shown = None
     one_shown = at_least_one.count if none_shown is not None and not total.hidden else None
-    lines = [_published(line, result.cells[str(i)]) for i, line in enumerate(table.lines)]
-    summary = [_published(at_least_one, one_shown), _published(nobody, none_shown)]
-    return replace(table, lines=lines, total=total, summary=summary)
+    published = [_published(line, result.cells[str(i)], str(i) in result.primary) for i, line in enumerate(lines)]
+    summary = [_published(at_least_one, one_shown, 0 < at_least_one.count < k),
+               _published(nobody, none_shown, none_primary)]
+    return replace(table, lines=published, total=total, summary=summary, merged=merged, categories=len(table.lines))
+
+
+def _shared_spend(table: SpendTable, k: int, assisted: int, merge: bool = True) -> SpendTable:
+    """Persons per category suppressed as the other multi-valued tables (after merging small categories); an amount
+    is hidden with its persons, when fewer than k persons were paid in that category and currency, and in each
+    currency a second amount (or the currency's total) when one alone is hidden, since the total would give it
+    back. The persons' total is hidden when it, or the persons of the cohort paid nothing, number 1..k-1."""
+    counts = table.counts
+    lines = table.lines
+    merged: list[str] = []
+    merged_sets: dict[str, set[str]] = {}
+    if merge and counts is not None and counts.combos:
+        kept, merged = _merge([line.persons for line in lines], counts.combos, k)
+        if merged:
+            merged_keys = {line.persons.key for line in lines if line.persons.label in merged}
+            other_amounts = [Money(sum((line.amounts[i].amount for line in lines if line.persons.key in merged_keys),
+                                       Decimal("0.00"))) for i in range(len(table.currencies))]
+            other = SpendLine(kept[-1], other_amounts)
+            lines = [line for line in lines if line.persons.key not in merged_keys] + [other]
+            merged_sets = {kept[-1].label: merged_keys}
+    cells = {str(i): line.persons.count for i, line in enumerate(lines)}
+    result = disclosure.suppress_small_cells(cells, k, total=table.total.persons.count)
+    total_count, total_primary = result.total, result.total_primary
+    unpaid = assisted - table.total.persons.count
+    if total_count is not None and 0 < unpaid < k:
+        total_count = None  # the cohort's total minus this one would count those paid nothing
+    persons = [_published(line.persons, result.cells[str(i)], str(i) in result.primary)
+               for i, line in enumerate(lines)]
+
+    def currency_persons(index: int, currency: str) -> int:
+        line = lines[index]
+        if line.persons.key is not None:
+            return counts.currency_persons.get((line.persons.key.partition(":")[2], currency), 0) if counts else 0
+        keys = merged_sets[line.persons.label]
+        return disclosure.union_count(counts.currency_combos.get(currency, {}), keys)
+
+    columns, column_totals = [], []
+    for c, currency in enumerate(table.currencies):
+        values = {i: line.amounts[c].amount for i, line in enumerate(lines)}
+        reasons: dict[int, str] = {}
+        for i in values:
+            few = 0 < currency_persons(i, currency) < k
+            if persons[i].hidden or few:
+                reasons[i] = FEWER if (persons[i].reason == FEWER or few) else SUPPRESSED
+        column_total: Money = Money(table.total.amounts[c].amount)
+        paid_in_currency = sum(counts.currency_combos.get(currency, {}).values()) if counts else 0
+        if total_count is None or 0 < paid_in_currency < k:
+            column_total = Money(None, FEWER if (total_primary or 0 < paid_in_currency < k) else SUPPRESSED)
+        while column_total.amount is not None and len(reasons) == 1:
+            visible = [i for i, amount in values.items() if i not in reasons and amount]
+            if not visible:
+                column_total = Money(None, SUPPRESSED)
+                break
+            reasons[min(visible, key=lambda i: values[i])] = SUPPRESSED
+        columns.append([Money(None, reasons[i]) if i in reasons else Money(values[i]) for i in values])
+        column_totals.append(column_total)
+    spend_lines = [SpendLine(persons[i], [columns[c][i] for c in range(len(table.currencies))])
+                   for i in range(len(lines))]
+    total = SpendLine(_published(table.total.persons, total_count, total_primary), column_totals)
+    return replace(table, lines=spend_lines, total=total, merged=merged)
 
 
 # --- files ----------------------------------------------------------------------------------------------------------
 
 
-def hidden_mark(k: int) -> str:
-    return f"<{k}"
-
-
 def file_rows(report: DonorReport, scope: str) -> tuple[list[str], list[list]]:
-    """The shared report as one sheet: every table one after another, a blank row between them, and notes."""
+    """The shared report as one sheet: every table one after another, a blank row between them, and notes. A hidden
+    number says why: "fewer than k" (a small count) or "suppressed" (hidden to protect one)."""
     if report.k is None:
         raise ValueError("only the shared version of the report leaves the organisation")
-    mark = hidden_mark(report.k)
+    k = report.k
 
     def value(line: Line):
-        return mark if line.hidden else line.count
+        return hidden_label(line.reason, k) if line.hidden else line.count
+
+    def money(cell: Money):
+        return hidden_label(cell.reason, k, amount=True) if cell.hidden else cell.amount
 
     header = [str(_l("table")), str(_l("category")), str(_l("persons"))]
-    rows: list[list] = [[str(_l("Persons assisted")), scope, ""]]
+    rows: list[list] = [[str(_l("Persons assisted")), scope, value(report.total)]]
     for table in report.tables:
         rows.append([])
         rows.extend([table.title, line.label, value(line)] for line in (*table.lines, *table.summary))
@@ -516,13 +743,35 @@ def file_rows(report: DonorReport, scope: str) -> tuple[list[str], list[list]]:
     for row_total, cells in cross.rows:
         rows.append([cross.title, row_total.label, *(value(cell) for cell in cells), value(row_total)])
     rows.append([cross.title, str(_l("Total")), *(value(line) for line in cross.columns), value(cross.total)])
+    spent = report.spend
+    rows.append([])
+    rows.append([spent.title, spent.heading, str(_l("persons")),
+                 *(str(_l("amount (%(currency)s)", currency=currency)) for currency in spent.currencies)])
+    for line in (*spent.lines, spent.total):
+        rows.append([spent.title, line.persons.label, value(line.persons), *(money(cell) for cell in line.amounts)])
     rows.append([])
     rows.append([str(_l("Note")), ngettext(
-        "%(num)d cell was suppressed: counts below %(k)d are hidden and shown as %(mark)s, and so are counts that "
-        "would let a hidden one be worked out from the totals.",
-        "%(num)d cells were suppressed: counts below %(k)d are hidden and shown as %(mark)s, and so are counts that "
-        "would let a hidden one be worked out from the totals.", report.suppressed, k=report.k, mark=mark), ""])
-    rows.append([str(_l("Note")), str(_l(
-        "A person can have several types of exploitation and receive several services: those lines do not add up "
-        "to the total.")), ""])
+        "%(num)d number was hidden: counts below %(k)d are shown as \u201cfewer than %(k)d\u201d, and numbers hidden "
+        "because they would let one of those be worked out from the totals as \u201csuppressed\u201d.",
+        "%(num)d numbers were hidden: counts below %(k)d are shown as \u201cfewer than %(k)d\u201d, and numbers "
+        "hidden because they would let one of those be worked out from the totals as \u201csuppressed\u201d.",
+        report.suppressed, k=k), ""])
+    for note in notes(report):
+        rows.append([str(_l("Note")), note, ""])
     return header, rows
+
+
+def notes(report: DonorReport) -> list[str]:
+    """What the shared version did besides hiding cells, and what a reader must know to add its numbers up."""
+    out = []
+    for table in (report.exploitation, report.services, report.spend):
+        if table.merged:
+            out.append(str(_l("%(table)s: counted together as \u201cOther (merged)\u201d, because some had fewer than "
+                              "%(k)d persons: %(categories)s.", table=table.title, k=report.k,
+                              categories=", ".join(table.merged))))
+    out.append(str(_l("A person can have several types of exploitation, receive several services and be paid in "
+                      "several categories: those lines do not add up to the total of persons. Amounts do add up.")))
+    out.append(str(_l("Amounts are net of refunds, in the currency of the project each request was charged to, at the "
+                      "exchange rate fixed when the request was made; amounts in different currencies are never "
+                      "added together.")))
+    return out

@@ -16,7 +16,7 @@ from werkzeug.datastructures import MultiDict
 from casemgmt import htcds
 from casemgmt.access import Action, allowed
 from casemgmt.reports import figures
-from casemgmt.reports.filters import ReportFilters, assignee_choices, conditions, parse
+from casemgmt.reports.filters import ProjectChoices, ReportFilters, assignee_choices, conditions, parse, project_choices
 
 PREFIX = "r_"
 
@@ -34,7 +34,8 @@ def figure_url(key: str, filters: ReportFilters) -> str:
     return url_for("cases.index", figure=key, **{PREFIX + k: v for k, v in filters.args().items()})
 
 
-def describe(filters: ReportFilters, assignees: list[tuple[int, str]] | None = None) -> str:
+def describe(filters: ReportFilters, assignees: list[tuple[int, str]] | None = None,
+             projects: ProjectChoices | None = None) -> str:
     """The filters in words, for headings and for the list banner."""
     parts = []
     if filters.start and filters.end:
@@ -53,6 +54,12 @@ def describe(filters: ReportFilters, assignees: list[tuple[int, str]] | None = N
         names = dict(assignees or [])
         parts.append(_("not assigned") if filters.assignee == 0 else
                      _("assigned to %(name)s", name=names.get(filters.assignee, "?")))
+    if filters.project is not None:
+        name = dict(projects.projects if projects else ()).get(filters.project, "?")
+        parts.append(_("project %(project)s", project=name))
+    if filters.donor is not None:
+        name = dict(projects.donors if projects else ()).get(filters.donor, "?")
+        parts.append(_("projects funded by %(donor)s", donor=name))
     return "; ".join(parts)
 
 
@@ -62,7 +69,8 @@ def report_figure(user, args: MultiDict) -> DrillDown | None:
         return None
     assignees = assignee_choices(user.organisation_id)
     report_args = MultiDict([(k[len(PREFIX):], v) for k, v in args.items(multi=True) if k.startswith(PREFIX)])
-    filters, form = parse(report_args, assignees)
+    projects = project_choices(user.organisation_id)
+    filters, form = parse(report_args, assignees, projects=projects)
     if form.errors:
         # A list that silently dropped a filter would not be the list behind the figure.
         abort(404)
@@ -71,5 +79,5 @@ def report_figure(user, args: MultiDict) -> DrillDown | None:
         abort(404)
     condition, label = resolved
     kept = {"figure": args["figure"], **{PREFIX + k: v for k, v in filters.args().items()}}
-    return DrillDown(label=label, summary=describe(filters, assignees),
+    return DrillDown(label=label, summary=describe(filters, assignees, projects),
                      conditions=[*conditions(user.organisation_id, filters), condition], args=kept)

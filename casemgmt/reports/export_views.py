@@ -16,7 +16,7 @@ from casemgmt.extensions import db
 from casemgmt.reports import deidentified, exports
 from casemgmt.reports.blueprint import bp
 from casemgmt.reports.drilldown import describe
-from casemgmt.reports.filters import assignee_choices, parse
+from casemgmt.reports.filters import assignee_choices, parse, project_choices
 from casemgmt.reports.forms import (
     CaseloadExportForm,
     DeidentifiedExportForm,
@@ -37,22 +37,23 @@ def _settings():
 
 
 def _filters():
-    """(filters, filter form, assignees) from the query string: every form of the page posts to a URL that carries
-    the filters, so an export is always of the cohort the page counted."""
+    """(filters, filter form, (assignees, projects)) from the query string: every form of the page posts to a URL
+    that carries the filters, so an export is always of the cohort the page counted."""
     assignees = assignee_choices(current_user.organisation_id)
-    filters, form = parse(request.args, assignees, default=None)
-    return filters, form, assignees
+    projects = project_choices(current_user.organisation_id)
+    filters, form = parse(request.args, assignees, default=None, projects=projects)
+    return filters, form, (assignees, projects)
 
 
 def _page(scope, status: int = 200, **forms):
     """The exports page, with the given forms (those that failed validation, a preview) in place of blank ones."""
-    filters, filter_form, assignees = scope
+    filters, filter_form, names = scope
     minimum_k = _settings().disclosure_k
     preview = forms.pop("preview", None)
     context = {
         "filters": filters,
         "filter_form": filter_form,
-        "summary": describe(filters, assignees),
+        "summary": describe(filters, *names),
         "count": exports.cohort_count(current_user.organisation_id, filters),
         "filter_args": filters.args(),
         "report_pages": [(e, label) for e, label in REPORT_PAGES if e in current_app.view_functions],

@@ -39,6 +39,10 @@ class ReportFilters:
     exploitation: str | None = None
     # A user id, or 0 for "not assigned to anyone".
     assignee: int | None = None
+    # A project the organisation implements, or a donor (all its projects the organisation implements): the cohort
+    # becomes the cases the organisation enrolled in them, and services count only the work attributed to them.
+    project: int | None = None
+    donor: int | None = None
 
     def args(self) -> dict[str, str]:
         """The query-string form, for links to the figure lists and to exports."""
@@ -48,6 +52,11 @@ class ReportFilters:
             if value is not None:
                 out[f.name] = value.isoformat() if isinstance(value, date) else str(value)
         return out
+
+    @property
+    def programme(self) -> bool:
+        """Whether a project or donor filter narrows the cohort to enrolled cases."""
+        return self.project is not None or self.donor is not None
 
     @property
     def active(self) -> bool:
@@ -70,15 +79,22 @@ class FilterForm(Form):
                                        widget=LongSelect())
     exploitation = SelectField(_l("Type of exploitation"), validators=[Optional()], validate_choice=False)
     assignee = SelectField(_l("Assigned to"), validators=[Optional()], validate_choice=False)
+    project = SelectField(_l("Project"), validators=[Optional()], validate_choice=False)
+    donor = SelectField(_l("Donor"), validators=[Optional()], validate_choice=False)
 
-    def __init__(self, formdata, assignees: list[tuple[int, str]]):
+    def __init__(self, formdata, assignees: list[tuple[int, str]], projects: ProjectChoices | None = None):
         super().__init__(formdata)
+        projects = projects or ProjectChoices()
         anyone = [("", str(_l("All")))]
         self.citizenship.choices = anyone + htcds.country_choices()
         self.exploitation_country.choices = anyone + htcds.country_choices()
         self.exploitation.choices = anyone + list(htcds.EXPLOITATION_TYPES.choices())
         self.assignee.choices = anyone + [("0", str(_l("Not assigned")))] + [(str(i), n) for i, n in assignees]
         self._assignee_ids = {i for i, _n in assignees}
+        self.project.choices = anyone + [(str(i), label) for i, label in projects.projects]
+        self.donor.choices = anyone + [(str(i), label) for i, label in projects.donors]
+        self._project_ids = {i for i, _label in projects.projects}
+        self._donor_ids = {i for i, _label in projects.donors}
 
     def validate_start(self, field):
         _plausible_date(field)
@@ -104,6 +120,42 @@ class FilterForm(Form):
     def validate_assignee(self, field):
         if field.data and not (field.data == "0" or parse_int(field.data) in self._assignee_ids):
             raise ValidationError(_l("Choose a person from the list."))
+
+    # Another organisation's project (or donor) gets the same answer as one that does not exist: no leak either way.
+    def validate_project(self, field):
+        if field.data and parse_int(field.data) not in self._project_ids:
+            raise ValidationError(_l("Choose a project your organisation implements."))
+
+    def validate_donor(self, field):
+        if field.data and parse_int(field.data) not in self._donor_ids:
+            raise ValidationError(_l("Choose a donor of a project your organisation implements."))
+
+
+@dataclass(frozen=True)
+class ProjectChoices:
+    """The projects the organisation implements and their donors, as (id, label) for the filter form."""
+
+    projects: tuple[tuple[int, str], ...] = ()
+    donors: tuple[tuple[int, str], ...] = ()
+
+
+def project_choices(organisation_id: int) -> ProjectChoices:
+    """One query: the projects programmes.queries.projects_for lists (the same join and order), with their donors."""
+    from casemgmt.extensions import db
+    from casemgmt.programmes.models import Donor, Project, ProjectOrganisation
+
+    rows = db.session.execute(
+        select(Project.id, Project.code, Project.title, Donor.id, Donor.name)
+        .join(ProjectOrganisation, ProjectOrganisation.project_id == Project.id)
+        .join(Donor, Donor.id == Project.donor_id)
+        .where(ProjectOrganisation.organisation_id == organisation_id)
+        .order_by(Project.starts_on.desc(), Project.code)
+    ).all()
+    donors = {donor_id: name for *_p, donor_id, name in rows}
+    return ProjectChoices(
+        projects=tuple((pid, f"{code} · {title}") for pid, code, title, _d, _n in rows),
+        donors=tuple(sorted(donors.items(), key=lambda item: item[1].casefold())),
+    )
 
 
 def assignee_choices(organisation_id: int) -> list[tuple[int, str]]:
@@ -132,10 +184,12 @@ def _known_country(field) -> None:
         raise ValidationError(_l("Choose a country from the list."))
 
 
-def parse(args: MultiDict, assignees: list[tuple[int, str]], default: ReportFilters | None = None):
+def parse(args: MultiDict, assignees: list[tuple[int, str]], default: ReportFilters | None = None,
+          projects: ProjectChoices | None = None):
     """Filters from a query string: (filters, form). Invalid fields are reported on the form and ignored, so a bad
-    link still shows a report (of the valid filters) instead of an error page."""
-    form = FilterForm(args, assignees)
+    link still shows a report (of the valid filters) instead of an error page. `projects` are the choices the
+    project and donor filters accept (none without it)."""
+    form = FilterForm(args, assignees, projects)
     form.validate()
     bad = set(form.errors)
 
@@ -143,11 +197,12 @@ def parse(args: MultiDict, assignees: list[tuple[int, str]], default: ReportFilt
         data = getattr(form, name).data
         return None if name in bad or data in (None, "") else data
 
-    assignee = value("assignee")
+    assignee, project, donor = value("assignee"), value("project"), value("donor")
     filters = ReportFilters(
         start=value("start"), end=value("end"), citizenship=value("citizenship"),
         exploitation_country=value("exploitation_country"), exploitation=value("exploitation"),
         assignee=int(assignee) if assignee is not None else None,
+        project=int(project) if project is not None else None, donor=int(donor) if donor is not None else None,
     )
     if default is not None and not any(k in args for k in ("start", "end")):
         filters = replace(filters, start=default.start, end=default.end)
@@ -181,7 +236,37 @@ def conditions(organisation_id: int, filters: ReportFilters) -> list[ColumnEleme
     if filters.assignee is not None:
         unassigned = filters.assignee == 0
         conds.append(Case.assigned_to_id.is_(None) if unassigned else Case.assigned_to_id == filters.assignee)
+    if filters.programme:
+        conds.append(Case.id.in_(enrolled_rows(organisation_id, filters)))
     return conds
+
+
+def project_ids(organisation_id: int, filters: ReportFilters) -> Select:
+    """SELECT id of the projects the project/donor filters name, among those the organisation implements (the form
+    checked it; this says it again, so that no other organisation's project can reach a figure by any path)."""
+    from casemgmt.programmes.models import Project, ProjectOrganisation
+
+    implemented = select(ProjectOrganisation.project_id).where(ProjectOrganisation.organisation_id == organisation_id)
+    where = [Project.id.in_(implemented)]
+    if filters.project is not None:
+        where.append(Project.id == filters.project)
+    if filters.donor is not None:
+        where.append(Project.donor_id == filters.donor)
+    return select(Project.id).where(*where)
+
+
+def enrolled_rows(organisation_id: int, filters: ReportFilters) -> Select:
+    """SELECT case_id of the organisation's enrolments in the filtered projects that overlap the period: enrolled
+    on or before its last day and not ended before its first."""
+    from casemgmt.programmes.models import Enrolment
+
+    where = [Enrolment.organisation_id == organisation_id,
+             Enrolment.project_id.in_(project_ids(organisation_id, filters))]
+    if filters.end:
+        where.append(Enrolment.enrolled_on <= filters.end)
+    if filters.start:
+        where.append(or_(Enrolment.ended_on.is_(None), Enrolment.ended_on >= filters.start))
+    return select(Enrolment.case_id).where(*where)
 
 
 def related_rows(case_id, *where) -> Select:

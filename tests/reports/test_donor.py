@@ -418,7 +418,7 @@ def test_the_page_shows_every_figure_linked_to_exactly_that_many_cases(app, data
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     tables = page_tables(html)
-    assert set(tables) == {"gender", "age", "citizenship", "exploitation", "services", "gender_age"}
+    assert set(tables) == {"gender", "age", "citizenship", "exploitation", "services", "gender_age", "spend"}
     numbers = linked_numbers(tables)
     # 7 genders + 10 bands + countries + 11 types and 2 + 11 services and 2, a total each, and the 7 x 10 grid.
     assert len(numbers) >= 7 + 10 + 11 + 2 + 11 + 2 + 5 + 7 * 10 + 7 + 10 + 1

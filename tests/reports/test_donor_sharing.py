@@ -38,7 +38,9 @@ from tests.reports.test_donor import (
 )
 
 K = 11
-MARK = f"<{K}"
+FEWER, SUPPRESSED = f"fewer than {K}", "suppressed"
+HIDDEN = (FEWER, SUPPRESSED, f"fewer than {K} persons")
+MARK = HIDDEN  # every way the file says a number is hidden
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 GENDER_TITLE = "Persons assisted by gender"
 AGE_TITLE = "Persons assisted by age band"
@@ -46,6 +48,7 @@ CITIZENSHIP_TITLE = "Persons assisted by citizenship"
 EXPLOITATION_TITLE = "Persons assisted by type of exploitation"
 SERVICES_TITLE = "Services received in the period"
 CROSS_TITLE = "Persons assisted by gender and age band"
+SPEND_TITLE = "Emergency assistance paid in the period, by category"
 
 
 @pytest.fixture(autouse=True)
@@ -115,7 +118,11 @@ def cross(block: list[list[str]]) -> tuple[list[str], dict[str, dict[str, str]]]
 
 
 def number(value: str) -> int | None:
-    return None if value == MARK else int(value)
+    return None if value in HIDDEN else int(value)
+
+
+def hidden_count(rows) -> int:
+    return sum(value in HIDDEN for row in rows for value in row)
 
 
 # --- the attacker ----------------------------------------------------------------------------------------------
@@ -187,12 +194,17 @@ def check_file(rows: list[list[str]], exact: dict[str, int]) -> int:
     """Every rule a shared file must follow; returns the number of hidden cells."""
     assert rows[0] == ["table", "category", "persons"]
     files = blocks(rows)
-    assert set(files) == {GENDER_TITLE, AGE_TITLE, CITIZENSHIP_TITLE, EXPLOITATION_TITLE, SERVICES_TITLE, CROSS_TITLE}
-    marks = 0
+    assert set(files) == {GENDER_TITLE, AGE_TITLE, CITIZENSHIP_TITLE, EXPLOITATION_TITLE, SERVICES_TITLE, CROSS_TITLE,
+                          SPEND_TITLE}
+    # The headline has its number (or says why not), as the page does.
+    assert rows[1][0] == "Persons assisted" and (rows[1][2].isdigit() or rows[1][2] in HIDDEN)
+    marks = sum(value in HIDDEN for row in files[SPEND_TITLE][1:] for value in row[1:])
     for title, block in files.items():
+        if title == SPEND_TITLE:
+            continue
         for row in block[1:] if title == CROSS_TITLE else block:
             for value in row[1:]:
-                if value == MARK:
+                if value in HIDDEN:
                     marks += 1
                     continue
                 assert value.isdigit(), (title, row)
@@ -202,8 +214,8 @@ def check_file(rows: list[list[str]], exact: dict[str, int]) -> int:
         for value in row:
             assert not value.startswith(TRIGGERS), row
     note = next(row[1] for row in rows if row and row[0] == "Note")
-    assert int(re.match(r"(\d+) cells? (was|were) suppressed", note).group(1)) == marks
-    assert f"counts below {K} are hidden" in note
+    assert int(re.match(r"(\d+) numbers? (was|were) hidden", note).group(1)) == marks
+    assert f"counts below {K} are shown as \u201cfewer than {K}\u201d" in note
 
     # The same total everywhere, and the gender and age tables are the margins of the cross table.
     columns, grid = cross(files[CROSS_TITLE])
@@ -226,16 +238,19 @@ def check_file(rows: list[list[str]], exact: dict[str, int]) -> int:
     types = {htcds.EXPLOITATION_TYPES.label(code): code for code in htcds.EXPLOITATION_TYPES}
     exploitation = one_way(files[EXPLOITATION_TITLE])
     shown |= {f"exploitation:{types[label]}": v for label, v in exploitation.items() if label in types}
+    shown["assisted"] = rows[1][2]
     shown["exploitation_recorded:yes"] = exploitation["At least one type of exploitation recorded"]
     shown["exploitation_recorded:no"] = exploitation["No type of exploitation recorded"]
     services = {donor.service_label(code): code for code in (*donor.SERVICE_CODES, donor.ANY, donor.NONE)}
     shown |= {f"service:{services[label]}": v for label, v in one_way(files[SERVICES_TITLE]).items()
-              if label != "Total"}
+              if label in services}
     for key, value in shown.items():
-        if value != MARK:
+        if value not in HIDDEN:
             assert int(value) == exact.get(key, 0), f"{key}: file {value}, counted {exact.get(key, 0)}"
         else:
             assert exact.get(key, 0) > 0, f"{key}: a zero is hidden"
+            # Never "fewer than k" on a count that is not: a count hidden to protect another says "suppressed".
+            assert (value == FEWER) == (exact[key] < K), f"{key}: {value} on a count of {exact[key]}"
     countries = {htcds.country_name(code): code for code in htcds.country_codes()}
     citizenship = one_way(files[CITIZENSHIP_TITLE])
     named = [label for label in citizenship if label not in ("Other countries", "Not recorded", "Total")]
@@ -313,11 +328,12 @@ def test_a_small_group_cannot_be_recovered_from_any_total(app, web):
         store(w, people)
     _response, rows, _hidden = download_checked(app, web, people, w)
     files = blocks(rows)
-    assert one_way(files[GENDER_TITLE])["Male"] == MARK
+    assert one_way(files[GENDER_TITLE])["Male"] == FEWER
+    assert one_way(files[GENDER_TITLE])["Female"] == SUPPRESSED  # 27 women: never "fewer than 11"
     assert one_way(files[GENDER_TITLE])["Total"] == "30"
     # The men's row in the cross table is hidden, and so is a second cell of their column.
     _columns, grid = cross(files[CROSS_TITLE])
-    assert grid["Male"]["18-20"] == MARK and grid["Female"]["18-20"] == MARK
+    assert grid["Male"]["18-20"] == FEWER and grid["Female"]["18-20"] == SUPPRESSED
     # Haiti is not named; three Haitians sit in "Other countries", hidden with a second line.
     text = "\n".join(",".join(row) for row in rows)
     assert "Haiti" not in text
@@ -325,8 +341,9 @@ def test_a_small_group_cannot_be_recovered_from_any_total(app, web):
     assert one_way(files[CITIZENSHIP_TITLE]) == {"Other countries": "30", "Not recorded": "0", "Total": "30"}
     # Forced begging (3 persons) is hidden with another line.
     exploitation = one_way(files[EXPLOITATION_TITLE])
-    assert exploitation["Forced begging"] == MARK
-    assert sum(value == MARK for value in exploitation.values()) >= 2
+    assert exploitation["Forced begging"] == FEWER
+    # Merging the two would only say "at least one": the 30 forced labourers are suppressed, and say so.
+    assert exploitation["Forced labour"] == SUPPRESSED
 
 
 def test_tables_that_share_a_number_hide_it_in_all_of_them(app, web):
@@ -348,10 +365,10 @@ def test_tables_that_share_a_number_hide_it_in_all_of_them(app, web):
     _response, rows, _hidden = download_checked(app, web, population, w)
     files = blocks(rows)
     gender = one_way(files[GENDER_TITLE])
-    assert gender["Female"] == MARK and gender["Male"] == MARK and gender["Total"] == "55"
+    assert gender["Female"] == SUPPRESSED and gender["Male"] == SUPPRESSED and gender["Total"] == "55"
     exploitation = one_way(files[EXPLOITATION_TITLE])
-    assert exploitation["At least one type of exploitation recorded"] == MARK
-    assert exploitation["No type of exploitation recorded"] == MARK
+    assert exploitation["At least one type of exploitation recorded"] == FEWER
+    assert exploitation["No type of exploitation recorded"] == SUPPRESSED
     assert one_way(files[CITIZENSHIP_TITLE]) == {"Peru": "55", "Other countries": "0", "Not recorded": "0",
                                                  "Total": "55"}
 
@@ -365,7 +382,7 @@ def test_the_workbook_opens_and_matches_the_csv(app, data: Data, web):
     assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     from_xlsx = xlsx_rows(response)
     assert from_xlsx == from_csv
-    assert sum(row.count(MARK) for row in from_xlsx) > 10
+    assert hidden_count(from_xlsx) > 10
 
 
 def test_text_in_the_file_cannot_start_a_formula(app, web):
@@ -403,8 +420,8 @@ def test_the_shared_page_shows_what_the_download_holds_and_links_to_no_list(app,
     page_grid = [[text for text, _href in row] for row in tables["gender_age"][1:]]
     assert page_grid == [[label, *row.values()] for label, row in grid.items()]
     assert "figure=" not in html
-    hidden = sum(row.count(MARK) for rows in files.values() for row in rows)
-    assert f"{hidden} cells are hidden" in html
+    hidden = sum(hidden_count(rows) for rows in files.values())
+    assert f"{hidden} numbers are hidden" in html
 
 
 @pytest.mark.parametrize("username", ["caseworker", "hotline", "admin", "mission", "caseworker2"])
@@ -432,7 +449,7 @@ def test_a_supervisor_gets_the_numbers_of_their_own_organisation_only(app, data:
     rows = csv_rows(fetch(web, "csv", query_string(filters)))
     check_file(rows, theirs)
     total = one_way(blocks(rows)[GENDER_TITLE])["Total"]
-    assert total == (str(theirs["assisted"]) if theirs["assisted"] >= K else MARK)
+    assert total == (str(theirs["assisted"]) if theirs["assisted"] >= K else FEWER)
 
 
 def test_each_download_is_audited_with_its_filters_format_and_hidden_cells(app, data: Data, web):
@@ -443,7 +460,7 @@ def test_each_download_is_audited_with_its_filters_format_and_hidden_cells(app, 
     for fmt in ("csv", "xlsx"):
         response = fetch(web, fmt, query)
         rows = csv_rows(response) if fmt == "csv" else xlsx_rows(response)
-        hidden[fmt] = sum(row.count(MARK) for row in rows)
+        hidden[fmt] = hidden_count(rows)
     with app.app_context():
         found = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "report.donor_export")
                                    .order_by(AuditEvent.seq)).all()

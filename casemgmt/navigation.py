@@ -20,6 +20,8 @@ class NavItem:
     endpoint: str
     label: object
     action: Action
+    # Left out for users allowed this action: they reach the page from another item's page (the menu must fit).
+    unless: Action | None = None
 
 
 NAV = (
@@ -31,8 +33,9 @@ NAV = (
     NavItem("referrals.inbox", _l("Referrals"), Action.REFERRAL_LIST),
     NavItem("tasks.index", _l("Tasks"), Action.TASK_MANAGE),
     NavItem("shelter.facilities", _l("Facilities"), Action.FACILITY_VIEW),
+    # Supervisors and finance officers reach the fund's list and the exchange rates from the projects page.
     NavItem("programmes.projects", _l("Projects"), Action.PROJECT_VIEW),
-    NavItem("fund.index", _l("Fund"), Action.FUND_LIST),
+    NavItem("fund.index", _l("Assistance fund"), Action.FUND_LIST, unless=Action.PROJECT_VIEW),
     NavItem("reports.dashboard", _l("Reports"), Action.REPORT_VIEW),
     NavItem("audit.index", _l("Audit trail"), Action.AUDIT_VIEW),
     NavItem("admin.approvals_list", _l("Account approvals"), Action.ACCOUNTS_APPROVE),
@@ -69,7 +72,8 @@ def nav_items() -> list[NavItem]:
     if not current_user.is_authenticated:
         return []
     views = current_app.view_functions
-    return [item for item in NAV if item.endpoint in views and allowed(current_user, item.action)]
+    return [item for item in NAV if item.endpoint in views and allowed(current_user, item.action)
+            and not (item.unless and allowed(current_user, item.unless))]
 
 
 def language_options() -> list[tuple[str, str]]:

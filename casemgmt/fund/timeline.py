@@ -39,6 +39,8 @@ def entries(actor, case) -> list[TimelineEntry]:
     out: list[TimelineEntry] = []
     for r in requests:
         if not allowed(actor, Action.FUND_VIEW, r):
+            if not allowed(actor, Action.TIMELINE_VIEW, case):
+                continue
             out.append(TimelineEntry(at=r.requested_at, kind="fund", title=gettext("Assistance fund request")))
             continue
         out.extend(_steps(r, names, url_for("fund.request_page", request_id=r.id)))

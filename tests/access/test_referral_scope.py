@@ -233,11 +233,12 @@ def test_a_referral_reaches_identity_consent_documents_return_and_reintegration_
         "consent.record", "consent.view", "document.upload", "document.download", "return.view", "return.manage",
         "reintegration.manage", "task.manage", "case.follow_event",
     } <= REFERRAL_SCOPE
-    # Whatever else it reaches is reintegration's (correcting services and visits the receiving organisation made).
+    # Whatever else it reaches is reintegration's (correcting services and visits the receiving organisation made),
+    # or the receiving organisation's own projects and fund: it enrols the case in them and asks its fund (issue 14).
     assert all(a.startswith("reintegration.") for a in REFERRAL_SCOPE - {
         "case.view", "case.view_identity", "case.list", "case.search", "case.access_log", "timeline.view",
         "consent.record", "consent.view", "document.upload", "document.download", "return.view", "return.manage",
-        "task.manage", "case.follow_event"}), REFERRAL_SCOPE
+        "task.manage", "case.follow_event", "enrolment.manage", "fund.request"}), REFERRAL_SCOPE
     for row in TABLE:
         if row.action.startswith(("screening.", "counseling.", "placement.", "closure.", "transfer.")) or \
                 row.action in ("case.edit", "case.change_stage", "case.erase", "return.approve"):

@@ -11,10 +11,10 @@ project's currency is used.
 from __future__ import annotations
 
 import random
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from casemgmt.access import Action, allowed
 from casemgmt.accounts.models import User
@@ -243,6 +243,37 @@ def finish(people: dict[str, User], rng: random.Random) -> None:
         requester = db.session.get(User, r.requested_by_id)
         operations.cancel(requester, r, "The family paid it themselves.")
     _refused_for_budget(people, cases, rng)
+    db.session.flush()
+    _spread_over_time(rng)
+
+
+def _spread_over_time(rng: random.Random) -> None:
+    """The operations date every step today, and a fund whose requests all fall on one day shows no months (the
+    financial report's "By month", the burn rate). A request in its project's own currency has no rate tied to a
+    month, so it moves back to a day of the case's enrolment, its steps a few days after it; a converted request
+    keeps this month, the month of the rate it was converted at."""
+    today = _today()
+    requests = db.session.scalars(select(FundRequest).where(FundRequest.rate.is_(None))
+                                  .order_by(FundRequest.requested_at, FundRequest.id))
+    for r in list(requests):
+        enrolled = db.session.scalar(select(func.min(Enrolment.enrolled_on)).where(
+            Enrolment.case_id == r.case_id, Enrolment.project_id == r.project_id))
+        if enrolled is None:
+            continue
+        start = max(enrolled, r.project.starts_on)
+        if (today - start).days < 20:
+            continue
+        back = timedelta(days=(today - start).days - rng.randint(0, (today - start).days - 15))
+        r.requested_at -= back
+        r.updated_at = r.requested_at
+        for step, approval in enumerate(r.approvals, start=1):
+            approval.approved_at = r.requested_at + timedelta(days=step)
+        if r.decided_at is not None:
+            r.decided_at = r.requested_at + timedelta(days=2)
+        if r.disbursement is not None:
+            r.disbursement.paid_on = r.requested_at.date() + timedelta(days=4)
+        for refund in r.refunds:
+            refund.refunded_on = r.requested_at.date() + timedelta(days=12)
     db.session.flush()
 
 

@@ -202,6 +202,9 @@ def _lines_sheet(book: _Book, report: FinancialReport) -> None:
     sheet = book.workbook.add_worksheet(gettext("By line")[:31])
     _text(sheet, 0, 0, gettext("%(code)s, every implementing organisation, in %(currency)s. Spent is what was "
                                "paid, less refunds.", code=p.code, currency=p.currency), book.note)
+    _text(sheet, 1, 0, gettext("A request in another currency is converted once, when it is made, at the rate "
+                               "finance recorded for that month (sheet “Rates used”), and rounded half to even to "
+                               "the cent; lines and totals add up these converted amounts."), book.note)
     _header(sheet, 2, [gettext("Budget line"), gettext("Category"), gettext("Budget"),
                        gettext("Waiting for approval"), gettext("Committed"), gettext("Spent"),
                        gettext("Remaining")], book.bold)

@@ -59,11 +59,38 @@ class Burn:
 
 
 @dataclass(frozen=True)
+class RateUsed:
+    currency: str
+    month: date
+    rate: Decimal
+    requests: int
+
+
+@dataclass(frozen=True)
 class ProjectFigures:
     lines: list[budget.LineFigures]
     totals: budget.Totals
     fund_totals: budget.Totals  # the lines the fund spends (with a category)
     burn: Burn
+    rates: list[RateUsed]  # every rate the project's figures were converted at
+
+
+def rates_used(project: Project) -> list[RateUsed]:
+    """The rates the requests that count in the project's figures were converted at (every implementing
+    organisation's): the page and the workbook print them so a reader can redo the sums. One GROUP BY."""
+    from sqlalchemy import func, select
+
+    from casemgmt.extensions import db
+    from casemgmt.fund.models import HOLDING, FundRequest
+
+    rows = db.session.execute(
+        select(FundRequest.currency, FundRequest.rate_month, FundRequest.rate, func.count())
+        .where(FundRequest.project_id == project.id, FundRequest.rate.is_not(None),
+               FundRequest.status.in_(HOLDING))
+        .group_by(FundRequest.currency, FundRequest.rate_month, FundRequest.rate)
+        .order_by(FundRequest.currency, FundRequest.rate_month)
+    )
+    return [RateUsed(currency, month, Decimal(str(rate)), n) for currency, month, rate, n in rows]
 
 
 def project_figures(project: Project, today: date | None = None) -> ProjectFigures:
@@ -71,4 +98,4 @@ def project_figures(project: Project, today: date | None = None) -> ProjectFigur
     totals = budget.totals(lines)
     spent_share, period_share = budget.burn_rate(project, totals.spent, totals.budget, today or date.today())
     return ProjectFigures(lines, totals, budget.totals([f for f in lines if f.tracked]),
-                          Burn(spent_share, period_share))
+                          Burn(spent_share, period_share), rates_used(project))

@@ -64,7 +64,7 @@ def project(project_id):
         fmt=lambda amount: _money(amount, shown.currency), categories=CATEGORIES, donor_kinds=DONOR_KINDS,
         drilldown=lambda line=None, figure="all": _drilldown(shown, line, figure),
         can_edit=allowed(current_user, Action.PROJECT_MANAGE, shown), open_end=date(9999, 12, 31),
-        organisation_names=dict(queries.organisation_choices()),
+        organisation_names=dict(queries.organisation_choices()), format_rate=money.format_rate,
     )
 
 

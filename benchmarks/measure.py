@@ -28,6 +28,8 @@ from casemgmt.cases import identity
 from casemgmt.cases.models import Case, StageChange
 from casemgmt.cases.queries import search_cases
 from casemgmt.extensions import db
+from casemgmt.fund.models import FundRequest
+from casemgmt.programmes.models import ProjectOrganisation
 
 READER, WRITER = "supervisor", "caseworker"
 WARMUP = 2
@@ -41,6 +43,13 @@ OPTIONAL_ENDPOINTS = {
     # Issue 13: the supervisor's page of other organisations' matches and colleagues' checks (counts over the audit
     # trail of the last 24 hours, which grows with the caseload's activity).
     "matching_page": "matching.index",
+    # Issue 14: the project page (budget per line, burn rate, cases), the fund's list (all, and one project's spent
+    # requests, the drill-down behind a figure) and the project's financial workbook, each for the largest project
+    # of the reader's organisation.
+    "project_page": "programmes.project",
+    "fund_list": "fund.index",
+    "fund_list_spent": "fund.index",
+    "project_export": "programmes.financial_export",
 }
 
 
@@ -54,6 +63,7 @@ class Sample:
     search_terms: list[tuple[str, str]]  # (full name, the case reference the results must show)
     reader_id: int
     disclosure_k: int
+    project_id: int | None = None  # the reader's organisation's project with the most fund requests
 
 
 class Run:
@@ -145,13 +155,20 @@ class Run:
             "donor_report": lambda: reader.get("/reports/donor"),
             "audit_trail": lambda: reader.get("/audit/"),
             "matching_page": lambda: reader.get("/matching/"),
+            # The financial workbook lists every request of the project: its count is the timed runs' own.
+            **{name: call for name, call in self._project_pages(reader, sample).items() if name != "project_export"},
         }
         for name, call in pages.items():
             if "skipped" in self.metrics.get(name, {"skipped": True}):
                 continue
-            with SqlProbe(self.engine) as probe:
-                call()
-            self.metrics[name]["queries"] = probe.count
+            # The fewer of two calls: the session's last-seen time is written once a minute (auth/sessions.py),
+            # on whichever page falls on that minute, and that write says nothing about the page.
+            counts = []
+            for _ in range(2):
+                with SqlProbe(self.engine) as probe:
+                    call()
+                counts.append(probe.count)
+            self.metrics[name]["queries"] = min(counts)
 
     def writes(self, writer: Browser) -> str:
         created = self.page("case_create", [lambda: self._create(writer) for _ in range(self.repeat)], floor=False)
@@ -199,6 +216,7 @@ class Run:
             self.page("donor_report", [lambda: reader.get("/reports/donor")] * self.repeat)
         if available["matching_page"]:
             self.page("matching_page", [lambda: reader.get("/matching/")] * self.repeat)
+        self.project_reports(reader, sample, available)
         if available["export_deidentified"]:
             # A whole-caseload export takes seconds at 100,000 cases; a few runs give a steady rate.
             runs = max(3, min(self.repeat, 10))
@@ -210,6 +228,31 @@ class Run:
             rows = responses[-1].get_data().count(b"\n") - 1
             metric = self.metrics["export_deidentified"]
             metric.update(rows=rows, rows_per_s=round(rows / (metric["p50_ms"] / 1000)) if rows > 0 else 0)
+
+    def _project_pages(self, reader: Browser, sample: Sample) -> dict[str, Callable[[], object]]:
+        project = sample.project_id
+        if project is None:
+            return {}
+        return {
+            "project_page": lambda: reader.get(f"/projects/{project}"),
+            "fund_list": lambda: reader.get("/fund/"),
+            "fund_list_spent": lambda: reader.get(f"/fund/?project={project}&figure=spent"),
+            "project_export": lambda: reader.get(f"/projects/{project}/financial.xlsx"),
+        }
+
+    def project_reports(self, reader: Browser, sample: Sample, available: dict[str, bool]) -> None:
+        pages = self._project_pages(reader, sample)
+        for name in ("project_page", "fund_list", "fund_list_spent", "project_export"):
+            if not available[name]:
+                continue
+            if name not in pages:
+                self.metrics[name] = {"skipped": f"not available: the {READER}'s organisation has no project"}
+                continue
+            # A workbook of every request of the project takes longer than a page; a few runs give a steady figure.
+            runs = max(3, min(self.repeat, 10)) if name == "project_export" else self.repeat
+            responses = self.page(name, [pages[name]] * runs)
+            if name == "project_export":
+                self.metrics[name]["bytes"] = len(responses[-1].get_data())
 
     # -- the comparisons -------------------------------------------------------------------------------------
 
@@ -287,6 +330,7 @@ class Run:
             sample = Sample(
                 scope_size=len(ids), middle_page=max(1, math.ceil(len(ids) / settings.page_size) // 2),
                 view_ids=picked, search_terms=terms, reader_id=reader.id, disclosure_k=settings.disclosure_k,
+                project_id=_largest_project(reader.organisation_id),
             )
             db.session.rollback()
         return sample
@@ -318,6 +362,24 @@ class Run:
             "database_mb": round(self.target.size_bytes() / 2**20, 1),
             "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         }
+
+
+def _largest_project(organisation_id: int) -> int | None:
+    """The project of the organisation (leading or implementing it) with the most fund requests of the
+    organisation: the heaviest project page and drill-down a supervisor of it opens."""
+    requests = (
+        select(FundRequest.project_id, func.count().label("n"))
+        .where(FundRequest.organisation_id == organisation_id)
+        .group_by(FundRequest.project_id)
+        .subquery()
+    )
+    return db.session.scalar(
+        select(ProjectOrganisation.project_id)
+        .outerjoin(requests, requests.c.project_id == ProjectOrganisation.project_id)
+        .where(ProjectOrganisation.organisation_id == organisation_id)
+        .order_by(func.coalesce(requests.c.n, 0).desc(), ProjectOrganisation.project_id)
+        .limit(1)
+    )
 
 
 def _say(line: str) -> None:

@@ -34,6 +34,8 @@ from casemgmt.shelter import demo as shelter_demo
 from casemgmt.shelter import operations as shelter
 from casemgmt.synth_journey import CaseWriter, FacilitySlot, OrgProfile, World
 from casemgmt.synth_people import make_pools
+from casemgmt.synth_programmes import FINANCE_USERS, ProgrammeWorld
+from casemgmt.synth_programmes import setup as setup_programmes
 from casemgmt.synth_rows import Actor, Batch, index_generations
 
 YEARS = 3
@@ -80,13 +82,14 @@ def _facility_specs(rng: random.Random, index: int, country: str, n_cases: int) 
     return specs
 
 
-def _setup(password: str | None, n_cases: int, rng: random.Random) -> tuple[dict[str, str], list[OrgProfile]]:
+def _setup(password: str | None, n_cases: int, rng: random.Random, seed: int,
+           now: datetime) -> tuple[dict[str, str], list[OrgProfile], ProgrammeWorld]:
     orgs = [accounts.create_organisation(SYSTEM, name, kind, country, contact,
                                          time_zone=zones.zone_for_country(country) or zones.UTC_NAME)
             for name, kind, country, contact in ORGANISATIONS]
     credentials: dict[str, str] = {}
     users: dict[str, User] = {}
-    for username, display, org_index, role in USERS:
+    for username, display, org_index, role in USERS + FINANCE_USERS:
         credentials[username] = password or random_passphrase()
         users[username] = accounts.create_user(SYSTEM, username, display, orgs[org_index].id, role,
                                                credentials[username])
@@ -109,8 +112,9 @@ def _setup(password: str | None, n_cases: int, rng: random.Random) -> tuple[dict
             })
             profile.facilities.append(FacilitySlot(facility.id, org.id, beds, takes))
         profiles.append(profile)
+    programmes = setup_programmes(orgs, users, seed, now)
     db.session.commit()
-    return credentials, profiles
+    return credentials, profiles, programmes
 
 
 def _opening_times(rng: random.Random, n_cases: int, now: datetime) -> list[datetime]:
@@ -134,11 +138,11 @@ def build(n_cases: int, seed: int = 2026, password: str | None = None, progress:
     started = time.perf_counter()
     now = now or utcnow()
     rng = random.Random(seed)  # noqa: S311 - synthetic data needs no cryptographic randomness
-    credentials, orgs = _setup(password, n_cases, rng)
+    credentials, orgs, programmes = _setup(password, n_cases, rng, seed, now)
     mission = next(o for o in orgs if o.mission)
     world = World(orgs=orgs, org_weights=list(ORG_WEIGHTS), mission=mission,
                   mission_actor=next(a for a in mission.assignees[0] if a and a.role == "mission_staff"),
-                  pools=make_pools(seed), now=now, generations=index_generations())
+                  pools=make_pools(seed), now=now, generations=index_generations(), programmes=programmes)
     writer = CaseWriter(world)
     batch = Batch()
     opened = _opening_times(rng, n_cases, now)
@@ -152,6 +156,7 @@ def build(n_cases: int, seed: int = 2026, password: str | None = None, progress:
         db.session.commit()
         if progress is not None:
             progress(len(chunk))
+    programmes.finish()  # the budgets, now that the requests they must cover are known
     # The batches write rows directly, past the session's notice rules; overdue tasks are what the sweep adds.
     notice_sweep.sweep_all()
     if db.session.get_bind().dialect.name == "postgresql":
@@ -193,5 +198,5 @@ def synth_command(n_cases, seed, password, reset, batch_size):
     if result["waiting_for_a_bed"]:
         click.echo(f"{result['waiting_for_a_bed']} people in the shelter stage found no free bed")
     click.echo("Accounts (organisation, role, username, passphrase):")
-    for username, _display, org_index, role in USERS:
+    for username, _display, org_index, role in USERS + FINANCE_USERS:
         click.echo(f"  {ORGANISATIONS[org_index][0]:<26} {role:<17} {username:<12} {result['credentials'][username]}")

@@ -134,6 +134,7 @@ class World:
     pools: Pools
     now: datetime
     generations: list  # synth_rows.index_generations()
+    programmes: object = None  # synth_programmes.ProgrammeWorld: enrolments and fund requests, when given
 
     @property
     def today(self) -> date:
@@ -257,6 +258,8 @@ class CaseWriter:
         if "reintegration" in c.reaches:
             self._reintegration(batch, c)
         self._tasks(batch, c)
+        if world.programmes is not None:
+            world.programmes.write(batch, c, seed)
         for _at, _n, event in sorted(c.events, key=lambda e: (e[0], e[1])):
             batch.event(**event)
 

@@ -34,9 +34,11 @@ from casemgmt.crypto.fields import DATA_KEY_BYTES, Sealed, wrap
 from casemgmt.crypto.keyring import keyring
 from casemgmt.crypto.models import DataKey
 from casemgmt.extensions import db
+from casemgmt.fund.models import Disbursement, FundApproval, FundRequest, Refund
 from casemgmt.intake.models import Contact, Screening
 from casemgmt.journey.models import ClosureRequest
 from casemgmt.matching.models import PersonMatchKey
+from casemgmt.programmes.models import Enrolment, ProjectAttribution
 from casemgmt.referrals.models import Referral
 from casemgmt.reintegration.models import MonitoringVisit, ReintegrationPlan, ReintegrationSupport, ServiceDelivered
 from casemgmt.returns.models import ReturnPlan
@@ -49,6 +51,7 @@ INSERT_ORDER = (
     Case, Person, PersonMatchKey, DataKey, CaseCode, StageChange,
     Contact, ConsentRecord, Screening, Placement, CounselingSession,
     ReturnPlan, Referral, CaseGrant, ReintegrationPlan, ReintegrationSupport, ServiceDelivered, MonitoringVisit, Task,
+    Enrolment, ProjectAttribution, FundRequest, FundApproval, Disbursement, Refund,
     ClosureRequest, RecordRevision, AuditEvent,
 )
 KEY_ID = 1  # a synthetic case has one data key, as a new case does
@@ -56,9 +59,12 @@ KEY_ID = 1  # a synthetic case has one data key, as a new case does
 
 def _column_defaults(model) -> dict[str, object]:
     """Every column of the table, with its scalar default (False, "draft"...) or None. An executemany needs the same
-    keys in every row; callers give what differs."""
+    keys in every row; callers give what differs. An integer key the database numbers (fund approvals) is left
+    out, so the database numbers it (PostgreSQL refuses a NULL for it)."""
     out: dict[str, object] = {}
     for column in model.__table__.columns:
+        if column is model.__table__.autoincrement_column:
+            continue
         default = column.default
         out[column.key] = default.arg if default is not None and default.is_scalar else None
     return out

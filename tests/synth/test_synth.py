@@ -1,18 +1,15 @@
 """`casemgmt synth` builds data the application reads like its own: the pages open and decrypt it, blind-index search
 finds the people, the audit chain verifies, and the journeys hold together (the stage guards' records are there).
 
-One build of ~200 cases per backend is shared by the module's tests (a build per test would take minutes); the
-module makes its own app for it, like tests/demo, because the `app` fixture empties its database after each test.
+One build of ~200 cases per backend is shared by the package's tests (the `built` fixture, tests/synth/conftest.py).
 """
 
 from __future__ import annotations
 
 import itertools
 from collections import Counter
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -29,11 +26,13 @@ from casemgmt.crypto import unseal
 from casemgmt.crypto.models import DataKey
 from casemgmt.demo import USERS
 from casemgmt.extensions import db
+from casemgmt.fund.models import FundRequest
 from casemgmt.intake.models import Contact, Screening
 from casemgmt.intake.sealing import unseal_contact
 from casemgmt.journey.models import ClosureRequest
 from casemgmt.matching import engine, keys
 from casemgmt.matching.models import PersonMatchKey
+from casemgmt.programmes.models import Enrolment
 from casemgmt.referrals.models import Referral
 from casemgmt.reintegration.models import MonitoringVisit, ReintegrationPlan, ServiceDelivered
 from casemgmt.reports import dashboard
@@ -43,38 +42,17 @@ from casemgmt.returns.models import ReturnPlan
 from casemgmt.shelter.models import Facility, Placement
 from casemgmt.synth import build, synth_command
 from casemgmt.synth_journey import MISSION_PATHS, NGO_PATHS
+from casemgmt.synth_programmes import FINANCE_USERS, SETUP_ACTIONS
 from casemgmt.synth_rows import index_generations, match_key_rows
 from casemgmt.tasks.models import Task
 from tests import factories
-from tests.conftest import Web, drop_postgres_database, make_test_app, postgres_database
+from tests.conftest import Web, make_test_app
 from tests.migrations.logging_guard import keep_logging_config  # noqa: F401  (autouse fixture)
+from tests.synth.conftest import N_CASES, NOW
 
-N_CASES = 200
-NOW = datetime(2026, 11, 1, 12, 0)  # fixed, so the module's data is the same on any day
 # The journey's records, one table per kind (the audit trail and categorical code rows are counted apart).
 JOURNEY_TABLES = (StageChange, Contact, ConsentRecord, Screening, Placement, CounselingSession, ReturnPlan, Referral,
                   ReintegrationPlan, ServiceDelivered, MonitoringVisit, Task, ClosureRequest)
-
-
-@dataclass
-class Built:
-    app: Flask
-    result: dict
-
-
-@pytest.fixture(scope="module")
-def built(backend, tmp_path_factory) -> Built:
-    url = postgres_database("synth") if backend == "postgresql" else None
-    app = make_test_app(tmp_path_factory.mktemp(f"synth-{backend}"), url)
-    with app.app_context():
-        db.create_all()
-        result = build(N_CASES, seed=7, password=factories.PASSWORD, now=NOW)
-    yield Built(app, result)
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    if url:
-        drop_postgres_database(url)
 
 
 def _count(model, *where) -> int:
@@ -107,8 +85,11 @@ def test_cases_have_about_ten_related_records_and_their_audit_events(built):
         assert _count(AuditEvent, AuditEvent.action == "case.create") == N_CASES
         assert _count(AuditEvent) >= 10 * N_CASES
         assert built.result["rows"]["cases"] == N_CASES
-        # Besides the journeys' events: three organisations, one per user, one export grant and the facilities.
-        assert _count(AuditEvent) == built.result["audit_events"] + 3 + len(USERS) + 1 + _count(Facility)
+        # Besides the journeys' events: three organisations, one per user, one export grant, the facilities, and the
+        # donors, projects, budgets and exchange rates.
+        setup = 3 + len(USERS) + len(FINANCE_USERS) + 1 + _count(Facility)
+        assert _count(AuditEvent) == built.result["audit_events"] + setup + _count(
+            AuditEvent, AuditEvent.action.in_(SETUP_ACTIONS))
 
 
 def test_the_audit_chain_is_intact(built):
@@ -329,6 +310,11 @@ def _snapshot(app: Flask) -> list[tuple]:
         for case in db.session.scalars(select(Case).order_by(Case.id)):
             rows.append((case.id, case.reference, case.stage, case.created_at, case.closed_at,
                          identity.read_identity(case.person)["family_name"], _count(Task, Task.case_id == case.id)))
+        # The projects' side too: enrolments and fund requests with their amounts and where each ended.
+        rows += sorted((e.id, e.case_id, e.project_id, e.enrolled_on, e.ended_on) for e in db.session.scalars(
+            select(Enrolment)))
+        rows += sorted((r.id, r.case_id, r.status, r.amount, r.currency, r.project_amount, r.approvals_needed,
+                        r.refunded_amount) for r in db.session.scalars(select(FundRequest)))
         return rows
 
 
@@ -341,7 +327,8 @@ def test_the_same_seed_gives_the_same_data(tmp_path):
     first, second, other = (_snapshot(app) for app in apps)
     assert first == second
     assert {r[0] for r in first}.isdisjoint({r[0] for r in other})
-    assert all(NOW - timedelta(days=3 * 365) <= r[3] <= NOW for r in first)
+    assert all(NOW - timedelta(days=3 * 365) <= r[3] <= NOW for r in first if isinstance(r[3], datetime))
+    assert any(len(r) == 8 for r in first), "the fund's requests are part of the data"
 
 
 def test_the_command_builds_prints_the_accounts_and_refuses_a_second_run(tmp_path):

@@ -63,6 +63,8 @@ def apply_settle(session: Session, settle: Settle) -> None:
         conditions.append(Notification.kind.in_(settle.kinds))
     if settle.except_user_id is not None:
         conditions.append(Notification.user_id != settle.except_user_id)
+    if settle.user_id is not None:
+        conditions.append(Notification.user_id == settle.user_id)
     session.execute(update(Notification).where(*conditions).values(done_at=utcnow())
                     .execution_options(synchronize_session=False))
 

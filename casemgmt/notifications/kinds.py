@@ -72,6 +72,18 @@ KINDS: dict[str, Kind] = {
     "transfer_declined": Kind(
         UPDATE, _l("The receiving organisation declined the transfer of case %(ref)s."),
         _l("The receiving organisation declined a case transfer that you requested.")),
+    # The emergency assistance fund (issue 14): a request waits for a supervisor or finance officer of the requesting
+    # organisation; the decision goes to whoever asked. A finance officer reads no identity: the notice names at most
+    # the case's reference, never the person.
+    "fund_requested": Kind(
+        APPROVAL, _l("An assistance fund request for case %(ref)s is waiting for your approval."),
+        _l("An assistance fund request is waiting for your approval.")),
+    "fund_approved": Kind(
+        UPDATE, _l("Your assistance fund request for case %(ref)s was approved: it can now be paid."),
+        _l("An assistance fund request that you made was approved: it can now be paid.")),
+    "fund_declined": Kind(
+        UPDATE, _l("Your assistance fund request for case %(ref)s was declined."),
+        _l("An assistance fund request that you made was declined.")),
     "account_request": Kind(
         APPROVAL, _l("An account change is waiting for your approval."),
         _l("An account change is waiting for your approval.")),

@@ -68,9 +68,14 @@ def rows(user, notices: list[Notification]) -> list[Row]:
     may open it now (access can end after the notice was made)."""
     shown = []
     named = _organisations_named(notices)
+    by_request = _fund_requests_viewable(user, notices)
     for notice in notices:
         case = notice.case
         reference = case.reference if case is not None and allowed(user, Action.CASE_VIEW, case) else None
+        if reference is None and case is not None and notice.object_id in by_request:
+            # A finance officer opens no case, but a request they may see names its case by reference (never the
+            # person): the reference is what they approve and pay against.
+            reference = case.reference
         if notice.kind in kinds.NAMED_ORGANISATION and notice.object_id in named:
             text = kinds.named_text(notice.kind, reference, org=named[notice.object_id])
         else:
@@ -78,6 +83,17 @@ def rows(user, notices: list[Notification]) -> list[Row]:
         shown.append(Row(notice.id, text, notice.link, notice.created_at,
                          notice.read_at is not None, notice.done_at is not None))
     return shown
+
+
+def _fund_requests_viewable(user, notices: list[Notification]) -> set[str]:
+    """The ids of the fund requests these notices are about that the reader may view, in one query for the page."""
+    from casemgmt.fund.models import FundRequest
+
+    wanted = {n.object_id for n in notices if n.object_type == "fund_request" and n.object_id}
+    if not wanted:
+        return set()
+    requests = db.session.scalars(select(FundRequest).where(FundRequest.id.in_(wanted)))
+    return {r.id for r in requests if allowed(user, Action.FUND_VIEW, r)}
 
 
 def _organisations_named(notices: list[Notification]) -> dict[str, str]:

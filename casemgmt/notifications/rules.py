@@ -31,6 +31,7 @@ from casemgmt.accounts.models import AccountRequest, User
 from casemgmt.audit.models import AuditEvent
 from casemgmt.cases.models import Case
 from casemgmt.consent.models import ConsentRecord
+from casemgmt.fund.models import FundRequest
 from casemgmt.journey.models import ClosureRequest
 from casemgmt.notifications import recipients as who
 from casemgmt.referrals.models import Referral, Transfer
@@ -40,6 +41,7 @@ from casemgmt.tasks.models import Task
 REFERRAL_WAITING = ("referral_received", "handoff_received")
 TRANSFER_WAITING = ("transfer_requested", "transfer_incoming")
 TASK_KINDS = ("task_assigned", "task_overdue")
+FUND_WAITING = ("fund_requested",)
 
 
 @dataclass(frozen=True)
@@ -54,14 +56,15 @@ class Notice:
 
 @dataclass(frozen=True)
 class Settle:
-    """Mark done the open notices of these kinds about one object (for everyone but `except_user_id`), or, with
-    `case_id`, every open notice about that case."""
+    """Mark done the open notices of these kinds about one object (for everyone but `except_user_id`, or only
+    `user_id`'s), or, with `case_id`, every open notice about that case."""
 
     kinds: tuple[str, ...]
     object_type: str | None
     object_id: str | None
     except_user_id: int | None = None
     case_id: str | None = None
+    user_id: int | None = None
 
 
 @dataclass
@@ -288,6 +291,75 @@ def transfer_decided(kind: str, settles: tuple[str, ...]) -> Callable[[Fact], Ou
     return rule
 
 
+# The emergency assistance fund (issue 14) ---------------------------------------------------------------------------
+
+def _fund_approvers(fact: Fact, request: FundRequest) -> list[User]:
+    """Supervisors and finance officers of the requesting organisation whom the policy lets approve it: never the
+    requester, never someone whose approval is already given."""
+    money_staff = who.staff(fact.session, request.organisation_id, [Role.SUPERVISOR, Role.FINANCE])
+    # Approvals this transaction deleted (a correction's new amount) may still sit in the loaded collection.
+    fact.session.expire(request, ["approvals"])
+    return who.who_may(money_staff, Action.FUND_APPROVE, request)
+
+
+def _fund_page(user: User, request: FundRequest) -> str:
+    if allowed(user, Action.FUND_VIEW, request):
+        return path_for("fund.request_page", request_id=request.id)
+    return path_for("home.index")
+
+
+def _settle_own(fact: Fact, kinds: tuple[str, ...]) -> list[Settle]:
+    """The actor's own open notices of these kinds about the event's object, and nobody else's (the first of two
+    approvers has done their part; the other approvers' notices wait for the second)."""
+    if fact.actor_id is None:
+        return []
+    return [Settle(kinds, fact.event.object_type or "", fact.event.object_id or "", user_id=fact.actor_id)]
+
+
+def fund_requested(fact: Fact) -> Outcome:
+    """Those who may approve it. A request refused for want of budget waits for nobody."""
+    request = fact.load(FundRequest)
+    if request is None or request.status != "requested":
+        return Outcome()
+    return Outcome(notices=notify(fact, _fund_approvers(fact, request), "fund_requested",
+                                  path_for("fund.request_page", request_id=request.id)))
+
+
+def fund_approval(fact: Fact) -> Outcome:
+    """An approval settles the approver's own notice. The one that completes the approvals needed settles everyone's
+    and tells the requester; before that (above the project's limit two people approve) the others' notices wait."""
+    request = fact.load(FundRequest)
+    if request is None:
+        return Outcome()
+    if not fact.details.get("completed"):
+        return Outcome(settles=_settle_own(fact, FUND_WAITING))
+    requester = who.users(fact.session, [request.requested_by_id])
+    return Outcome(notices=notify(fact, requester, "fund_approved", lambda u: _fund_page(u, request)),
+                   settles=[settle(fact, FUND_WAITING)])
+
+
+def fund_declined(fact: Fact) -> Outcome:
+    """Settles the approvers' notices; tells the requester."""
+    request = fact.load(FundRequest)
+    if request is None:
+        return Outcome()
+    requester = who.users(fact.session, [request.requested_by_id])
+    return Outcome(notices=notify(fact, requester, "fund_declined", lambda u: _fund_page(u, request)),
+                   settles=[settle(fact, FUND_WAITING)])
+
+
+def fund_corrected(fact: Fact) -> Outcome:
+    """A new amount drops the approvals given (fund/corrections.py): the request waits for everyone who may approve
+    it again, approvers of the old amount included."""
+    request = fact.load(FundRequest)
+    changed = set(fact.details.get("fields") or [])
+    if request is None or request.status != "requested" or not changed & {"amount", "currency"}:
+        return Outcome()
+    return Outcome(notices=notify(fact, _fund_approvers(fact, request), "fund_requested",
+                                  path_for("fund.request_page", request_id=request.id)),
+                   settles=[settle(fact, FUND_WAITING)])
+
+
 # Accounts (four eyes) -------------------------------------------------------------------------------------------------
 
 def account_requested(fact: Fact) -> Outcome:
@@ -437,6 +509,13 @@ RULES: dict[str, Callable[[Fact], Outcome]] = {
     "transfer.cancel": settled(*TRANSFER_WAITING),
     "transfer.accept": transfer_decided("transfer_accepted", ("transfer_incoming",)),
     "transfer.decline": transfer_decided("transfer_declined", ("transfer_incoming",)),
+    # A fund request waits for a supervisor or finance officer of its organisation (two above the project's limit);
+    # the decision goes to whoever asked; a cancelled one waits for nobody.
+    "fund.request": fund_requested,
+    "fund.approve": fund_approval,
+    "fund.decline": fund_declined,
+    "fund.cancel": settled(*FUND_WAITING),
+    "fund.request_correct": fund_corrected,
     # An account change waits for a supervisor of its organisation; the decision goes to the administrator.
     "account_request.create": account_requested,
     "account_request.approve": account_decided("account_request_approved"),

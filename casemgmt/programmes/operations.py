@@ -12,11 +12,12 @@ from flask_babel import gettext
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import Forbidden, NotFound
 
-from casemgmt.access import Action, authorize
+from casemgmt.access import Action, allowed, authorize
 from casemgmt.accounts.models import Organisation
 from casemgmt.audit import record_event
+from casemgmt.audit.denials import record_denial
 from casemgmt.cases.models import Case
 from casemgmt.core import money, versions
 from casemgmt.core.invariants import flush_or_refuse, insert_or_refuse
@@ -70,8 +71,14 @@ PROJECT_FIELDS = ("donor_id", "code", "title", "starts_on", "ends_on", "currency
 
 
 def open_project(actor, project_id: int, action: Action = Action.PROJECT_VIEW) -> Project:
-    """Load a project for a page: one the user's organisation does not implement answers 404."""
+    """Load a project for a page: one the user's organisation does not implement answers 404. A step refused to a
+    user who sees the project (the implementing mission's supervisor editing the lead's project) answers 403: the
+    project is no secret to them, and authorize() alone would say 404 for another organisation's object."""
     project = queries.project_or_404(project_id)
+    if action != Action.PROJECT_VIEW and not allowed(actor, action, project) \
+            and allowed(actor, Action.PROJECT_VIEW, project):
+        record_denial(action, project, actor=actor)
+        raise Forbidden()
     authorize(actor, action, project)
     return project
 

@@ -78,7 +78,7 @@ def create_project(page, expect) -> str:
 
 
 def test_a_request_above_the_limit_is_approved_twice_paid_and_shown_on_the_project(served, browser, expect):
-    app, base_url, case_id, reference = served
+    _app, base_url, case_id, reference = served
     boss = Session(browser, base_url, "fund-supervisor")
     boss.login("supervisor")
     project_url = create_project(boss.page, expect)

@@ -62,7 +62,7 @@ def test_policies_through_the_pages(app, w, two_org_project):  # noqa: F811
     lead = signed_in(app, "missionlead")
     page = lead.get(f"/projects/{pid}").get_data(as_text=True)
     assert "HT-AVR-01" in page and f"/projects/{pid}/edit" not in page
-    assert lead.get(f"/projects/{pid}/edit").status_code == 404
+    assert lead.get(f"/projects/{pid}/edit").status_code == 403
 
 
 def test_the_finance_officer_sees_figures_and_references_never_names(app, w, two_org_project):  # noqa: F811

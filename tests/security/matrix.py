@@ -3,8 +3,12 @@
 A world of three organisations is built once per backend through the real operations: the owning NGO ("own"), which
 holds every object the routes take; another NGO ("other"), which must learn nothing about them; and the IOM mission
 the case is referred to ("referral"), whose staff reach the case only through an accepted referral. The installation
-administrator belongs to a fourth. Each viewer is logged in once, and every route that takes an object id is
-requested by every viewer, GET and POST, with a valid CSRF token:
+administrator belongs to a fourth. Each organisation has a finance officer (issue 14): the owning NGO leads a project it
+implements with the mission, the case is enrolled in it, and its caseworker's fund requests wait, are approved or are
+paid (_programmes); the other NGO has a project, an enrolment and a request of its own.
+
+Each viewer is logged in once, and every route that takes an object id is requested by every viewer, GET and POST,
+with a valid CSRF token:
 
 - a viewer the table refuses sends a complete, valid form (submission()), the request an attacker would make, so the
   refusal is shown to come from the access check and not from a form that failed validation;
@@ -28,9 +32,10 @@ import io
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from casemgmt.accounts import operations as accounts
 from casemgmt.accounts.models import User
@@ -41,9 +46,13 @@ from casemgmt.counseling import operations as counseling
 from casemgmt.counseling.models import CounselingSession
 from casemgmt.documents import operations as documents
 from casemgmt.extensions import db
+from casemgmt.fund import operations as fund
+from casemgmt.fund.models import Disbursement, FundApproval, FundRequest, Refund
 from casemgmt.intake import operations as intake
 from casemgmt.journey import operations as journey
 from casemgmt.notifications.models import Notification
+from casemgmt.programmes import operations as programmes
+from casemgmt.programmes.models import BudgetLine, Donor, Enrolment, Project, ProjectAttribution
 from casemgmt.referrals import operations as referrals
 from casemgmt.reintegration import operations as reintegration
 from casemgmt.returns import operations as returns
@@ -57,9 +66,9 @@ from tests.conftest import Web, new_client
 TODAY = date.today()
 
 # The viewers, in the order of the table's columns (see the docstring of test_access_matrix).
-OWN = ("admin", "hotline", "caseworker", "caseworker_b", "supervisor", "mission")
-OTHER = ("admin", "hotline", "caseworker", "supervisor", "mission")
-REFERRAL = ("mission", "supervisor", "accepted", "caseworker")
+OWN = ("admin", "hotline", "caseworker", "caseworker_b", "supervisor", "mission", "finance")
+OTHER = ("admin", "hotline", "caseworker", "supervisor", "mission", "finance")
+REFERRAL = ("mission", "supervisor", "accepted", "caseworker", "finance")
 VIEWERS: tuple[str, ...] = (
     *(f"own_{v}" for v in OWN), *(f"other_{v}" for v in OTHER), *(f"referral_{v}" for v in REFERRAL),
     "install_admin",
@@ -68,7 +77,7 @@ VIEWERS: tuple[str, ...] = (
 OTHER_VIEWERS = tuple(v for v in VIEWERS if v.startswith("other_"))
 ROLES = {"admin": "administrator", "hotline": "hotline_operator", "caseworker": "caseworker",
          "caseworker_b": "caseworker", "supervisor": "supervisor", "mission": "mission_staff",
-         "accepted": "caseworker", "install_admin": "installation_admin"}
+         "accepted": "caseworker", "finance": "finance_officer", "install_admin": "installation_admin"}
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
        b"\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82")
@@ -248,7 +257,64 @@ def build_world() -> World:
     objects["rejectable_closure"] = {
         "request_id": journey.request_closure(caseworker, rejecting, "completed", "Done.").id}
     db.session.commit()
+    _programmes(world, people, case, session)
     return world
+
+
+def project_values(code: str, lead_org_ids: list[int], lines: list[dict], **overrides) -> dict:
+    """What the project form saves: a project in US dollars running from two months ago for a year."""
+    return {"donor_id": None, "donor_name": f"Donor of {code}", "donor_kind": "government", "donor_country": "US",
+            "code": code, "title": f"Project {code}", "starts_on": TODAY - timedelta(days=60),
+            "ends_on": TODAY + timedelta(days=300), "currency": "USD", "single_approval_limit": "500",
+            "eligibility": None, "countries": ["PE"], "organisation_ids": lead_org_ids, "lines": lines, **overrides}
+
+
+def ask_fund(caseworker: User, case: Case, project: Project, amount: str, currency: str = "USD") -> FundRequest:
+    made = fund.request_assistance(caseworker, case, {
+        "project_id": project.id, "category": "medical", "amount": amount, "currency": currency,
+        "payee_kind": "clinic", "payee_name": "Clínica San Juan", "justification": "Antibiotics.", "needed_by": None})
+    assert made.status == "requested", made.status
+    return made
+
+
+def _programmes(world: World, people: dict[str, User], case: Case, session: CounselingSession) -> None:
+    """Issue 14: a project the owning NGO leads and implements with the mission the case is referred to, with a
+    medical line; the case enrolled in it; a month's exchange rate; fund requests on the case made by its caseworker,
+    one waiting, one approved and one paid (without its receipt yet). A second project of the NGO the case is not
+    enrolled in is what a refused viewer's enrolment form names."""
+    caseworker, supervisor, finance = people["own_caseworker"], people["own_supervisor"], people["own_finance"]
+    mission_org_id = people["referral_mission"].organisation_id
+    lines = [{"name": "Medical care", "category": "medical", "amount": "5000"},
+             {"name": "Emergency shelter", "category": "emergency_shelter", "amount": "2000"},
+             {"name": "Staff", "category": None, "amount": "10000"}]
+    project = programmes.save_project(supervisor, None, project_values("PE-MX-01", [mission_org_id], lines))
+    spare = programmes.save_project(supervisor, None, project_values("PE-MX-02", [], lines[:1]))
+    programmes.record_rate(finance, {"month": TODAY, "currency": "PEN", "quote_currency": "USD", "rate": "0.27",
+                                     "source": "Central bank"})
+    enrolment = programmes.enrol(caseworker, case, project.id, TODAY - timedelta(days=30))
+    db.session.commit()
+    waiting = ask_fund(caseworker, case, project, "100")
+    approved = ask_fund(caseworker, case, project, "80")
+    paid = ask_fund(caseworker, case, project, "50", "PEN")
+    db.session.commit()
+    for request in (approved, paid):
+        assert fund.approve(supervisor, request)
+    db.session.commit()
+    fund.disburse(finance, paid, {"method": "cash", "paid_on": TODAY, "reference": "V-1"})
+    db.session.commit()
+    db.session.refresh(project)
+    world.values.update(project=project.id, spare_project=spare.id, session=session.id, requests={
+        waiting.id: ("requested", 0), approved.id: ("approved", 1), paid.id: ("disbursed", 1)},
+        project_lines=[{"id": line.id, "name": line.name, "category": line.category or "",
+                        "amount": str(line.amount)} for line in project.lines])
+    world.objects.update({
+        "project": {"project_id": project.id},
+        "enrolment": {"case_id": case.id, "enrolment_id": enrolment.id},
+        "waiting_request": {"request_id": waiting.id},
+        "waiting_request_history": {"request_id": waiting.id, "what": "request"},
+        "approved_request": {"request_id": approved.id},
+        "paid_request": {"request_id": paid.id},
+    })
 
 
 def _foreign(world: World, other, people: dict[str, User]) -> None:
@@ -274,10 +340,18 @@ def _foreign(world: World, other, people: dict[str, User]) -> None:
     document = documents.upload_document(caseworker, case, "identity_document", "cedula.png", PNG)
     transfer = referrals.request_transfer(caseworker, case, mission_org_id, "She moves home.")
     db.session.commit()
+    # Its own project, the case enrolled in it and a request on it (issue 14).
+    project = programmes.save_project(supervisor, None, project_values(
+        "CO-MX-01", [], [{"name": "Medical care", "category": "medical", "amount": "3000"}]))
+    enrolment = programmes.enrol(caseworker, case, project.id, TODAY - timedelta(days=5))
+    db.session.commit()
+    request = ask_fund(caseworker, case, project, "40")
+    db.session.commit()
     # The consent record's id stands in for the other organisation's reintegration records (the corrections' routes
     # take a `record_id` too): under the case in the URL it is no service and no visit of that case.
     world.foreign.update(record_id=record.id, placement_id=placement.id, session_id=session.id, plan_id=plan.id,
-                         document_id=document.id, referral_id=referral.id, transfer_id=transfer.id)
+                         document_id=document.id, referral_id=referral.id, transfer_id=transfer.id,
+                         enrolment_id=enrolment.id, request_id=request.id, project_id=project.id)
 
 
 def crossed(arguments: dict[str, object], world: World) -> dict[str, object] | None:
@@ -363,6 +437,31 @@ def submission(endpoint: str, world: World, viewer: str) -> dict[str, object]:
         "shelter.edit_facility": {"name": "Planted", "facility_type": "shelter", "bed_capacity": "5", "active": "y"},
         "tasks.case_index": {"title": "Planted", "due_on": soon, "priority": "normal"},
         "tasks.edit": {"title": "Planted", "due_on": soon, "priority": "normal"},
+        # Issue 14. Amounts of 777.77 and the word "Planted" are what planted() and untouched() look for.
+        "programmes.edit_project": {
+            "donor_id": "", "donor_name": "Planted", "donor_kind": "government", "code": "PLANTED",
+            "title": "Planted", "starts_on": (TODAY - timedelta(days=60)).isoformat(), "ends_on": soon,
+            "currency": "USD", "single_approval_limit": "500", "version": "1",
+            "organisation_ids": str(v["mission_organisation"]),
+            **{f"lines-{i}-{k}": value for i, line in enumerate(v.get("project_lines", ()))
+               for k, value in line.items()}},
+        "programmes.enrol": {"project_id": str(v.get("spare_project")), "enrolled_on": today},
+        "programmes.end_enrolment": {"ended_on": today},
+        "programmes.attribute": {"kind": "counseling", "record_id": str(v.get("session")),
+                                 "project_id": str(v.get("project"))},
+        "fund.case_index": {"project_id": str(v.get("project")), "category": "medical", "amount": "777.77",
+                            "currency": "USD", "payee_kind": "clinic", "payee_name": "Planted",
+                            "justification": "Planted."},
+        "fund.decline": {"decline_reason": "Planted."},
+        "fund.cancel": {"cancel_reason": "Planted."},
+        "fund.disburse": {"method": "cash", "paid_on": today, "reference": "Planted"},
+        "fund.receipt": {"receipt": PNG},  # the file is made per request (see Viewers.ask)
+        "fund.refund": {"amount": "1", "refunded_on": today, "reason": "Planted."},
+        "fund.correct_request": {"amount": "777.77", "currency": "USD", "payee_kind": "clinic",
+                                 "payee_name": "Planted", "justification": "Planted.",
+                                 "correction_reason": "Planted.", "version": "1"},
+        "fund.correct_payment": {"method": "voucher", "paid_on": today, "reference": "Planted",
+                                 "correction_reason": "Planted.", "version": "1"},
     }
     return dict(forms.get(endpoint, {}))
 
@@ -399,6 +498,8 @@ class Viewers:
         data = {**(form or {}), "csrf_token": self.tokens[viewer]}
         if "kind" in data and url.endswith("/documents"):
             data["file"] = (io.BytesIO(PNG), "planted.png")
+        if data.get("receipt") == PNG:
+            data["receipt"] = (io.BytesIO(PNG), "planted.png")
         return letter(web.client.post(url, data=data))
 
 
@@ -417,7 +518,38 @@ def object_routes(app: Flask) -> dict[tuple[str, str], object]:
 def planted() -> list[str]:
     """Plaintext traces of the complete forms refused viewers sent ("Planted", "Mallory"), wherever they would land."""
     found = []
-    for column in (Facility.name, Task.title, CounselingSession.provider):
+    for column in (Facility.name, Task.title, CounselingSession.provider, Project.title, Project.code, Donor.name,
+                   BudgetLine.name):
         found += [f"{column}: {value}" for value in db.session.scalars(
-            select(column).where(column.in_(["Planted", "Mallory"])))]
+            select(column).where(column.in_(["Planted", "Mallory", "PLANTED"])))]
+    # The fund's texts are encrypted: a planted request or correction shows by its amount.
+    found += [f"fund request {r}" for r in db.session.scalars(
+        select(FundRequest.id).where(FundRequest.amount == Decimal("777.77")))]
     return found
+
+
+def untouched(world: World) -> list[str]:
+    """What the fund's and programmes' refused forms would have changed: the requests' statuses and approvals,
+    refunds, a receipt, the enrolment and a spare project's, the charge of the session to the project."""
+    changed = []
+    for request_id, (status, approvals) in world.values["requests"].items():
+        request = db.session.get(FundRequest, request_id)
+        given = db.session.scalar(select(func.count()).select_from(FundApproval)
+                                  .where(FundApproval.request_id == request_id))
+        if (request.status, given) != (status, approvals):
+            changed.append(f"request {request_id}: {request.status} with {given} approvals, "
+                           f"expected {status} with {approvals}")
+    if db.session.scalar(select(func.count()).select_from(Refund)):
+        changed.append("a refund was recorded")
+    if db.session.scalar(select(func.count()).select_from(Disbursement)
+                         .where(Disbursement.receipt_document_id.is_not(None))):
+        changed.append("a receipt was added")
+    enrolment = db.session.get(Enrolment, world.objects["enrolment"]["enrolment_id"])
+    if enrolment.ended_on is not None:
+        changed.append("the enrolment was ended")
+    if db.session.scalar(select(func.count()).select_from(Enrolment)
+                         .where(Enrolment.project_id == world.values["spare_project"])):
+        changed.append("the case was enrolled in the spare project")
+    if db.session.scalar(select(func.count()).select_from(ProjectAttribution)):
+        changed.append("a record was charged to a project")
+    return changed

@@ -7,10 +7,13 @@ organisation also asks for an id that does not exist, a permitted one also for a
 the case) and what the letters mean. A route without a row fails, and so does a row whose route no longer exists.
 
 Columns, in this order (spaces and "|" are only for the eye):
-    own:       admin hotline caseworker caseworker_b supervisor mission   (the organisation that owns the object)
-    other:     admin hotline caseworker supervisor mission                (another NGO: must learn nothing)
-    referral:  mission supervisor accepted caseworker                     (the mission the case is referred to)
+    own:       admin hotline caseworker caseworker_b supervisor mission finance  (the organisation that owns the object)
+    other:     admin hotline caseworker supervisor mission finance               (another NGO: must learn nothing)
+    referral:  mission supervisor accepted caseworker finance                    (the mission the case is referred to)
     install:   the installation administrator
+
+The finance officers (issue 14) approve and pay the emergency fund and read no identity: no case page is theirs (403
+in their organisation, 404 elsewhere, as the role's coarse check or the case's scope decides).
 
 `own_hotline` opened the main case (it is still in intake) and `own_caseworker` is assigned to it; `own_caseworker_b`
 is a colleague not on it. `referral_accepted` accepted the referral; `referral_caseworker` is a colleague who did not.
@@ -33,43 +36,62 @@ from tests.security import matrix
 # Each row: endpoint -> (the object it is asked about, by its name in matrix.World.objects, {method: letters}).
 # A letter per column: o allowed, f 403, n 404.
 #                                         own          other    referral install
-CASE_ROLES = "f o o f o o | f n n n n | o o o n | f"  # the case's own pages, in the referral scope
-CASE_NOT_REFERRED = "f o o f o o | f n n n n | f f f n | f"
-WORKERS_REFERRED = "f f o f o o | f f n n n | o o o n | f"  # caseworkers, mission staff, supervisors
-WORKERS_NOT_REFERRED = "f f o f o o | f f n n n | f f f n | f"
-PLACEMENT = "f f o f o f | f f n n f | f f f n | f"  # caseworkers and supervisors, never through a referral
-SUPERVISOR_DECIDES = "f f f f o f | f f f n f | f f f f | f"  # a supervisor of the owning organisation
-NOBODY = "f f f f f f | f f f n f | f f f f | f"  # the supervisor's own request: nobody approves what they requested
+CASE_ROLES = "f o o f o o f | f n n n n f | o o o n f | f"  # the case's own pages, in the referral scope
+CASE_NOT_REFERRED = "f o o f o o f | f n n n n f | f f f n f | f"
+WORKERS_REFERRED = "f f o f o o f | f f n n n f | o o o n f | f"  # caseworkers, mission staff, supervisors
+WORKERS_NOT_REFERRED = "f f o f o o f | f f n n n f | f f f n f | f"
+PLACEMENT = "f f o f o f f | f f n n f f | f f f n f | f"  # caseworkers and supervisors, never through a referral
+SUPERVISOR_DECIDES = "f f f f o f f | f f f n f f | f f f f f | f"  # a supervisor of the owning organisation
+# The supervisor's own request: nobody approves what they requested.
+NOBODY = "f f f f f f f | f f f n f f | f f f f f | f"
 # Contacts belong to the organisation that took the call. One linked to a case the viewer reaches through a referral
 # is refused (403: the case is no secret to them); one not linked to any case is another organisation's (404).
-CONTACT = "f o o o o o | f n n n n | f f f n | f"
-WAITING_CONTACT = "f o o o o o | f n n n n | n n n n | f"
+CONTACT = "f o o o o o f | f n n n n f | f f f n f | f"
+WAITING_CONTACT = "f o o o o o f | f n n n n f | n n n n f | f"
 # The organisation's administrator manages its case-reading accounts; the installation administrator sees them (200
 # on the account page) but manages only administrators, and is of another organisation: 404, as for any other.
-ACCOUNT_ADMIN = "o f f f f f | n f f f f | f f f f | n"
+ACCOUNT_ADMIN = "o f f f f f f | n f f f f f | f f f f f | n"
 # An administrator's account is the installation administrator's to manage, never a fellow administrator's.
-ADMIN_ACCOUNT = "f f f f f f | n f f f f | f f f f | o"
-ADMIN_ACCOUNT_VIEW = "o f f f f f | n f f f f | f f f f | o"
-SUPERVISOR_APPROVES_ACCOUNT = "f f f f o f | f f f n f | f n f f | f"  # an account change in the organisation
+ADMIN_ACCOUNT = "f f f f f f f | n f f f f f | f f f f f | o"
+ADMIN_ACCOUNT_VIEW = "o f f f f f f | n f f f f f | f f f f f | o"
+SUPERVISOR_APPROVES_ACCOUNT = "f f f f o f f | f f f n f f | f n f f f | f"  # an account change in the organisation
 
 # A transfer approved by the owning organisation is answered by a supervisor of the receiving one, who holds a review
 # grant meanwhile; its mission staff and caseworkers may not (their role), the owner's supervisor may not (403).
-RECEIVER_ANSWERS = "f f f f f f | f f f n f | f o f f | f"
+RECEIVER_ANSWERS = "f f f f f f f | f f f n f f | f o f f f | f"
 
 # Corrections and deletions (issue 12, item 6): the record's author, the case's caseworker or a supervisor. The
 # service and the visit were recorded by the mission's caseworker who accepted the referral (reintegration is in the
 # referral scope): they and the mission's supervisor may correct them; the owner's mission staff may not.
-CORRECTS_REINTEGRATION = "f f o f o f | f f n n n | f o o n | f"
+CORRECTS_REINTEGRATION = "f f o f o f f | f f n n n f | f o o n f | f"
 # A contact: whoever took it (the hotline operator), the caseworker of its case, a supervisor of its organisation.
-CORRECTS_CONTACT = "f o o f o f | f n n n n | f f f n | f"
+CORRECTS_CONTACT = "f o o f o f f | f n n n n f | f f f n f | f"
 
 # A task belongs to the organisation that made it: the owning organisation's task is not the receiving one's to touch,
 # nor the receiving organisation's task the owner's (only its accepting caseworker, mission staff and supervisor).
-RECEIVING_TASK = "f f f f f f | f n n n n | o o o n | f"
+RECEIVING_TASK = "f f f f f f f | f n n n n f | o o o n f | f"
 
 # A notification is its reader's alone (notifications/operations.load): anyone else's answers 404, as one that does
 # not exist. The notice is the caseworker's, told that the mission accepted the referral they sent.
-NOTICE_READER = "n n o n n n | n n n n n | n n n n | n"
+NOTICE_READER = "n n o n n n n | n n n n n n | n n n n n | n"
+
+# Projects and the emergency assistance fund (issue 14; access/scope.py rows project.*, enrolment.manage, fund.*). The
+# project is led by the owning NGO and implemented with the mission: the supervisors and finance officers of both see
+# it; only the lead's supervisors change it (the mission's supervisor, who sees it, is refused: 403).
+PROJECT_VIEW = "f f f f o f o | f f f n f n | f o f f o | f"
+PROJECT_MANAGE = "f f f f o f f | f f f n f f | f f f f f | f"
+# Enrolment and fund requests on the case: its case workers, through the referral too (each organisation in its own
+# projects). An enrolment is the organisation's that made it.
+ENROLMENT = "f f o f o o f | f f n n n f | f f f n f | f"
+# A fund request is the requesting organisation's: its supervisors and finance officers, and its case workers who
+# may ask the fund for the case. The receiving organisation, which reaches the case, is refused (403).
+FUND_VIEW = "f f o f o o o | f f n n n n | f f f n n | f"
+FUND_HISTORY = "f f o f o o f | f f n n n n | f f f n n | f"  # the history shows the justification: no finance
+# Approval, payment, receipt, refund: a supervisor or finance officer of the requesting organisation.
+FUND_MONEY = "f f f f o f o | f f f n f n | f f f f n | f"
+FUND_CANCEL = "f f o f o f f | f f n n n f | f f f n f | f"  # the requester or a supervisor
+FUND_CORRECT_REQUEST = "f f o f o f f | f f n n n n | f f f n n | f"  # the requester or a supervisor: it names her
+FUND_CORRECT_PAYMENT = "f f o f o f o | f f n n n n | f f f n n | f"  # the payment: the finance officer too
 
 TABLE: dict[str, tuple[str, dict[str, str]] | list[tuple[str, dict[str, str]]]] = {
     "admin.approve": ("account_request", {"POST": SUPERVISOR_APPROVES_ACCOUNT}),
@@ -79,10 +101,10 @@ TABLE: dict[str, tuple[str, dict[str, str]] | list[tuple[str, dict[str, str]]]] 
     "admin.export_grant": [("user", {"POST": ACCOUNT_ADMIN}), ("administrator", {"POST": ADMIN_ACCOUNT})],
     "admin.reset": [("user", {"POST": ACCOUNT_ADMIN}), ("administrator", {"POST": ADMIN_ACCOUNT})],
     "admin.set_role": [("user", {"POST": ACCOUNT_ADMIN}), ("administrator", {"POST": ADMIN_ACCOUNT})],
-    "admin.user": [("user", {"GET": "o f f f f f | n f f f f | f f f f | o"}),
+    "admin.user": [("user", {"GET": "o f f f f f f | n f f f f f | f f f f f | o"}),
                    ("administrator", {"GET": ADMIN_ACCOUNT_VIEW})],
-    "cases.access_log": ("case", {"GET": "f f f f o f | f f f n f | f o f f | f"}),
-    "cases.change_stage": ("case", {"POST": "f f o f o o | f f n n n | f f f n | f"}),
+    "cases.access_log": ("case", {"GET": "f f f f o f f | f f f n f f | f o f f f | f"}),
+    "cases.change_stage": ("case", {"POST": "f f o f o o f | f f n n n f | f f f n f | f"}),
     "cases.edit": ("case", {"GET": CASE_NOT_REFERRED, "POST": CASE_NOT_REFERRED}),
     "cases.view": ("case", {"GET": CASE_ROLES}),
     "consent.case_index": ("case", {"GET": CASE_ROLES}),
@@ -111,15 +133,15 @@ TABLE: dict[str, tuple[str, dict[str, str]] | list[tuple[str, dict[str, str]]]] 
     "journey.reject": ("rejectable_closure", {"POST": SUPERVISOR_DECIDES}),
     "journey.timeline": ("case", {"GET": CASE_ROLES}),
     # The caseworker who requested it (the first to withdraw it) or a supervisor of the owning organisation.
-    "journey.withdraw": ("rejectable_closure", {"POST": "f f o f o f | f f n n n | f f f n | f"}),
+    "journey.withdraw": ("rejectable_closure", {"POST": "f f o f o f f | f f n n n f | f f f n f | f"}),
     "notifications.open_notice": ("notification", {"POST": NOTICE_READER}),
     "notifications.read": ("notification", {"POST": NOTICE_READER}),
-    "referrals.accept": ("pending_referral", {"POST": "f f f f f f | f f n n n | o o o o | f"}),
+    "referrals.accept": ("pending_referral", {"POST": "f f f f f f f | f f n n n f | o o o o f | f"}),
     "referrals.approve_transfer": ("own_transfer", {"POST": NOBODY}),
     "referrals.cancel_transfer": ("cancellable_transfer", {"POST": WORKERS_NOT_REFERRED}),
     "referrals.case_index": ("case", {"GET": CASE_ROLES}),
     "referrals.create": ("case", {"POST": WORKERS_NOT_REFERRED}),
-    "referrals.decline": ("pending_referral", {"POST": "f f f f f f | f f n n n | o o o o | f"}),
+    "referrals.decline": ("pending_referral", {"POST": "f f f f f f f | f f n n n f | o o o o f | f"}),
     "referrals.reject_transfer": ("rejectable_transfer", {"POST": SUPERVISOR_DECIDES}),
     "referrals.accept_transfer": ("acceptable_transfer", {"POST": RECEIVER_ANSWERS}),
     "referrals.decline_transfer": ("declinable_transfer", {"POST": RECEIVER_ANSWERS}),
@@ -158,10 +180,28 @@ TABLE: dict[str, tuple[str, dict[str, str]] | list[tuple[str, dict[str, str]]]] 
     "shelter.correct": ("placement", {"GET": PLACEMENT, "POST": PLACEMENT}),
     "shelter.delete": ("placement", {"POST": PLACEMENT}),
     "shelter.history": ("placement", {"GET": PLACEMENT}),
-    "shelter.edit_facility": ("facility", {"GET": "f f f f o f | f f f n f | f n f f | f",
-                                           "POST": "f f f f o f | f f f n f | f n f f | f"}),
-    "shelter.facility": ("facility", {"GET": "f f o o o f | f f n n f | f n n n | f"}),
+    "shelter.edit_facility": ("facility", {"GET": "f f f f o f f | f f f n f f | f n f f f | f",
+                                           "POST": "f f f f o f f | f f f n f f | f n f f f | f"}),
+    "shelter.facility": ("facility", {"GET": "f f o o o f f | f f n n f f | f n n n f | f"}),
     "shelter.record_past": ("case", {"POST": PLACEMENT}),
+    "fund.approve": ("waiting_request", {"POST": FUND_MONEY}),
+    "fund.cancel": ("waiting_request", {"POST": FUND_CANCEL}),
+    "fund.case_index": ("case", {"GET": WORKERS_REFERRED, "POST": WORKERS_REFERRED}),
+    "fund.correct_payment": ("paid_request", {"GET": FUND_CORRECT_PAYMENT, "POST": FUND_CORRECT_PAYMENT}),
+    "fund.correct_request": ("waiting_request", {"GET": FUND_CORRECT_REQUEST, "POST": FUND_CORRECT_REQUEST}),
+    "fund.decline": ("waiting_request", {"POST": FUND_MONEY}),
+    "fund.disburse": ("approved_request", {"POST": FUND_MONEY}),
+    "fund.history": ("waiting_request_history", {"GET": FUND_HISTORY}),
+    "fund.receipt": ("paid_request", {"POST": FUND_MONEY}),
+    "fund.refund": ("paid_request", {"POST": FUND_MONEY}),
+    "fund.request_page": ("waiting_request", {"GET": FUND_VIEW}),
+    "programmes.attribute": ("case", {"POST": WORKERS_REFERRED}),
+    "programmes.case_index": ("case", {"GET": WORKERS_REFERRED}),
+    "programmes.edit_project": ("project", {"GET": PROJECT_MANAGE, "POST": PROJECT_MANAGE}),
+    "programmes.end_enrolment": ("enrolment", {"POST": ENROLMENT}),
+    "programmes.enrol": ("case", {"POST": WORKERS_REFERRED}),
+    "programmes.financial_export": ("project", {"GET": PROJECT_VIEW}),
+    "programmes.project": ("project", {"GET": PROJECT_VIEW}),
     "tasks.case_index": ("case", {"GET": CASE_ROLES, "POST": CASE_ROLES}),
     "tasks.complete": [("task", {"POST": CASE_NOT_REFERRED}), ("receiving_task", {"POST": RECEIVING_TASK})],
     "tasks.edit": [("task", {"GET": CASE_NOT_REFERRED, "POST": CASE_NOT_REFERRED}),
@@ -250,6 +290,7 @@ def test_every_route_answers_every_viewer_as_the_table_says(matrix_app):
     # The complete forms the refused viewers sent left nothing behind (permitted viewers sent empty ones).
     with matrix_app.app_context():
         assert matrix.planted() == [], "a refused request changed something"
+        assert matrix.untouched(world) == [], "a refused request changed the fund or a project"
     elapsed = time.monotonic() - started
     print(f"\naccess matrix: {len({e for e, _m in routes})} routes, {len(routes)} route-methods x "
           f"{len(matrix.VIEWERS)} viewers = {n_cells} cells (some routes on two objects), {asked} requests, "

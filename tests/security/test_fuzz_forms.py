@@ -58,8 +58,9 @@ EXAMPLES = int(os.environ.get("CASEMGMT_FUZZ_EXAMPLES", "6"))
 VERBOSE = bool(os.environ.get("CASEMGMT_FUZZ_VERBOSE"))  # each form's fields and how many examples it accepted
 
 # The roles that walk the pages, in order of preference: a form is fuzzed by the first role that found it.
+# The finance officer (issue 14) walks last: the fund's pages without the person's identity must not fail either.
 ACTORS = ("supervisor", "caseworker", "hotline", "mission", "missionlead", "admin", "caseworker2", "supervisor2",
-          "supervisorb", "installer")
+          "supervisorb", "installer", "finance")
 
 NOT_FUZZED = {
     "auth.logout": "ends the session the fuzzer works in; it has no fields (tests/auth covers it)",
@@ -145,6 +146,9 @@ class _PageParser(HTMLParser):
             self.forms.append(self._form)
         elif tag == "option" and self._select is not None:
             self._select.options.append(a.get("value", ""))
+            if "selected" in a and self._select.default is None:
+                # The page's choice (a request's currency is its project's): the plausible example keeps it.
+                self._select.default = a.get("value", "")
         elif self._form is None or not a.get("name"):
             return
         elif tag in ("input", "button"):
@@ -295,7 +299,9 @@ def _plausible(item: Field) -> str:
     choices = [o for o in item.options if o and o != "None"]  # "None" is the "— choose —" of an optional id
     if choices:
         return choices[0]
-    for part, value in (("phone", "+51 1 555 0100"), ("year", "1990"), ("reference", "CM-0001")):
+    # Money and rates are typed as text (issue 14): a plausible one is a small decimal; a rate's month is this one.
+    for part, value in (("phone", "+51 1 555 0100"), ("year", "1990"), ("reference", "CM-0001"), ("amount", "12.50"),
+                        ("rate", "0.27"), ("limit", "500"), ("month", date.today().strftime("%Y-%m"))):
         if part in item.name:
             return value
     return {"date": date.today().isoformat(), "number": "1", "password": factories.PASSWORD, "time": "10:30",

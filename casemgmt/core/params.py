@@ -32,6 +32,14 @@ def parse_id(text: object) -> int | None:
     return parse_int(text, minimum=1)
 
 
+def optional_id(value: object) -> int | None:
+    """A select's id, typed (an int set by the code) or posted (a string): WTForms' coerce for id choices whose blank
+    means none."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if 1 <= value <= MAX_ID else None
+    return parse_id(value)
+
+
 def int_arg(name: str, minimum: int = 0, maximum: int = MAX_ID) -> int | None:
     """An integer query argument of the current request, or None when it is absent or not a valid number."""
     return parse_int(request.args.get(name), minimum, maximum)

@@ -10,19 +10,11 @@ from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from casemgmt.core import money
+from casemgmt.core.params import optional_id
 from casemgmt.core.submissions import SubmissionTokenMixin
 from casemgmt.fund.models import CATEGORIES, METHODS, PAYEE_KINDS
 from casemgmt.returns.forms import not_in_future, plausible
 from casemgmt.revisions.forms import MAX_REASON, CorrectionMixin
-
-
-def _coerce_int(value):
-    if value in (None, "", "None"):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 class _Money:
@@ -38,7 +30,7 @@ class _Money:
 class RequestForm(SubmissionTokenMixin, _Money, FlaskForm):
     submission_kind = "fund_request"
 
-    project_id = SelectField(_l("Project to charge"), coerce=_coerce_int,
+    project_id = SelectField(_l("Project to charge"), coerce=optional_id,
                              validators=[InputRequired(message=_l("Choose the project to charge."))])
     category = SelectField(_l("Kind of assistance"), choices=CATEGORIES.choices(blank=True),
                            validators=[DataRequired(message=_l("Choose the kind of assistance."))])

@@ -119,6 +119,9 @@ class FundRequest(db.Model):
         Index("ix_fund_requests_line_status", "budget_line_id", "status", "project_amount", "refunded_project_amount"),
         # The fund's lists for one organisation: waiting for approval, by project and month.
         Index("ix_fund_requests_org_status", "organisation_id", "status", "requested_at"),
+        # The fund's list unfiltered, newest first: its first page read in index order, not after sorting every
+        # request of the organisation (fund/queries.py list_query orders by requested_at, id).
+        Index("ix_fund_requests_org_requested", "organisation_id", "requested_at", "id"),
         Index("ix_fund_requests_project_org", "project_id", "organisation_id", "requested_at"),
         CheckConstraint("amount > 0", name="fund_amount_positive"),
         CheckConstraint("approvals_needed IN (1, 2)", name="fund_approvals_needed"),

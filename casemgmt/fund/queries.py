@@ -2,8 +2,9 @@
 totals, names of the people who acted.
 
 The list is one SQL query for its page and one for its count and totals, whatever the number of requests: the
-filters are columns of fund_requests (ix_fund_requests_org_status, ix_fund_requests_project_org,
-ix_fund_requests_line_status) and the user's scope is a condition on the joined case (access.policies).
+filters are columns of fund_requests (ix_fund_requests_org_requested for the unfiltered list's order,
+ix_fund_requests_org_status, ix_fund_requests_project_org, ix_fund_requests_line_status) and the user's scope is a
+condition on the joined case (access.policies).
 """
 
 from __future__ import annotations
@@ -179,8 +180,23 @@ def totals(user, f: Filters, project: Project) -> Totals:
     return Totals(project.currency, _money(row[1]), _money(row[2]), int(row[0]))
 
 
-def page_of(user, f: Filters, page: int | None = None) -> pagination.Page:
-    return pagination.paginate(list_query(user, f), PER_PAGE, page, scalars=False)
+def count_of(user, f: Filters) -> int:
+    """The number of rows list_query lists: the requests joined to their case only (the case can drop a row, by
+    erasure or by a case worker's scope; project and budget line are required keys of every request and cannot)."""
+    return db.session.scalar(
+        select(func.count()).select_from(FundRequest).join(Case, Case.id == FundRequest.case_id)
+        .where(*_conditions(user, f))
+    ) or 0
+
+
+def page_of(user, f: Filters, page: int | None = None, total: int | None = None) -> pagination.Page:
+    """One page of the list, newest first: unfiltered, read in the order of ix_fund_requests_org_requested and
+    stopped after the page. `total` is the count when the caller has it already (totals() counts the same rows)."""
+    if total is None:
+        total = count_of(user, f)
+    page, offset = pagination.page_window(total, PER_PAGE, page)
+    items = list(db.session.execute(list_query(user, f).limit(PER_PAGE).offset(offset)))
+    return pagination.Page(items=items, page=page, per_page=PER_PAGE, total=total)
 
 
 def visible_projects(user) -> list[Project]:

@@ -426,8 +426,9 @@ def index():
     f = queries.filters_from(request.args, params.parse_id)
     projects = queries.visible_projects(current_user)
     project = next((p for p in projects if p.id == f.project), None)
-    page = queries.page_of(current_user, f)
+    # With a project the totals count the listed rows too: the pager uses that count instead of counting again.
     totals = queries.totals(current_user, f, project) if project is not None else None
+    page = queries.page_of(current_user, f, total=totals.count if totals is not None else None)
     figures = None
     if project is not None and f.line:
         figures = next((x for x in budget.line_figures(project) if x.line.id == f.line), None)

@@ -20,6 +20,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, Optional
 
 from casemgmt.core import money
+from casemgmt.core.params import optional_id
 from casemgmt.core.submissions import SubmissionTokenMixin
 from casemgmt.core.widgets import LongSelect
 from casemgmt.fund.models import CATEGORIES
@@ -28,15 +29,6 @@ from casemgmt.programmes.models import DONOR_KINDS
 
 # Empty rows the project form offers for new budget lines.
 BLANK_LINES = 3
-
-
-def _int_or_none(value):
-    if value in (None, "", "None"):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 class LongMultiSelect(LongSelect):
@@ -64,7 +56,7 @@ class ProjectForm(SubmissionTokenMixin, FlaskForm):
     submission_kind = "project"
     replayed_message = _l("This form was already submitted; here is the project as it was saved.")
 
-    donor_id = SelectField(_l("Donor"), coerce=_int_or_none, validate_choice=False)
+    donor_id = SelectField(_l("Donor"), coerce=optional_id, validate_choice=False)
     donor_name = StringField(_l("Or a new donor: name"), validators=[Optional(), Length(max=200)])
     donor_kind = SelectField(_l("New donor: kind"), choices=DONOR_KINDS.choices(blank=True),
                              validators=[Optional()])
@@ -98,7 +90,7 @@ def project_values(form: ProjectForm) -> dict:
     data = {name: form[name].data for name in (
         "donor_id", "donor_name", "donor_kind", "donor_country", "code", "title", "starts_on", "ends_on", "currency",
         "single_approval_limit", "eligibility", "organisation_ids", "countries")}
-    data["lines"] = [{"id": _int_or_none(entry.form.id.data), "name": entry.form.name.data,
+    data["lines"] = [{"id": optional_id(entry.form.id.data), "name": entry.form.name.data,
                       "category": entry.form.category.data or None, "amount": entry.form.amount.data,
                       "remove": entry.form.remove.data} for entry in form.lines]
     return data
@@ -128,7 +120,7 @@ class RateForm(SubmissionTokenMixin, FlaskForm):
 class EnrolForm(SubmissionTokenMixin, FlaskForm):
     submission_kind = "enrolment"
 
-    project_id = SelectField(_l("Project"), coerce=_int_or_none, validate_choice=False,
+    project_id = SelectField(_l("Project"), coerce=optional_id, validate_choice=False,
                              validators=[InputRequired()])
     enrolled_on = DateField(_l("Enrolled on"), validators=[InputRequired()])
 
@@ -144,4 +136,4 @@ class EndEnrolmentForm(FlaskForm):
 class AttributionForm(FlaskForm):
     kind = HiddenField()
     record_id = HiddenField()
-    project_id = SelectField(_l("Charged to"), coerce=_int_or_none, validate_choice=False)
+    project_id = SelectField(_l("Charged to"), coerce=optional_id, validate_choice=False)

@@ -55,8 +55,7 @@ def _drilldown(project, line=None, figure: str = "all") -> str | None:
 def project(project_id):
     shown = operations.open_project(current_user, project_id)
     numbers = figures.project_figures(shown)
-    cases = paginate(queries.enrolled_cases_query(shown.id, current_user.organisation_id), CASES_PER_PAGE,
-                     scalars=False)
+    cases = queries.enrolled_cases_page(shown.id, current_user.organisation_id, CASES_PER_PAGE)
     # Links to a case only where its page would open; a finance officer sees references only.
     openable = {row[0].id for row in cases.items if allowed(current_user, Action.CASE_VIEW, row[0])}
     return render_template(

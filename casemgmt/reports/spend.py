@@ -11,8 +11,9 @@ Persons are distinct cases: a person helped in two categories counts on both lin
 do not add up to it), and the figure "spend:<category>" lists exactly those cases, "spend:any" the total. The
 amounts do add up: each line is a sum of requests, the total the sum of the lines.
 
-Every number is a GROUP BY in SQL; the amounts are summed in whole cents (an integer), so SQLite's floating-point
-NUMERIC cannot put a cent wrong.
+The paid requests are grouped once in SQL, per case, category and currency, with their amounts summed in whole
+cents (an integer), so SQLite's floating-point NUMERIC cannot put a cent wrong; the figures are tallied from those
+rows (one per person and category, a few thousand at 100,000 cases).
 """
 
 from __future__ import annotations
@@ -91,47 +92,45 @@ class SpendCounts:
 
 
 def counts(organisation_id: int, filters: ReportFilters, cohort, currency: str | None = None) -> SpendCounts:
-    """Three GROUP BYs over the paid requests of the cohort: per category and currency (amounts, persons), per case
-    (the combinations of categories), and per case and currency."""
+    """One GROUP BY over the paid requests of the cohort, per case, category and currency (its net cents), and the
+    rest in Python: amounts and persons per category and currency, and the combinations of categories per case and
+    per case and currency. A row is one (case, category, currency), so counting rows counts distinct cases. (Three
+    GROUP BYs, each joining the paid requests with the cohort again, cost three times as much: about 40% of the
+    donor report at 100,000 cases.)"""
     from casemgmt.fund.models import FundRequest
 
     paid = paid_requests(organisation_id, filters).where(FundRequest.case_id.in_(cohort)).subquery("paid")
-    amounts, currency_persons = {}, {}
-    for category, cur, persons, cents in db.session.execute(
-        select(paid.c.category, paid.c.currency, func.count(paid.c.case_id.distinct()), func.sum(paid.c.cents))
-        .group_by(paid.c.category, paid.c.currency)
-    ):
-        amounts[(category, cur)] = (Decimal(int(cents)) * CENT).quantize(CENT)
-        currency_persons[(category, cur)] = persons
-
-    combos = _combos(paid, ())
+    rows = db.session.execute(
+        select(paid.c.case_id, paid.c.category, paid.c.currency, func.sum(paid.c.cents))
+        .group_by(paid.c.case_id, paid.c.category, paid.c.currency)
+    )
+    cents: dict[tuple[str, str], int] = {}
+    currency_persons: dict[tuple[str, str], int] = {}
+    per_case: dict[str, set[str]] = {}
+    per_case_currency: dict[tuple[str, str], set[str]] = {}
+    for case_id, category, cur, amount in rows:
+        cents[(category, cur)] = cents.get((category, cur), 0) + int(amount)
+        currency_persons[(category, cur)] = currency_persons.get((category, cur), 0) + 1
+        key = figures.key("spend", category)
+        per_case.setdefault(case_id, set()).add(key)
+        per_case_currency.setdefault((case_id, cur), set()).add(key)
+    amounts = {pair: (Decimal(total) * CENT).quantize(CENT) for pair, total in cents.items()}
+    combos = _tally(per_case.values())
     currency_combos: dict[str, dict[frozenset[str], int]] = {}
-    for (cur,), combination, n in _combo_rows(paid, (paid.c.currency,)):
-        currency_combos.setdefault(cur, {})[combination] = n
+    for (_case_id, cur), keys in per_case_currency.items():
+        bucket = currency_combos.setdefault(cur, {})
+        combination = frozenset(keys)
+        bucket[combination] = bucket.get(combination, 0) + 1
     persons = {code: sum(n for keys, n in combos.items() if figures.key("spend", code) in keys) for code in CATEGORIES}
     currencies = sorted({cur for _cat, cur in amounts} | ({currency} if currency else set()))
     return SpendCounts(currencies=currencies, persons=persons, amounts=amounts, currency_persons=currency_persons,
                        total_persons=sum(combos.values()), combos=combos, currency_combos=currency_combos)
 
 
-def _combo_rows(paid, extra):
-    """((extra values), frozenset of spend keys, persons) per distinct combination of categories of a case."""
-    per_category = select(paid.c.case_id, *extra, paid.c.category).group_by(paid.c.case_id, *extra,
-                                                                             paid.c.category).subquery("pc")
-    extra_cols = [per_category.c[column.name] for column in extra]
-    per_case = (select(*extra_cols, func.aggregate_strings(per_category.c.category, ";").label("codes"))
-                .group_by(per_category.c.case_id, *extra_cols).subquery("per_case"))
-    extra_cols = [per_case.c[column.name] for column in extra]
-    rows = db.session.execute(select(*extra_cols, per_case.c.codes, func.count())
-                              .group_by(*extra_cols, per_case.c.codes))
-    out: dict[tuple, dict[frozenset[str], int]] = {}
-    for *values, codes, n in rows:
-        combination = frozenset(figures.key("spend", code) for code in codes.split(";"))
-        bucket = out.setdefault(tuple(values), {})
-        # Two strings with the same categories in another order are one combination.
-        bucket[combination] = bucket.get(combination, 0) + n
-    return [(values, combination, n) for values, bucket in out.items() for combination, n in bucket.items()]
-
-
-def _combos(paid, extra) -> dict[frozenset[str], int]:
-    return {combination: n for _values, combination, n in _combo_rows(paid, extra)}
+def _tally(sets) -> dict[frozenset[str], int]:
+    """Persons per combination of spend keys, from each person's set of keys."""
+    out: dict[frozenset[str], int] = {}
+    for keys in sets:
+        combination = frozenset(keys)
+        out[combination] = out.get(combination, 0) + 1
+    return out

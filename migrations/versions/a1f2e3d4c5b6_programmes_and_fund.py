@@ -194,6 +194,7 @@ def upgrade():
         batch_op.create_index('ix_fund_requests_case', ['case_id', 'requested_at'], unique=False)
         batch_op.create_index('ix_fund_requests_line_status', ['budget_line_id', 'status', 'project_amount', 'refunded_project_amount'], unique=False)
         batch_op.create_index('ix_fund_requests_org_status', ['organisation_id', 'status', 'requested_at'], unique=False)
+        batch_op.create_index('ix_fund_requests_org_requested', ['organisation_id', 'requested_at', 'id'], unique=False)
         batch_op.create_index('ix_fund_requests_project_org', ['project_id', 'organisation_id', 'requested_at'], unique=False)
 
     op.create_table('fund_approvals',
@@ -267,6 +268,7 @@ def downgrade():
     op.drop_table('fund_approvals')
     with op.batch_alter_table('fund_requests', schema=None) as batch_op:
         batch_op.drop_index('ix_fund_requests_project_org')
+        batch_op.drop_index('ix_fund_requests_org_requested')
         batch_op.drop_index('ix_fund_requests_org_status')
         batch_op.drop_index('ix_fund_requests_line_status')
         batch_op.drop_index('ix_fund_requests_case')

@@ -51,6 +51,12 @@ def load_case(actor, case_id: str, action: Action) -> Case:
 
 def upload_document(actor, case: Case, kind: str, filename: str | None, data: bytes) -> Document:
     authorize(actor, Action.DOCUMENT_UPLOAD, case)
+    return store_document(actor, case, kind, filename, data)
+
+
+def store_document(actor, case: Case, kind: str, filename: str | None, data: bytes) -> Document:
+    """Check the file, write it encrypted and add its row, for a caller that has checked its own policy (an upload;
+    a payment's receipt, which the finance officer records without access to the case)."""
     if kind not in DOCUMENT_KINDS:
         raise DocumentError(gettext("Choose what kind of document this is."))
     if len(data) > storage.max_upload_bytes():

@@ -221,34 +221,30 @@ def approve(request_id):
 @bp.post("/fund/<request_id>/decline")
 @requires(Action.FUND_APPROVE)
 def decline(request_id):
-    fund_request = operations.load(current_user, request_id, Action.FUND_APPROVE)
-    form = forms.DeclineForm()
-    if not form.validate_on_submit():
-        return _refused(request_id, "decline", form, None)
-    try:
-        operations.decline(current_user, fund_request, form.decline_reason.data)
-    except FundError as exc:
-        return _refused(request_id, "decline", form, exc)
-    submissions.consume(form, url_for("fund.request_page", request_id=request_id))
-    db.session.commit()
-    flash(_("Request declined."), "success")
-    return _back(request_id)
+    return _close(request_id, "decline", Action.FUND_APPROVE, forms.DeclineForm, operations.decline,
+                  lambda form: form.decline_reason.data, _("Request declined."))
 
 
 @bp.post("/fund/<request_id>/cancel")
 @requires(Action.FUND_CANCEL)
 def cancel(request_id):
-    fund_request = operations.load(current_user, request_id, Action.FUND_CANCEL)
-    form = forms.CancelForm()
+    return _close(request_id, "cancel", Action.FUND_CANCEL, forms.CancelForm, operations.cancel,
+                  lambda form: form.cancel_reason.data, _("Request cancelled: its amount is back on the budget line."))
+
+
+def _close(request_id, step: str, action: Action, form_class, operation, reason, done: str):
+    """Decline or cancel, with the reason the form gives: the two ends of a request that is not paid."""
+    fund_request = operations.load(current_user, request_id, action)
+    form = form_class()
     if not form.validate_on_submit():
-        return _refused(request_id, "cancel", form, None)
+        return _refused(request_id, step, form, None)
     try:
-        operations.cancel(current_user, fund_request, form.cancel_reason.data)
+        operation(current_user, fund_request, reason(form))
     except FundError as exc:
-        return _refused(request_id, "cancel", form, exc)
+        return _refused(request_id, step, form, exc)
     submissions.consume(form, url_for("fund.request_page", request_id=request_id))
     db.session.commit()
-    flash(_("Request cancelled: its amount is back on the budget line."), "success")
+    flash(done, "success")
     return _back(request_id)
 
 

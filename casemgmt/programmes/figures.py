@@ -10,7 +10,11 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from sqlalchemy import func, select
+
+from casemgmt.extensions import db
 from casemgmt.fund import budget
+from casemgmt.fund.models import HOLDING, FundRequest
 from casemgmt.programmes import queries
 from casemgmt.programmes.models import Project
 
@@ -78,11 +82,6 @@ class ProjectFigures:
 def rates_used(project: Project) -> list[RateUsed]:
     """The rates the requests that count in the project's figures were converted at (every implementing
     organisation's): the page and the workbook print them so a reader can redo the sums. One GROUP BY."""
-    from sqlalchemy import func, select
-
-    from casemgmt.extensions import db
-    from casemgmt.fund.models import HOLDING, FundRequest
-
     rows = db.session.execute(
         select(FundRequest.currency, FundRequest.rate_month, FundRequest.rate, func.count())
         .where(FundRequest.project_id == project.id, FundRequest.rate.is_not(None),

@@ -29,6 +29,10 @@ from casemgmt.crypto import EncryptedBytes, Sealed
 from casemgmt.extensions import db
 from casemgmt.htcds import ValueSet
 
+# The classes the requests' relationships name: imported here, so the mappers can be configured whatever imports the
+# fund's models first (a module that builds a loader option at import time configures every mapper then).
+from casemgmt.programmes.models import BudgetLine, Project
+
 CATEGORIES = ValueSet("AssistanceCategory", {
     "emergency_shelter": _l("Emergency shelter"),
     "medical": _l("Medical care"),
@@ -104,8 +108,8 @@ class FundRequest(db.Model):
     version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     case = relationship("Case")
-    project = relationship("Project")
-    budget_line = relationship("BudgetLine")
+    project = relationship(Project)
+    budget_line = relationship(BudgetLine)
     requested_by = relationship("User", foreign_keys=[requested_by_id])
     approvals: Mapped[list[FundApproval]] = relationship(order_by="FundApproval.approved_at",
                                                          cascade="all, delete-orphan")

@@ -127,6 +127,8 @@ STAGES = ValueSet("Stage", {
     "intake": _l("Intake"),
     "shelter": _l("Shelter"),
     "counseling": _l("Counseling"),
+    # The person stays in the destination country (protection status, family reunification): issue 15.
+    "stay": _l("Staying in destination country"),
     "return": _l("Return"),
     "reintegration": _l("Reintegration"),
     "closed": _l("Closed"),

@@ -130,6 +130,15 @@ class Action(StrEnum):
     FUND_DISBURSE = "fund.disburse"
     FUND_CANCEL = "fund.cancel"
     FUND_CORRECT = "fund.correct"
+    # Children and families (issue 15)
+    FAMILY_VIEW = "family.view"
+    FAMILY_MANAGE = "family.manage"
+    TRACING_MANAGE = "tracing.manage"
+    BEST_INTERESTS_VIEW = "bestinterests.view"
+    BEST_INTERESTS_RECORD = "bestinterests.record"
+    BID_SIGN = "bestinterests.sign"
+    RESIDENCE_VIEW = "residence.view"
+    RESIDENCE_MANAGE = "residence.manage"
 
 
 CASE_ROLES = frozenset({Role.HOTLINE, Role.CASEWORKER, Role.MISSION, Role.SUPERVISOR})
@@ -902,6 +911,53 @@ def can_correct_fund(user, request=None) -> bool:
     return can_cancel_fund(user, request) and _role(user) != Role.SUPERVISOR
 
 
+# Children and families (issue 15). Family members identify people as much as the person's own record does: they are
+# shown to those who may work on the case (never the hotline operator, never a transfer's reviewers); the receiving
+# organisation of an accepted referral or return hand-off sees and traces them, because it looks for the family in
+# the country of origin and visits it there.
+def can_view_family(user, obj=None) -> bool:
+    return _works_on(user, obj, Action.FAMILY_VIEW)
+
+
+def can_manage_family(user, obj=None) -> bool:
+    return _works_on(user, obj, Action.FAMILY_MANAGE)
+
+
+def can_manage_tracing(user, obj=None) -> bool:
+    """Open and close tracing requests, record tracing actions and the family assessment visit: the case's
+    organisation and the receiving organisation of a referral."""
+    return _works_on(user, obj, Action.TRACING_MANAGE)
+
+
+def can_view_best_interests(user, obj=None) -> bool:
+    return _works_on(user, obj, Action.BEST_INTERESTS_VIEW)
+
+
+def can_record_best_interests(user, obj=None) -> bool:
+    """Record a best-interests assessment, convene a determination's panel, a guardian, a care arrangement."""
+    return _works_on(user, obj, Action.BEST_INTERESTS_RECORD)
+
+
+def can_sign_determination(user, determination=None) -> bool:
+    """A panel member signs for themselves only, once, while the panel is convened. The object names its panel
+    (`member_ids`) and whose signatures still wait (`pending_member_ids`)."""
+    if _role(user) not in CASE_WORKERS:
+        return False
+    if determination is None:
+        return True
+    return (user.id in getattr(determination, "pending_member_ids", ())
+            and getattr(determination, "status", None) == "convened"
+            and _reaches(user, _case_of(determination), Action.BID_SIGN))
+
+
+def can_view_residence(user, obj=None) -> bool:
+    return _works_on(user, obj, Action.RESIDENCE_VIEW)
+
+
+def can_manage_residence(user, obj=None) -> bool:
+    return _works_on(user, obj, Action.RESIDENCE_MANAGE)
+
+
 POLICIES: dict[Action, Callable[..., bool]] = {
     Action.CASE_LIST: can_list_cases,
     Action.CASE_CREATE: can_create_case,
@@ -978,6 +1034,14 @@ POLICIES: dict[Action, Callable[..., bool]] = {
     Action.FUND_DISBURSE: can_disburse_fund,
     Action.FUND_CANCEL: can_cancel_fund,
     Action.FUND_CORRECT: can_correct_fund,
+    Action.FAMILY_VIEW: can_view_family,
+    Action.FAMILY_MANAGE: can_manage_family,
+    Action.TRACING_MANAGE: can_manage_tracing,
+    Action.BEST_INTERESTS_VIEW: can_view_best_interests,
+    Action.BEST_INTERESTS_RECORD: can_record_best_interests,
+    Action.BID_SIGN: can_sign_determination,
+    Action.RESIDENCE_VIEW: can_view_residence,
+    Action.RESIDENCE_MANAGE: can_manage_residence,
 }
 
 

@@ -76,6 +76,10 @@ SUBJECTS = {
     "document": ("case", "a document of the case"),
     "closure": ("case", "a closure request for the case, made by its caseworker"),
     "project": ("org", "a project the owning organisation leads and the receiving organisation implements with it"),
+    "family_member": ("case", "a family member recorded on the case by its caseworker"),
+    "tracing_request": ("case", "a tracing request for a family member of the case, opened by its caseworker"),
+    "determination": ("case", "a best-interests determination of the case waiting for its panel, which names the "
+                              "user (whoever is not named may never sign)"),
     "fund_request": ("case", "an emergency fund request of the owning organisation on the case, made by its "
                              "caseworker and waiting for approval"),
 }
@@ -252,6 +256,28 @@ TABLE: tuple[Row, ...] = (
         "the requester or a supervisor, before it is paid"),
     row("fund.correct", "fund_request", "N Y N N Y N | N N N N | N N | N | Y",
         "correct a step with a reason: the requester, a supervisor or a finance officer"),
+    # Children and families (issue 15).
+    row("family.view", "family_member", "N Y N Y Y N | Y Y Y N | N N | N | N",
+        "family members' names, contact and location, with the safe-contact and possibly-involved flags; the "
+        "receiving organisation of a referral sees them because it traces and visits the family in the country of "
+        "origin"),
+    row("family.manage", "family_member", "N Y N Y Y N | N N N N | N N | N | N",
+        "add, correct and remove family members: the case's organisation"),
+    row("tracing.manage", "tracing_request", "N Y N Y Y N | Y Y Y N | N N | N | N",
+        "open, work and close tracing requests and record the family assessment visit; the receiving organisation "
+        "traces in the country of origin"),
+    row("bestinterests.view", "case", "N Y N Y Y N | N N N N | N N | N | N",
+        "the best-interests assessments and determinations, guardians and care arrangements: the case's "
+        "organisation only (the child's views and health are not part of a referral)"),
+    row("bestinterests.record", "case", "N Y N Y Y N | N N N N | N N | N | N",
+        "record an assessment, convene a determination's panel, a guardian, a care arrangement"),
+    row("bestinterests.sign", "determination", "N Y N Y Y N | N N N N | N N | N | N",
+        "sign a determination: only a named panel member, once, for themselves; a panel is at least two people and "
+        "never the case's caseworker alone"),
+    row("residence.view", "case", "N Y N Y Y N | N N N N | N N | N | N",
+        "immigration and protection status and family reunification"),
+    row("residence.manage", "case", "N Y N Y Y N | N N N N | N N | N | N",
+        "record status applications and decisions, plan and follow a family reunification"),
 )
 
 # What each grant level reaches: the actions on the shared case that some user of the receiving organisation is

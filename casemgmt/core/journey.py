@@ -18,8 +18,8 @@ from casemgmt.core import zones
 
 # Order matters for the demo: referrals come before returns and reintegration, which the mission works on.
 FEATURES = (
-    "intake", "consent", "referrals", "shelter", "counseling", "returns", "reintegration", "tasks", "documents",
-    "programmes", "fund", "journey", "notifications",
+    "intake", "consent", "referrals", "families", "bestinterests", "shelter", "counseling", "returns", "reintegration",
+    "tasks", "documents", "programmes", "fund", "residence", "journey", "notifications",
 )
 
 WORK_SECTIONS = ("crisis", "approvals", "referrals", "tasks", "my_cases")

@@ -30,6 +30,7 @@ from casemgmt.access.scope import (
     render_markdown,
 )
 from casemgmt.accounts.models import User
+from casemgmt.bestinterests.models import BestInterestsDetermination, PanelMember
 from casemgmt.cases import queries as case_queries
 from casemgmt.cases.models import Case, new_uuid
 from casemgmt.consent.models import ConsentRecord
@@ -37,6 +38,7 @@ from casemgmt.core.time import utcnow
 from casemgmt.counseling.models import CounselingSession
 from casemgmt.documents.models import Document
 from casemgmt.extensions import db
+from casemgmt.families.models import FamilyMember, TracingRequest
 from casemgmt.fund.models import FundRequest
 from casemgmt.intake import operations as intake
 from casemgmt.intake.models import Contact
@@ -174,7 +176,24 @@ def build_scene() -> Scene:
                                project_amount=Decimal("40"), payee_kind="clinic", requested_by_id=u["caseworker"].id)
     db.session.add(fund_request)
     db.session.commit()
+    # Children and families (issue 15): a family member and a tracing request for her, and a determination waiting
+    # for a panel that names every user of the table (so the table tests who may sign, not who was named).
+    member = FamilyMember(id=new_uuid(), case_id=case.id, relationship_code="mother", country="HT",
+                          created_by_id=u["caseworker"].id)
+    db.session.add(member)
+    db.session.flush()
+    tracing_request = TracingRequest(id=new_uuid(), case_id=case.id, organisation_id=owner.id,
+                                     family_member_id=member.id, reason="separated", opened_on=TODAY,
+                                     opened_by_id=u["caseworker"].id)
+    determination = BestInterestsDetermination(id=new_uuid(), case_id=case.id, organisation_id=owner.id,
+                                               decision="return", recommendation="return_to_family",
+                                               proposed_by_id=u["caseworker"].id)
+    determination.panel = [PanelMember(id=new_uuid(), case_id=case.id, user_id=user.id, position=i)
+                           for i, user in enumerate(users.values())]
+    db.session.add_all([tracing_request, determination])
+    db.session.commit()
     subjects = {
+        "family_member": member, "tracing_request": tracing_request, "determination": determination,
         "project": project, "fund_request": fund_request,
         "none": None, "org": owner, "facility": shelter, "contact": contact, "pending_referral": pending,
         "case": case, "listed": case, "found": case, "consent": consent, "session": session, "return_plan": plan,
@@ -234,11 +253,16 @@ def test_a_referral_reaches_identity_consent_documents_return_and_reintegration_
         "reintegration.manage", "task.manage", "case.follow_event",
     } <= REFERRAL_SCOPE
     # Whatever else it reaches is reintegration's (correcting services and visits the receiving organisation made),
-    # or the receiving organisation's own projects and fund: it enrols the case in them and asks its fund (issue 14).
+    # or the receiving organisation's own projects and fund: it enrols the case in them and asks its fund (issue 14),
+    # or the family: it traces the family in the country of origin and visits it (issue 15). Never the child's
+    # best-interests records, and never the family records' editing.
     assert all(a.startswith("reintegration.") for a in REFERRAL_SCOPE - {
         "case.view", "case.view_identity", "case.list", "case.search", "case.access_log", "timeline.view",
         "consent.record", "consent.view", "document.upload", "document.download", "return.view", "return.manage",
-        "task.manage", "case.follow_event", "enrolment.manage", "fund.request"}), REFERRAL_SCOPE
+        "task.manage", "case.follow_event", "enrolment.manage", "fund.request", "family.view", "tracing.manage"}), \
+        REFERRAL_SCOPE
+    assert not {a for a in REFERRAL_SCOPE if a.startswith(("bestinterests.", "residence."))} | (
+        {"family.manage"} & REFERRAL_SCOPE)
     for row in TABLE:
         if row.action.startswith(("screening.", "counseling.", "placement.", "closure.", "transfer.")) or \
                 row.action in ("case.edit", "case.change_stage", "case.erase", "return.approve"):

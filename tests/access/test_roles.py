@@ -94,6 +94,15 @@ COARSE = {
     Action.FUND_DISBURSE: (F, F, F, T, F),
     Action.FUND_CANCEL: (F, T, T, T, F),
     Action.FUND_CORRECT: (F, T, T, T, F),
+    # Children and families (issue 15)
+    Action.FAMILY_VIEW: (F, T, T, T, F),
+    Action.FAMILY_MANAGE: (F, T, T, T, F),
+    Action.TRACING_MANAGE: (F, T, T, T, F),
+    Action.BEST_INTERESTS_VIEW: (F, T, T, T, F),
+    Action.BEST_INTERESTS_RECORD: (F, T, T, T, F),
+    Action.BID_SIGN: (F, T, T, T, F),
+    Action.RESIDENCE_VIEW: (F, T, T, T, F),
+    Action.RESIDENCE_MANAGE: (F, T, T, T, F),
 }
 
 

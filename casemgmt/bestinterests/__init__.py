@@ -1,0 +1,1 @@
+"""A child's best interests: assessment, panel determination, guardian and care arrangement (issue 15)."""

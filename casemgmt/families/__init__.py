@@ -1,0 +1,1 @@
+"""Family members, family tracing and the family assessment visit (issue 15)."""

@@ -36,7 +36,8 @@ def is_forward(from_stage: str, to_stage: str) -> bool:
     return ORDER.index(to_stage) > ORDER.index(from_stage)
 
 
-# Moves that must say why: closing a case, reopening one, abandoning a return, and giving up staying for a return. "*" matches any stage.
+# Moves that must say why: closing a case, reopening one, abandoning a return, and giving up staying for a return.
+# "*" matches any stage.
 REASON_REQUIRED = frozenset({("*", "closed"), ("closed", "*"), ("return", "shelter"), ("return", "counseling"),
                              ("return", "stay"), ("stay", "return")})
 

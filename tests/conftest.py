@@ -16,7 +16,7 @@ import secrets
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, exc, select, text
 from sqlalchemy.engine import make_url
 
 from casemgmt import create_app
@@ -117,13 +117,23 @@ def _wipe(application) -> None:
     with application.app_context():
         db.session.remove()
         tables = list(reversed(db.metadata.sorted_tables))
-        with db.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                names = ", ".join(f'"{t.name}"' for t in tables)
-                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-            else:
+        # DELETE, children first, rather than PostgreSQL's TRUNCATE: after most tests nearly every table is empty,
+        # and TRUNCATE of ~90 tables costs 120-170 ms (new files for every table and index) where DELETE costs
+        # ~10 ms, on each of the suite's thousands of tests. The sequences restart as TRUNCATE's RESTART IDENTITY
+        # made them. A delete that fails (a cycle of foreign keys) falls back to TRUNCATE.
+        try:
+            with db.engine.begin() as conn:
                 for table in tables:
                     conn.execute(table.delete())
+                if conn.dialect.name == "postgresql":
+                    conn.execute(text("SELECT setval(c.oid, 1, false) FROM pg_class c "
+                                      "WHERE c.relkind = 'S' AND c.relnamespace = 'public'::regnamespace"))
+        except exc.IntegrityError:
+            if db.engine.dialect.name != "postgresql":
+                raise
+            with db.engine.begin() as conn:
+                names = ", ".join(f'"{t.name}"' for t in tables)
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture(autouse=True)

@@ -296,6 +296,10 @@ def erase_case(actor, case: Case) -> None:
     from casemgmt.matching import store
 
     store.delete_keys(case.id)
+    # The family members' blind indexes (tracing) go with the case's own.
+    from casemgmt.families import tracing_match
+
+    tracing_match.delete_case_keys(case.id)
     from casemgmt.matching import crossorg
 
     crossorg.dequeue(case)

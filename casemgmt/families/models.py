@@ -266,3 +266,8 @@ class FamilyAssessmentVisit(db.Model):
     @property
     def encryption_case_id(self) -> str:
         return self.case_id
+
+
+# The tracing cross-check queue lives with the matcher (families.match_models); imported here so the metadata is
+# complete wherever the models are loaded (casemgmt.models imports each feature's models module).
+from casemgmt.families.match_models import TracingCrossCheck  # noqa: E402,F401

@@ -239,6 +239,11 @@ class Told:
     done: bool
 
 
+# The notices the matching page lists: this module's, and another organisation's tracing request matching someone a
+# case of the reader's organisation records (families.tracing_match), told the same way and acted on the same way.
+TOLD_KINDS = (KIND, "tracing_match")
+
+
 def told(user, limit: int = 50) -> list[Told]:
     """The reader's own cross-organisation notices, newest first, with the registering organisation named and its
     contact: what the holder needs to reach out, and nothing of the registered person."""
@@ -248,7 +253,7 @@ def told(user, limit: int = 50) -> list[Told]:
     from casemgmt.notifications.models import Notification
 
     notices = db.session.scalars(
-        select(Notification).where(Notification.user_id == user.id, Notification.kind == KIND)
+        select(Notification).where(Notification.user_id == user.id, Notification.kind.in_(TOLD_KINDS))
         .options(selectinload(Notification.case))
         .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)
     ).all()
@@ -259,7 +264,7 @@ def told(user, limit: int = 50) -> list[Told]:
         organisation = organisations.get(int(notice.object_id)) if (notice.object_id or "").isdigit() else None
         case = notice.case if notice.case is not None and allowed(user, Action.CASE_VIEW, notice.case) else None
         name = organisation.name if organisation is not None else "?"
-        shown.append(Told(kinds.named_text(KIND, case.reference if case else None, org=name),
+        shown.append(Told(kinds.named_text(notice.kind, case.reference if case else None, org=name),
                           organisation.contact if organisation is not None else None, case, notice.created_at,
                           notice.done_at is not None))
     return shown

@@ -2,7 +2,8 @@
 
 Why a new generation: the HMAC keys come from one root-key version and the values are truncated to a size set by
 CASEMGMT_EXPECTED_CASES; after `casemgmt keys rotate` or a change of the setting, the stored keys no longer are what
-the settings ask for. Nothing stored can be converted: every person must be decrypted and keyed again.
+the settings ask for. Nothing stored can be converted: every person must be decrypted and keyed again, and so must
+every family member (family_member_keys, issue 15: families.tracing_match), batch by batch with their cases.
 
 How it stays safe to interrupt and to run beside the application:
 - The new generation is BUILDING from the moment it exists, so every write (matching.store.write_keys) stores keys in
@@ -39,6 +40,7 @@ from casemgmt.core.time import utcnow
 from casemgmt.crypto import DecryptionError
 from casemgmt.crypto.fields import forget_keys, preload_keys
 from casemgmt.extensions import db
+from casemgmt.families import tracing_match
 from casemgmt.matching import generations, keys, store
 from casemgmt.matching.generations import RETIRED, Snapshot
 from casemgmt.matching.models import ACTIVE, BUILDING, RETIRING, IndexGeneration, PersonMatchKey
@@ -181,15 +183,20 @@ def _lock(generation_id: int) -> IndexGeneration | None:
     return db.session.get(IndexGeneration, generation_id, populate_existing=True)
 
 
+def _regions(case_ids: list[str]) -> dict[str, str | None]:
+    """Each case's phone region: its organisation's country, as cases.identity.write_identity gives it."""
+    return dict(db.session.execute(
+        select(Case.id, Organisation.country).join(Organisation, Organisation.id == Case.organisation_id)
+        .where(Case.id.in_(case_ids))
+    ).all())
+
+
 def _index(generation: Snapshot, case_ids: list[str]) -> int:
     """Replace the generation's rows of these cases with keys computed from their decrypted identities; the cases
     must be locked by the caller. Returns how many could not be decrypted (they are left without keys)."""
     if not case_ids:
         return 0
-    regions = dict(db.session.execute(
-        select(Case.id, Organisation.country).join(Organisation, Organisation.id == Case.organisation_id)
-        .where(Case.id.in_(case_ids))
-    ).all())
+    regions = _regions(case_ids)
     people = db.session.scalars(select(Person).where(Person.case_id.in_(case_ids))).all()
     preload_keys(case_ids)
     rows, failed = [], 0
@@ -202,11 +209,14 @@ def _index(generation: Snapshot, case_ids: list[str]) -> int:
         # The region as cases.identity.write_identity gives it, so the keys are exactly those a write stores.
         identity = keys.identity_of(revealed, regions.get(person.case_id))
         rows.extend(store.rows_for(person.case_id, identity, [generation]))
-    forget_keys(case_ids)  # a long run must not keep every unwrapped data key in memory
     db.session.execute(delete(PersonMatchKey).where(PersonMatchKey.generation == generation.id,
                                                     PersonMatchKey.case_id.in_(case_ids)))
     if rows:
         db.session.execute(PersonMatchKey.__table__.insert(), rows)
+    # The family members these cases record are keyed with the same generation (issue 15: tracing requests are
+    # matched against them); a member that cannot be decrypted is left without keys, like a person.
+    tracing_match.index_members(generation, case_ids, regions)
+    forget_keys(case_ids)  # a long run must not keep every unwrapped data key in memory
     return failed
 
 
@@ -273,6 +283,13 @@ def finish(generation_id: int) -> list[int]:
     ))
     for start_at in range(0, len(missing), BATCH_SIZE):
         _index(snapshot, missing[start_at:start_at + BATCH_SIZE])
+    # The same for family members written without it (their cases' persons were keyed in it already).
+    done_already = set(missing)
+    members_missing = [c for c in tracing_match.cases_missing_in(snapshot) if c not in done_already]
+    for start_at in range(0, len(members_missing), BATCH_SIZE):
+        batch = members_missing[start_at:start_at + BATCH_SIZE]
+        tracing_match.index_members(snapshot, batch, _regions(batch))
+    tracing_match.drop_erased(snapshot)
     # Erasure deletes a case's keys in every generation; this catches one that raced a batch, whatever the backend.
     db.session.execute(delete(PersonMatchKey).where(
         PersonMatchKey.generation == snapshot.id,
@@ -311,6 +328,7 @@ def retire(batch_size: int = RETIRE_BATCH) -> int:
             ))
             deleted += result.rowcount
             db.session.commit()
+        deleted += tracing_match.retire_rows(generation_id, batch_size)
         db.session.execute(update(IndexGeneration).where(IndexGeneration.id == generation_id,
                                                          IndexGeneration.state == RETIRING)
                            .values(state=RETIRED, finished_at=utcnow()))

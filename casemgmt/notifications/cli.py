@@ -23,6 +23,12 @@ def sweep_command():
     look for newly registered people in other organisations' cases (their holders are told)."""
     added = sweep.sweep_all()
     click.echo(f"{sum(added.values())} overdue-task notices added ({len(added)} organisations swept)")
+    tracing = sweep.sweep_tracing_checks()  # before the cross-checks: see its docstring
+    click.echo(f"{tracing.checked} tracing requests looked for in other organisations, {tracing.notices} notices to "
+               f"the holders of a match, {tracing.failed} checks failed (left queued; see the log)")
+    if tracing.stuck:
+        click.echo(f"{len(tracing.stuck)} tracing requests failed their check too often and wait for an operator: "
+                   + ", ".join(tracing.stuck), err=True)
     checks = sweep.sweep_cross_checks()
     click.echo(f"{checks.checked} new or changed cases looked for in other organisations, {checks.notices} notices "
                f"to the holders of a match, {checks.failed} checks failed (left queued; see the log)")

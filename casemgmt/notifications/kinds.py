@@ -84,6 +84,10 @@ KINDS: dict[str, Kind] = {
     "fund_declined": Kind(
         UPDATE, _l("Your assistance fund request for case %(ref)s was declined."),
         _l("An assistance fund request that you made was declined.")),
+    # A child's best-interests determination (issue 15): each panel member signs for themselves.
+    "bid_sign": Kind(
+        APPROVAL, _l("A best-interests determination for case %(ref)s is waiting for your signature."),
+        _l("A best-interests determination is waiting for your signature.")),
     "account_request": Kind(
         APPROVAL, _l("An account change is waiting for your approval."),
         _l("An account change is waiting for your approval.")),
@@ -115,6 +119,13 @@ KINDS: dict[str, Kind] = {
                    "them if the person's consent allows."),
         _l("Another organisation registered a person who matches a case of your organisation: see who, and "
            "contact them if the person's consent allows.")),
+    # Issue 15: another organisation's tracing request strongly matches someone a case of the reader's organisation
+    # records (families.tracing_match); the matching page names the tracing organisation and gives its contact.
+    "tracing_match": Kind(
+        UPDATE, _l("Another organisation is tracing a family member who matches someone recorded on your case "
+                   "%(ref)s: see who, and contact them if the person's consent allows."),
+        _l("Another organisation is tracing a family member who matches someone recorded on a case of your "
+           "organisation: see who, and contact them if the person's consent allows.")),
     "check_limit_reached": Kind(
         UPDATE, _l("A colleague reached the limit of duplicate checks or searches."),
         _l("A colleague reached the limit of duplicate checks or searches.")),
@@ -131,6 +142,11 @@ NAMED: dict[str, tuple[object, object]] = {
            "allows."),
         _l("%(org)s registered a person who matches a case of your organisation; contact them if the person's "
            "consent allows.")),
+    "tracing_match": (
+        _l("%(org)s is tracing a family member who matches someone recorded on your case %(ref)s; contact them if "
+           "the person's consent allows."),
+        _l("%(org)s is tracing a family member who matches someone recorded on a case of your organisation; contact "
+           "them if the person's consent allows.")),
     "check_limit_reached": (_l("%(user)s reached the limit of duplicate checks or searches."),) * 2,
     "check_burst": (_l("%(user)s made an unusual number of duplicate checks or searches in a few minutes."),) * 2,
 }
@@ -149,8 +165,9 @@ def text(name: str, reference: str | None) -> str:
     return str(found.with_case) % {"ref": reference} if reference else str(found.without_case)
 
 
-# Kinds whose notice names an organisation, found by the id the notice keeps in object_id (matching.crossorg).
-NAMED_ORGANISATION = frozenset({"cross_match"})
+# Kinds whose notice names an organisation, found by the id the notice keeps in object_id (matching.crossorg,
+# families.tracing_match).
+NAMED_ORGANISATION = frozenset({"cross_match", "tracing_match"})
 
 
 def named_text(name: str, reference: str | None, **names) -> str:

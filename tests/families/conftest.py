@@ -1,0 +1,1 @@
+from tests.families.support import scene  # noqa: F401  (fixture)

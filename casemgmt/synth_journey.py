@@ -69,6 +69,12 @@ NGO_PATHS = {
     # Reopened after closure, and a return abandoned for the shelter.
     ("intake", "counseling", "closed", "counseling", "closed"): 3,
     ("intake", "shelter", "return", "shelter", "counseling", "closed"): 2,
+    # Staying in the destination country (protection status, family reunification), some after a return was
+    # abandoned.
+    ("intake", "shelter", "stay", "closed"): 3,
+    ("intake", "counseling", "stay", "closed"): 2,
+    ("intake", "shelter", "counseling", "stay"): 2,
+    ("intake", "shelter", "return", "stay", "closed"): 1,
     # Cases that stay open for a long time.
     ("intake", "counseling"): 6,
     ("intake", "shelter", "counseling"): 5,
@@ -84,7 +90,8 @@ MISSION_PATHS = {
     ("intake",): 3,
 }
 # Days in a stage before the next move: (minimum, mean of the exponential part, maximum).
-STAY = {"intake": (0.2, 5, 30), "shelter": (7, 40, 180), "counseling": (14, 60, 300), "return": (2, 18, 60),
+STAY = {"intake": (0.2, 5, 30), "shelter": (7, 40, 180), "counseling": (14, 60, 300), "stay": (90, 240, 720),
+        "return": (2, 18, 60),
         "reintegration": (60, 200, 540), "closed": (20, 120, 400)}
 CLOSURE_CODES = {"completed": 52, "declined": 14, "lost_contact": 20, "referred": 9, "other": 4, "deceased": 0.3}
 CLOSURE_REASONS = {
@@ -94,6 +101,7 @@ CLOSURE_REASONS = {
 }
 REOPEN_REASON = "The person came back asking for support: the recruiter contacted her family again."
 ABANDON_REASON = "The person changed her mind about returning after the risk assessment; back to the shelter."
+STAY_REASON = "The person was granted a protection status and chose to stay in the destination country."
 DISCHARGE_AFTER_CLOSURE = {"completed": "independent_living", "declined": "left_without_notice",
                            "lost_contact": "left_without_notice", "referred": "other_facility",
                            "other": "other_facility", "deceased": "other"}
@@ -330,7 +338,7 @@ class CaseWriter:
             elif before == "closed":
                 reason, c.status = REOPEN_REASON, "Active"
             elif before == "return":
-                reason = ABANDON_REASON
+                reason = STAY_REASON if stage == "stay" else ABANDON_REASON
             rows.append(batch.add(
                 StageChange, id=change_id, case_id=c.id, from_stage=before, to_stage=stage, changed_by_id=mover.id,
                 changed_at=at, stay_started_at=entered,

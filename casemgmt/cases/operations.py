@@ -198,6 +198,8 @@ def change_stage(actor, case: Case, to_stage: str, reason: str | None, status: s
     if stages.needs_reason(case.stage, to_stage) and not reason:
         if "closed" in (case.stage, to_stage):
             raise CaseError(gettext("Say why: closing or reopening a case needs a reason."))
+        if case.stage == "stay":
+            raise CaseError(gettext("Say why: giving up the stay for a return needs a reason."))
         raise CaseError(gettext("Say why: leaving a return for another stage needs a reason."))
     refused = stages.refusal(case, to_stage)
     if refused:

@@ -45,8 +45,10 @@ def _request_form(case, posted: bool = False):
     default = projects[0].currency if projects else None
     if posted:
         return forms.RequestForm(projects=projects), projects
-    form = forms.RequestForm(formdata=None, projects=projects, default_currency=default,
-                             data={"payee_kind": "person"})
+    # Another page may ask for a category (the reunification's "ask the fund for the travel" link).
+    category = request.args.get("category")
+    data = {"payee_kind": "person", **({"category": category} if category in CATEGORIES else {})}
+    form = forms.RequestForm(formdata=None, projects=projects, default_currency=default, data=data)
     return form, projects
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casemgmt.cases.models import new_uuid
@@ -52,6 +52,8 @@ REUNIFICATION_STATUSES = ValueSet("ReunificationStatus", {
     "reunified": _l("Reunified"),
     "cancelled": _l("Cancelled"),
 })
+# A reunification still being worked on: one per case (uq_reunifications_case_open).
+REUNIFICATION_OPEN = frozenset({"planning", "in_progress"})
 
 DERIVATIVE_KINDS = ValueSet("DerivativeKind", {
     "t2": _l("T-2 (spouse)"),
@@ -133,6 +135,9 @@ class Reunification(db.Model):
     # The day the last member still travelling arrived (status "reunified"): reports count families reunified by it.
     reunified_on: Mapped[date | None]
     cancelled_on: Mapped[date | None]
+    cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Why it was cancelled: it tells about the family (a refusal, a death, a threat), so it is encrypted.
+    cancellation_reason: Mapped[Sealed | None] = mapped_column(EncryptedBytes)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     version: Mapped[int] = mapped_column(default=1, server_default="1")
@@ -146,11 +151,19 @@ class Reunification(db.Model):
     __table_args__ = (
         Index("ix_reunifications_case", "case_id", "opened_on"),
         Index("ix_reunifications_org_status", "organisation_id", "status", "reunified_on"),
+        # One reunification being worked on per case: two "open" clicks at the same instant make one.
+        Index("uq_reunifications_case_open", "case_id", unique=True,
+              sqlite_where=text("status IN ('planning', 'in_progress')"),
+              postgresql_where=text("status IN ('planning', 'in_progress')")),
     )
 
     @property
     def encryption_case_id(self) -> str:
         return self.case_id
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in REUNIFICATION_OPEN
 
 
 class ReunificationMember(db.Model):

@@ -1,0 +1,1 @@
+from tests.returns.support import w  # noqa: F401  (fixture)

@@ -32,6 +32,7 @@ from casemgmt.extensions import db
 from casemgmt.notifications import sweep as notice_sweep
 from casemgmt.shelter import demo as shelter_demo
 from casemgmt.shelter import operations as shelter
+from casemgmt.synth_families import Chained, FamilyWriter
 from casemgmt.synth_journey import CaseWriter, FacilitySlot, OrgProfile, World
 from casemgmt.synth_people import make_pools
 from casemgmt.synth_programmes import FINANCE_USERS, ProgrammeWorld
@@ -142,7 +143,9 @@ def build(n_cases: int, seed: int = 2026, password: str | None = None, progress:
     mission = next(o for o in orgs if o.mission)
     world = World(orgs=orgs, org_weights=list(ORG_WEIGHTS), mission=mission,
                   mission_actor=next(a for a in mission.assignees[0] if a and a.role == "mission_staff"),
-                  pools=make_pools(seed), now=now, generations=index_generations(), programmes=programmes)
+                  pools=make_pools(seed), now=now, generations=index_generations(),
+                  # The journey writer's one hook: the programme rows, then the family rows (synth_families).
+                  programmes=Chained(programmes, FamilyWriter(now)))
     writer = CaseWriter(world)
     batch = Batch()
     opened = _opening_times(rng, n_cases, now)

@@ -25,6 +25,13 @@ from sqlalchemy import insert, update
 from casemgmt.access.grants import CaseGrant
 from casemgmt.audit.events import HEAD_ID, chain_hash
 from casemgmt.audit.models import AuditEvent, AuditHead
+from casemgmt.bestinterests.models import (
+    BestInterestsAssessment,
+    BestInterestsDetermination,
+    CareArrangement,
+    Guardian,
+    PanelMember,
+)
 from casemgmt.cases.identity import ENCRYPTED_FIELDS
 from casemgmt.cases.models import Case, CaseCode, Person, StageChange
 from casemgmt.consent.models import ConsentRecord
@@ -34,6 +41,7 @@ from casemgmt.crypto.fields import DATA_KEY_BYTES, Sealed, wrap
 from casemgmt.crypto.keyring import keyring
 from casemgmt.crypto.models import DataKey
 from casemgmt.extensions import db
+from casemgmt.families.models import FamilyAssessmentVisit, FamilyMember, TracingAction, TracingRequest
 from casemgmt.fund.models import Disbursement, FundApproval, FundRequest, Refund
 from casemgmt.intake.models import Contact, Screening
 from casemgmt.journey.models import ClosureRequest
@@ -41,6 +49,7 @@ from casemgmt.matching.models import PersonMatchKey
 from casemgmt.programmes.models import Enrolment, ProjectAttribution
 from casemgmt.referrals.models import Referral
 from casemgmt.reintegration.models import MonitoringVisit, ReintegrationPlan, ReintegrationSupport, ServiceDelivered
+from casemgmt.residence.models import ProtectionStatus, Reunification, ReunificationMember, ReunificationService
 from casemgmt.returns.models import ReturnPlan
 from casemgmt.revisions.models import RecordRevision
 from casemgmt.shelter.models import Placement
@@ -52,6 +61,10 @@ INSERT_ORDER = (
     Contact, ConsentRecord, Screening, Placement, CounselingSession,
     ReturnPlan, Referral, CaseGrant, ReintegrationPlan, ReintegrationSupport, ServiceDelivered, MonitoringVisit, Task,
     Enrolment, ProjectAttribution, FundRequest, FundApproval, Disbursement, Refund,
+    # Children and families (synth_families): members before the rows that name them.
+    FamilyMember, TracingRequest, TracingAction, FamilyAssessmentVisit, BestInterestsAssessment,
+    BestInterestsDetermination, PanelMember, Guardian, CareArrangement, ProtectionStatus, Reunification,
+    ReunificationMember, ReunificationService,
     ClosureRequest, RecordRevision, AuditEvent,
 )
 KEY_ID = 1  # a synthetic case has one data key, as a new case does

@@ -2,10 +2,11 @@
 
 Every count is `cohort AND figure` (see reports.figures), computed in SQL over plaintext categorical columns and
 indexed dates; nothing here loads a case or decrypts a field. Five queries, whatever the caseload: the cohort grouped
-by stage, assignee and month, with its visits due and overdue (caseload); every "has a related row" figure and the
-shelter occupancy, counted from those rows (related_counts); the visits' scores; the stays' medians; the
-facilities. Each reads the cohort from one covering index (ix_cases_report); at 100,000 cases a page's time is
-mostly the related rows its queries count, so they count each kind of row once (docs/benchmarks.md).
+by stage, assignee and month, with its visits due and overdue (caseload); every "has a related row" figure, the
+children and families figures (reports.families.tagged_rows) and the shelter occupancy, counted from those rows
+(related_counts); the visits' scores; the stays' medians; the facilities. Each reads the cohort from one covering
+index (ix_cases_report); at 100,000 cases a page's time is mostly the related rows its queries count, so they count
+each kind of row once (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from casemgmt import htcds
 from casemgmt.accounts.models import User
 from casemgmt.cases.models import Case, StageChange
 from casemgmt.extensions import db
-from casemgmt.reports import figures
+from casemgmt.reports import families, figures
 from casemgmt.reports.figures import APPROVALS, RETURN_PIPELINE, FigureContext
 from casemgmt.reports.filters import ReportFilters, cohort_ids, conditions, default_period, related, related_rows
 
@@ -123,6 +124,8 @@ class Dashboard:
     facilities: list[Occupancy]
     sustainability: Sustainability
     stays: dict[str, StageStay]
+    # Children and families (reports.families): cases and rows per figure key, family members who joined.
+    families: families.Counts
 
 
 def build(ctx: FigureContext) -> Dashboard:
@@ -140,6 +143,7 @@ def build(ctx: FigureContext) -> Dashboard:
         facilities=occupancy(ctx, counts),
         sustainability=sustainability(ctx),
         stays=median_stays(ctx),
+        families=families.counts_from(counts.cases, counts.rows),
     )
 
 
@@ -252,6 +256,8 @@ def related_counts(ctx: FigureContext) -> RelatedCounts:
     parts += [tagged_by_argument(name, rows(ctx)) for name, rows in _BY_ARGUMENT.items()]
     parts.append(tagged(_OCCUPIED, related_rows(Placement.case_id, figures.placed_now(Placement)),
                         Placement.facility_id.label("facility_id")))
+    # The children and families figures: their rows join the same union, so the cohort is still read once.
+    parts += [part.add_columns(no_facility) for part in families.tagged_rows(ctx.filters)]
     src = union_all(*parts).subquery("figure_rows")
     cohort = select(Case.id).where(*conditions(ctx.organisation_id, ctx.filters))
     found = db.session.execute(

@@ -15,6 +15,7 @@ from casemgmt.access.guard import requires
 from casemgmt.audit import record_event
 from casemgmt.extensions import db
 from casemgmt.reports import dashboard as queries
+from casemgmt.reports import families
 from casemgmt.reports.blueprint import bp
 from casemgmt.reports.charts import ChartRow, ChartSpec
 from casemgmt.reports.drilldown import describe, figure_url
@@ -60,12 +61,46 @@ def _cards(data: queries.Dashboard, filters: ReportFilters) -> list[Card]:
              _("Within %(days)s days", days=VISIT_DUE_WINDOW_DAYS)),
         *(Card(str(title), h.approvals[name], figure_url(key("approval", name), filters))
           for name, (_condition, title) in APPROVALS.items()),
+        *_family_cards(data, filters),
+    ]
+
+
+def _family_cards(data: queries.Dashboard, filters: ReportFilters) -> list[Card]:
+    counts = data.families
+    children, reunified = key("child", families.YES), key("reunified", families.YES)
+    return [
+        Card(_("Children assisted"), counts.get(children), figure_url(children, filters),
+             _("Under 18, or recorded as a child")),
+        Card(_("Families reunified in the period"), counts.get(reunified), figure_url(reunified, filters),
+             _("%(num)s family members joined in the period", num=counts.joined)),
     ]
 
 
 def _charts(data: queries.Dashboard, filters: ReportFilters) -> list[ChartSpec]:
     return [_stage_chart(data, filters), _assignee_chart(data, filters), _monthly_chart(data, filters),
-            _returns_chart(data, filters), _occupancy_chart(data, filters)]
+            _returns_chart(data, filters), _occupancy_chart(data, filters), *_family_charts(data, filters)]
+
+
+def _family_charts(data: queries.Dashboard, filters: ReportFilters) -> list[ChartSpec]:
+    """Tracing requests, determinations and statuses granted, per code: the cases (the link's list) and the rows."""
+    counts = data.families
+
+    def spec(group: families.Group, title: str, rows_name: str, caption: str) -> ChartSpec:
+        rows = [ChartRow(group.line_label(code), [counts.get(key(group.name, code)),
+                                                  counts.rows.get(key(group.name, code), 0)],
+                         figure_url(key(group.name, code), filters))
+                for code in group.codes]
+        return ChartSpec(title, [_("Cases"), rows_name], rows, kind="hbar", id=f"chart-{group.name}",
+                         caption=caption)
+
+    return [
+        spec(families.TRACING, _("Tracing requests opened in the period, by outcome"), _("Requests"),
+             _("By the request's status today; a case can have several requests.")),
+        spec(families.BID, _("Best-interests determinations in the period, by recommendation"),
+             _("Determinations"), _("Determinations the panel made during the period.")),
+        spec(families.GRANTED, _("Protection status granted in the period, by kind"), _("Statuses"),
+             _("Statuses whose grant is dated in the period.")),
+    ]
 
 
 def _stage_chart(data, filters):

@@ -27,7 +27,7 @@ from casemgmt.cases.models import Case, CaseCode, Person
 from casemgmt.extensions import db
 from casemgmt.fund.models import CATEGORIES
 from casemgmt.reintegration.models import SUPPORT_TYPES
-from casemgmt.reports import disclosure, figures, spend
+from casemgmt.reports import disclosure, families, figures, spend
 from casemgmt.reports.figures import FigureContext
 from casemgmt.reports.filters import ReportFilters, cohort_ids, conditions, project_ids, related
 
@@ -307,6 +307,16 @@ class DonorReport:
     exploitation: Table
     services: Table
     spend: SpendTable
+    # Children and families (reports.families): persons per line, and the family members who joined (a count of
+    # family members, not of persons assisted, so in no table).
+    children: Table
+    tracing: Table
+    bid: Table
+    granted: Table
+    reunified: Table
+    joined: Line
+    # Persons recorded as a child whose age is not known, per age band (the shared version's children rule).
+    child_unknown: dict[str, int] = field(default_factory=dict, repr=False)
     # Set on the shared version: the threshold, and how many cells it hid.
     k: int | None = None
     suppressed: int = 0
@@ -317,7 +327,11 @@ class DonorReport:
 
     @property
     def tables(self) -> list[Table]:
-        return [self.gender, self.age, self.citizenship, self.exploitation, self.services]
+        return [self.gender, self.age, self.citizenship, self.exploitation, self.services, *self.family_tables]
+
+    @property
+    def family_tables(self) -> list[Table]:
+        return [self.children, self.tracing, self.bid, self.granted, self.reunified]
 
 
 def donor_period(filters: ReportFilters, today: date) -> ReportFilters:
@@ -341,6 +355,7 @@ def build(organisation_id: int, filters: ReportFilters, ctx: FigureContext | Non
     summary = {"assisted": people.assisted, **exploitation, **services}
     summary["exploitation_recorded:no"] = people.assisted - summary["exploitation_recorded:yes"]
     summary[figures.key("service", NONE)] = people.assisted - summary[figures.key("service", ANY)]
+    family = families.counts(ctx, children=False)
     # Persons without any type (or service) are the "none" combination.
     exploitation_combos[frozenset()] = summary["exploitation_recorded:no"]
     service_combos[frozenset()] = summary[figures.key("service", NONE)]
@@ -354,6 +369,16 @@ def build(organisation_id: int, filters: ReportFilters, ctx: FigureContext | Non
         exploitation=replace(_exploitation_table(summary, total), combos=exploitation_combos),
         services=replace(_services_table(summary, total), combos=service_combos),
         spend=_spend_table(spend.counts(organisation_id, filters, cohort, _project_currency(filters))),
+        children=_children_table(people, total),
+        tracing=_family_table(families.TRACING, family, total, str(_l("Tracing requests opened in the period")),
+                              str(_l("Outcome"))),
+        bid=_family_table(families.BID, family, total, str(_l("Best-interests determinations made in the period")),
+                          str(_l("Recommendation"))),
+        granted=_family_table(families.GRANTED, family, total, str(_l("Protection status granted in the period")),
+                              str(_l("Kind of status"))),
+        reunified=_reunified_table(family, total),
+        joined=Line(joined_title(), family.joined),
+        child_unknown=people.child_unknown,
     )
 
 
@@ -386,6 +411,14 @@ class PeopleCounts:
     assisted: int  # cohort cases
     grid: dict[tuple[str, str], int]  # (gender, age band): persons
     citizenship: dict[str, int]  # code, or NOT_RECORDED: persons
+    # Age band: persons recorded as a child whose age is not known (families.is_child counts them as children).
+    child_unknown: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def children(self) -> int:
+        """Persons of a child's age band, and those recorded as a child in another band (families.is_child)."""
+        minors = sum(n for (_g, band), n in self.grid.items() if band in families.MINOR_AGE_BANDS)
+        return minors + sum(n for band, n in self.child_unknown.items() if band not in families.MINOR_AGE_BANDS)
 
 
 def _people_counts(organisation_id: int, filters: ReportFilters) -> PeopleCounts:
@@ -394,15 +427,17 @@ def _people_counts(organisation_id: int, filters: ReportFilters) -> PeopleCounts
     # An alias, because the cohort's conditions test Person in subqueries that must not correlate with it.
     person = aliased(Person)
     has_person = person.id.is_not(None).label("has_person")
+    # Recorded as a child with the age unknown: children (families.is_child) whatever their band says.
+    child_unknown = func.coalesce(person.age_basis == families.CHILD_UNKNOWN, False).label("child_unknown")
     rows = db.session.execute(
-        select(has_person, person.gender, person.age_band, person.citizenship, func.count())
+        select(has_person, person.gender, person.age_band, person.citizenship, child_unknown, func.count())
         .select_from(Case)
         .outerjoin(person, person.case_id == Case.id)
         .where(*conditions(organisation_id, filters))
-        .group_by(has_person, person.gender, person.age_band, person.citizenship)
+        .group_by(has_person, person.gender, person.age_band, person.citizenship, child_unknown)
     )
-    assisted, grid, citizenship = 0, {}, {}
-    for has, gender, band, country, n in rows:
+    assisted, grid, citizenship, unknown_age_children = 0, {}, {}, {}
+    for has, gender, band, country, is_child_unknown, n in rows:
         assisted += n
         if not has:
             continue
@@ -410,7 +445,9 @@ def _people_counts(organisation_id: int, filters: ReportFilters) -> PeopleCounts
         cell = (gender or NOT_RECORDED, band or UNKNOWN_AGE)
         grid[cell] = grid.get(cell, 0) + n
         citizenship[country or NOT_RECORDED] = citizenship.get(country or NOT_RECORDED, 0) + n
-    return PeopleCounts(assisted, grid, citizenship)
+        if is_child_unknown:
+            unknown_age_children[cell[1]] = unknown_age_children.get(cell[1], 0) + n
+    return PeopleCounts(assisted, grid, citizenship, unknown_age_children)
 
 
 def _exploitation_counts(cohort) -> tuple[dict[str, int], dict[frozenset[str], int]]:
@@ -505,6 +542,32 @@ def _exploitation_table(summary: dict[str, int], total: Line) -> Table:
                  str(_l("Type of exploitation")), lines, total, summary=recorded, multi_valued=True)
 
 
+def _children_table(people: PeopleCounts, total: Line) -> Table:
+    children = people.children
+    lines = [Line(str(families.CHILD_LABELS[arg]), n, figures.key("child", arg))
+             for arg, n in ((families.YES, children), (families.NO, people.assisted - children))]
+    return Table("children", str(_l("Children assisted")), str(_l("Age")), lines, total)
+
+
+def _family_table(group: families.Group, counts: families.Counts, total: Line, title: str, heading: str) -> Table:
+    """Persons per code of the group (a person with rows of two codes is on both lines), and the summary lines "at
+    least one" and "none", which add up to the total as the other multi-valued tables' do."""
+    lines = [Line(group.line_label(code), counts.get(figures.key(group.name, code)), figures.key(group.name, code))
+             for code in group.codes]
+    some = counts.get(figures.key(group.name, families.ANY))
+    summary = [Line(group.line_label(families.ANY), some, figures.key(group.name, families.ANY)),
+               Line(group.line_label(families.NONE), total.count - some, figures.key(group.name, families.NONE))]
+    return Table(group.name, title, heading, lines, total, summary=summary, multi_valued=True)
+
+
+def _reunified_table(counts: families.Counts, total: Line) -> Table:
+    yes = counts.get(figures.key(families.REUNIFIED.name, families.YES))
+    lines = [Line(families.REUNIFIED.line_label(families.YES), yes, figures.key(families.REUNIFIED.name, families.YES)),
+             Line(families.REUNIFIED.line_label(families.NO), total.count - yes,
+                  figures.key(families.REUNIFIED.name, families.NO))]
+    return Table("reunified", str(_l("Family reunification")), str(_l("Persons assisted")), lines, total)
+
+
 def _services_table(summary: dict[str, int], total: Line) -> Table:
     lines = [Line(service_label(code), summary[figures.key("service", code)], figures.key("service", code))
              for code in SERVICE_CODES]
@@ -533,9 +596,16 @@ def shared(report: DonorReport, k: int, merge: bool = True) -> DonorReport:
     services = _shared_multi(report.services, k, total, merge)
     spent = _shared_spend(report.spend, k, report.total.count, merge)
     result = replace(report, total=total, gender=gender, age=age, citizenship=citizenship, gender_age=cross,
-                     exploitation=exploitation, services=services, spend=spent, k=k)
+                     exploitation=exploitation, services=services, spend=spent, k=k,
+                     children=_shared_children(report, age, k, total),
+                     tracing=_shared_multi(report.tracing, k, total, merge),
+                     bid=_shared_multi(report.bid, k, total, merge),
+                     granted=_shared_multi(report.granted, k, total, merge),
+                     reunified=_shared_pair(report.reunified, k, total),
+                     joined=_published(report.joined, None if 0 < report.joined.count < k else report.joined.count,
+                                       primary=True))
     result.suppressed = sum(line.hidden for line in printed_lines(result)) + sum(
-        money.hidden for line in (*spent.lines, spent.total) for money in line.amounts)
+        money.hidden for line in (*spent.lines, spent.total) for money in line.amounts) + int(result.joined.hidden)
     return result
 
 
@@ -558,6 +628,41 @@ def printed_lines(report: DonorReport):
 def _published(line: Line, count: int | None, primary: bool = False) -> Line:
     reason = None if count is not None else (FEWER if primary else SUPPRESSED)
     return Line(line.label, count, None, reason)
+
+
+def _shared_pair(table: Table, k: int, total: Line) -> Table:
+    """A table of two lines that add up to the total (a figure and the others): suppressed as one-way tables are,
+    so that a small line is never given back by the total minus the other."""
+    cells = {str(i): line.count for i, line in enumerate(table.lines)}
+    result = disclosure.suppress_small_cells(cells, k, total=table.total.count)
+    hide_all = total.hidden
+    lines = [_published(line, None if hide_all else result.cells[str(i)], str(i) in result.primary or (
+        hide_all and 0 < line.count < k)) for i, line in enumerate(table.lines)]
+    return replace(table, lines=lines, total=total, categories=len(table.lines))
+
+
+def _shared_children(report: DonorReport, age: Table, k: int, total: Line) -> Table:
+    """Children and the others, suppressed as a pair, and hidden as well when they would tell more than the age
+    table does. Children are the persons of the 0-8 and 9-17 bands plus those recorded as a child whose age is not
+    known, who sit in other bands ("Unknown", mostly): children minus the two bands counts the latter, and each
+    band minus them counts its persons who are not children. So children are published only when both children's
+    bands are, and every band holding such persons is shown, with those persons and the rest of the band each 0 or
+    at least k."""
+    pair = _shared_pair(report.children, k, total)
+    bands = {exact.key.partition(":")[2]: (exact, shown)
+             for exact, shown in zip(report.age.lines, age.lines, strict=True)}
+    safe = all(not bands[band][1].hidden for band in families.MINOR_AGE_BANDS if band in bands)
+    for band, persons in report.child_unknown.items():
+        if band in families.MINOR_AGE_BANDS or not persons:
+            continue
+        exact, shown = bands[band]
+        rest = exact.count - persons
+        safe = safe and not shown.hidden and persons >= k and (rest == 0 or rest >= k)
+    if safe:
+        return pair
+    lines = [line if line.hidden else _published(line, None if line.count else 0, 0 < line.count < k)
+             for line in pair.lines]
+    return replace(pair, lines=lines)
 
 
 def _shared_cross(cross: CrossTable, k: int) -> CrossTable:
@@ -750,6 +855,8 @@ def file_rows(report: DonorReport, scope: str) -> tuple[list[str], list[list]]:
     for line in (*spent.lines, spent.total):
         rows.append([spent.title, line.persons.label, value(line.persons), *(money(cell) for cell in line.amounts)])
     rows.append([])
+    rows.append([joined_title(), str(_l("Family members")), value(report.joined)])
+    rows.append([])
     rows.append([str(_l("Note")), ngettext(
         "%(num)d number was hidden: counts below %(k)d are shown as \u201cfewer than %(k)d\u201d, and numbers hidden "
         "because they would let one of those be worked out from the totals as \u201csuppressed\u201d.",
@@ -774,4 +881,11 @@ def notes(report: DonorReport) -> list[str]:
     out.append(str(_l("Amounts are net of refunds, in the currency of the project each request was charged to, at the "
                       "exchange rate fixed when the request was made; amounts in different currencies are never "
                       "added together.")))
+    out.append(str(_l("Tracing requests, best-interests determinations and protection statuses count persons "
+                      "assisted: a person with two requests of different outcomes is on both lines. Family members "
+                      "who joined are counted as family members, not as persons assisted.")))
     return out
+
+
+def joined_title() -> str:
+    return str(_l("Family members who joined the persons assisted in the period"))

@@ -15,6 +15,7 @@ from datetime import date, datetime, time, timedelta
 import pytest
 from sqlalchemy import event, select, update
 
+from casemgmt import htcds
 from casemgmt.audit.models import AuditEvent
 from casemgmt.cases.models import Case, StageChange
 from casemgmt.core.time import utcnow
@@ -268,8 +269,8 @@ def expected(data: Dataset, org_id: int, filters: ReportFilters, today: date) ->
             "departed": sum("departed" in s.returns for s in cohort),
             "arrived": sum("arrived" in s.returns for s in cohort),
         },
-        "stages": {stage: sum(s.stage == stage for s in cohort) for stage in
-                   ("intake", "shelter", "counseling", "return", "reintegration", "closed")},
+        # Every stage of the machine, those no case reached at zero ("stay" among them).
+        "stages": {stage: sum(s.stage == stage for s in cohort) for stage in htcds.STAGES},
         "assignees": {uid: n for uid, n in by_assignee.items() if uid is not None},
         "unassigned": by_assignee.get(None, 0),
         "months": {m: sum((s.created.year, s.created.month) == (m.year, m.month) for s in cohort) for m in months},
@@ -377,7 +378,8 @@ def test_period_boundaries(world):
     filters = ReportFilters(start=start, end=end)
     got = dashboard.build(FigureContext(w.ngo.id, filters, date(2024, 4, 15)))
     assert got.headline.cases == 3
-    assert got.stages == {"intake": 2, "shelter": 0, "counseling": 0, "return": 0, "reintegration": 0, "closed": 1}
+    assert got.stages == {"intake": 2, "shelter": 0, "counseling": 0, "stay": 0, "return": 0, "reintegration": 0,
+                          "closed": 1}
     assert got.new_per_month == {date(2024, 3, 1): 1}
     # The stay in intake of the case closed on the first day ended within the period; the other's did not.
     assert got.stays["intake"].stays == 1 and got.stays["intake"].median_days == 40.0
@@ -491,7 +493,8 @@ def test_an_empty_organisation_shows_zeros(app, web):
     response = web.get("/reports/")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert re.findall(r'class="figure-link" href="[^"]+">(\d+)</a>', page) == ["0"] * 9
+    # Eight headline cards, two of children and families, and the cases visited: all zeros.
+    assert re.findall(r'class="figure-link" href="[^"]+">(\d+)</a>', page) == ["0"] * 11
     assert "Nothing to show for these filters." in page and "No stay ended during the period." in page
 
 

@@ -236,6 +236,11 @@ def expected(people: list[Person], w, filters: ReportFilters, org: str = "ngo") 
         for service in received:
             add(f"service:{service}")
         add("service:any" if received else "service:none")
+        # Children by their band (these people have no date of birth; none is recorded as a child of unknown age),
+        # and no family rows: tests/reports/test_families.py counts those.
+        add("child:yes" if band in ("0-8", "9-17") else "child:no")
+        for none in ("tracing:none", "bid:none", "granted:none", "reunified:no"):
+            add(none)
     return counts
 
 
@@ -418,7 +423,8 @@ def test_the_page_shows_every_figure_linked_to_exactly_that_many_cases(app, data
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     tables = page_tables(html)
-    assert set(tables) == {"gender", "age", "citizenship", "exploitation", "services", "gender_age", "spend"}
+    assert set(tables) == {"gender", "age", "citizenship", "exploitation", "services", "gender_age", "spend",
+                           "children", "tracing", "bid", "granted", "reunified"}
     numbers = linked_numbers(tables)
     # 7 genders + 10 bands + countries + 11 types and 2 + 11 services and 2, a total each, and the 7 x 10 grid.
     assert len(numbers) >= 7 + 10 + 11 + 2 + 11 + 2 + 5 + 7 * 10 + 7 + 10 + 1

@@ -49,6 +49,14 @@ EXPLOITATION_TITLE = "Persons assisted by type of exploitation"
 SERVICES_TITLE = "Services received in the period"
 CROSS_TITLE = "Persons assisted by gender and age band"
 SPEND_TITLE = "Emergency assistance paid in the period, by category"
+# Children and families (issue 15): tables of persons, and the family members who joined (not persons assisted).
+CHILDREN_TITLE = "Children assisted"
+TRACING_TITLE = "Tracing requests opened in the period"
+BID_TITLE = "Best-interests determinations made in the period"
+GRANTED_TITLE = "Protection status granted in the period"
+REUNIFIED_TITLE = "Family reunification"
+JOINED_TITLE = "Family members who joined the persons assisted in the period"
+FAMILY_TITLES = (CHILDREN_TITLE, TRACING_TITLE, BID_TITLE, GRANTED_TITLE, REUNIFIED_TITLE)
 
 
 @pytest.fixture(autouse=True)
@@ -195,7 +203,7 @@ def check_file(rows: list[list[str]], exact: dict[str, int]) -> int:
     assert rows[0] == ["table", "category", "persons"]
     files = blocks(rows)
     assert set(files) == {GENDER_TITLE, AGE_TITLE, CITIZENSHIP_TITLE, EXPLOITATION_TITLE, SERVICES_TITLE, CROSS_TITLE,
-                          SPEND_TITLE}
+                          SPEND_TITLE, *FAMILY_TITLES, JOINED_TITLE}
     # The headline has its number (or says why not), as the page does.
     assert rows[1][0] == "Persons assisted" and (rows[1][2].isdigit() or rows[1][2] in HIDDEN)
     marks = sum(value in HIDDEN for row in files[SPEND_TITLE][1:] for value in row[1:])
@@ -220,7 +228,7 @@ def check_file(rows: list[list[str]], exact: dict[str, int]) -> int:
     # The same total everywhere, and the gender and age tables are the margins of the cross table.
     columns, grid = cross(files[CROSS_TITLE])
     total = grid["Total"]["Total"]
-    for title in (GENDER_TITLE, AGE_TITLE, CITIZENSHIP_TITLE, EXPLOITATION_TITLE, SERVICES_TITLE):
+    for title in (GENDER_TITLE, AGE_TITLE, CITIZENSHIP_TITLE, EXPLOITATION_TITLE, SERVICES_TITLE, *FAMILY_TITLES):
         assert one_way(files[title])["Total"] == total
     assert one_way(files[GENDER_TITLE]) == {g: grid[g]["Total"] for g in grid}
     assert one_way(files[AGE_TITLE]) == {b: grid["Total"][b] for b in columns}

@@ -72,7 +72,7 @@ def test_every_figure_link_lists_exactly_the_cases_it_counts(app, web, w, data):
                 assert web.get(CASE_LINK.search(listed).group(1)).status_code == 200
                 opened += 1
     assert names == {"cohort", "open", "tasks_overdue", "visits", "approval", "stage", "assignee", "opened",
-                     "return", "facility", "visited", "stay"}
+                     "return", "facility", "visited", "stay", "child", "reunified", "tracing", "bid", "granted"}
     assert followed >= 150 and opened == 3
 
 
@@ -105,6 +105,8 @@ def test_only_supervisors_open_the_dashboard(app, web, w, username):
 @pytest.mark.parametrize("figure", [
     "nope", "", "stage:martian", "facility:abc", "stay:nowhere", "opened:2024-13", "opened:abc", "visits:someday",
     "approval:marriage", "assignee:x", "return:lost", "cohort:x", "open:1", "visited:x", "x" * 100,
+    "child:maybe", "child:", "tracing:lost", "tracing:", "bid:whatever", "granted:green_card", "reunified:any",
+    "reunified:", "reunified:arrived",
 ])
 def test_a_bad_figure_key_is_not_found(app, web, w, figure):
     web.login("supervisor")

@@ -128,6 +128,9 @@ class BestInterestsDetermination(db.Model):
     proposed_at: Mapped[datetime] = mapped_column(default=utcnow)
     determined_on: Mapped[date | None]
     closed_at: Mapped[datetime | None]  # determined, not agreed or withdrawn
+    # Why the proposer withdrew it (only the proposer may: bestinterests.operations.withdraw); encrypted, it may say
+    # something about the child.
+    withdrawal_reason: Mapped[Sealed | None] = mapped_column(EncryptedBytes)
     version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     case = relationship("Case")

@@ -29,6 +29,7 @@ from casemgmt.access import Action, allowed
 from casemgmt.access.roles import Role
 from casemgmt.accounts.models import AccountRequest, User
 from casemgmt.audit.models import AuditEvent
+from casemgmt.bestinterests.models import BestInterestsDetermination
 from casemgmt.cases.models import Case
 from casemgmt.consent.models import ConsentRecord
 from casemgmt.fund.models import FundRequest
@@ -360,6 +361,22 @@ def fund_corrected(fact: Fact) -> Outcome:
                    settles=[settle(fact, FUND_WAITING)])
 
 
+# A child's best interests (issue 15) ----------------------------------------------------------------------------------
+
+BID_WAITING = ("bid_sign",)
+
+
+def bid_convened(fact: Fact) -> Outcome:
+    """Each member of the panel whom the policy lets sign (a pending member of a convened panel); never the
+    proposer, who convened it (their own signature waits on their home page)."""
+    determination = fact.load(BestInterestsDetermination)
+    if determination is None:
+        return Outcome()
+    members = who.who_may(who.users(fact.session, determination.member_ids), Action.BID_SIGN, determination)
+    return Outcome(notices=notify(fact, members, "bid_sign",
+                                  path_for("bestinterests.determination", determination_id=determination.id)))
+
+
 # Accounts (four eyes) -------------------------------------------------------------------------------------------------
 
 def account_requested(fact: Fact) -> Outcome:
@@ -516,6 +533,13 @@ RULES: dict[str, Callable[[Fact], Outcome]] = {
     "fund.decline": fund_declined,
     "fund.cancel": settled(*FUND_WAITING),
     "fund.request_correct": fund_corrected,
+    # A best-interests determination waits for each panel member's signature; a signature settles the signer's
+    # notice, and the panel's outcome (or a withdrawal) everyone's.
+    "bid.convene": bid_convened,
+    "bid.sign": lambda fact: Outcome(settles=_settle_own(fact, BID_WAITING)),
+    "bid.determined": settled(*BID_WAITING),
+    "bid.not_agreed": settled(*BID_WAITING),
+    "bid.withdraw": settled(*BID_WAITING),
     # An account change waits for a supervisor of its organisation; the decision goes to the administrator.
     "account_request.create": account_requested,
     "account_request.approve": account_decided("account_request_approved"),

@@ -32,7 +32,8 @@ def missing_for_departure(plan, day: date | None = None) -> list[str]:
                                "person cannot depart."))
     if queries.needs_escort(plan.case, day) and not plan.accompanied:
         missing.append(queries.escort_missing_message(day))
-    return missing
+    # What other features require of a return (queries.APPROVAL_CHECKS), on the departure day.
+    return missing + queries.added_blockers(plan, plan.case, day)
 
 
 def check_return(case) -> str | None:

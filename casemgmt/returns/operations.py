@@ -392,6 +392,11 @@ def confirm_departure(actor, plan: ReturnPlan, departed_on: date | None) -> None
     # The age on the departure date decides: a child that day travels with an escort or a parent or guardian.
     if queries.needs_escort(plan.case, departed_on) and not plan.accompanied:
         raise ReturnError(queries.escort_missing_message(departed_on))
+    # What other features require of a return (queries.APPROVAL_CHECKS: a child's best-interests determination), on
+    # the departure date: the page hides the form then, and the operation refuses whatever is posted.
+    added = queries.added_blockers(plan, plan.case, departed_on)
+    if added:
+        raise ReturnError(" ".join(added))
     # The person has left: the shelter placement ends on the departure date (freeing the bed) before the stage
     # moves, since a case is not in "return" while the record still has the person in a shelter bed.
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from flask_babel import format_date, gettext
@@ -106,8 +107,27 @@ def approval_checklist(plan: ReturnPlan, case: Case) -> list[tuple[str, bool]]:
     return items
 
 
+# Conditions of a return that other features add without this package importing them (bestinterests: a child returns
+# only after a best-interests determination recommending it). A check is called as check(plan, case, day), `day`
+# being the day of departure whose age decides (escort_day before the departure, the departure's own date when it is
+# confirmed), and answers a translated sentence saying what is missing, or None. Each is a condition of submission
+# and approval (approval_blockers) and is checked again before the departure (guards.missing_for_departure).
+APPROVAL_CHECKS: list[Callable[[ReturnPlan, Case, date], str | None]] = []
+
+
+def register_approval_check(check: Callable[[ReturnPlan, Case, date], str | None]) -> None:
+    if check not in APPROVAL_CHECKS:
+        APPROVAL_CHECKS.append(check)
+
+
+def added_blockers(plan: ReturnPlan, case: Case, day: date) -> list[str]:
+    """What the checks other features registered say is missing for a return on `day`."""
+    return [sentence for sentence in (check(plan, case, day) for check in APPROVAL_CHECKS) if sentence]
+
+
 def approval_blockers(plan: ReturnPlan, case: Case) -> list[str]:
-    """Why the plan cannot be approved yet: one translated sentence per missing condition."""
+    """Why the plan cannot be approved yet: one translated sentence per missing condition (those of other features
+    included, APPROVAL_CHECKS)."""
     blockers = []
     if not consent_documented(case):
         blockers.append(gettext("The person's consent to return is not documented (or has been withdrawn): "
@@ -124,7 +144,7 @@ def approval_blockers(plan: ReturnPlan, case: Case) -> list[str]:
     if plan.family_assessed and family_tracing_missing(plan, case, day):
         blockers.append(gettext("The person is an unaccompanied or separated child: the family must be traced and "
                                 "assessed before a return (\"Not applicable\" is not an outcome for them)."))
-    return blockers
+    return blockers + added_blockers(plan, case, day)
 
 
 def reveal(plan: ReturnPlan) -> dict[str, str | None]:

@@ -15,6 +15,7 @@ from casemgmt.returns import guards, operations, queries
 from casemgmt.returns.operations import ReturnError
 from tests import factories
 from tests.age.support import BIRTHDAY, BORN, eighteen_on
+from tests.bestinterests.support import determined
 from tests.returns.support import DAYS, TODAY, complete_plan, consent
 
 ALONE = {"planned_departure_on": None, "route_details": "Flight CM 431 via Panama", "escort_required": False}
@@ -40,7 +41,8 @@ def test_the_departure_date_decides_at_the_18th_birthday(world, departed, refuse
         with pytest.raises(ReturnError, match=NEEDS):
             operations.confirm_departure(w.caseworker, plan, departed)
         assert plan.status == "approved"
-        assert guards.missing_for_departure(plan, departed) == [queries.escort_missing_message(departed)]
+        # (A child that day also returns only after a best-interests determination: bestinterests.guards.)
+        assert guards.missing_for_departure(plan, departed)[0] == queries.escort_missing_message(departed)
     else:
         operations.confirm_departure(w.caseworker, plan, departed)
         assert plan.status == "departed"
@@ -126,6 +128,7 @@ def test_an_unaccompanied_or_separated_child_is_returned_only_after_family_traci
     operations.record_family_assessment(w.caseworker, plan, {"family_outcome": "not_found",
                                                              "family_summary": "No relatives could be located.",
                                                              "family_assessed_on": TODAY - DAYS})
+    determined(w, case, "return_to_family")  # a child's return also needs its best-interests determination
     operations.submit_plan(w.caseworker, plan)
     # The same fact adds nothing for an adult: the rule is a child's.
     grown = factories.case(w.caseworker, given_name="Otra", unaccompanied_or_separated=True)

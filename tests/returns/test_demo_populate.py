@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+from casemgmt.bestinterests import demo as bestinterests_demo
 from casemgmt.cases import operations as cases
 from casemgmt.reintegration import demo as reintegration_demo
 from casemgmt.reintegration import queries as reintegration_queries
@@ -18,10 +19,15 @@ def _people(w) -> dict:
             "caseworker2": w.caseworker2, "mission": w.mission}
 
 
+# A child's return needs a best-interests determination recommending it (bestinterests.guards): the demo of best
+# interests makes it first, as core.journey.FEATURES orders the demos.
+
+
 def test_prepare_then_populate_walks_a_case_home_and_into_reintegration(world):
     w, rng = world, random.Random(8)
     people = _people(w)
     case = factories.case(w.caseworker, date_of_birth=CHILD_DOB, citizenship="HT")
+    assert bestinterests_demo.prepare(case, "return", people, random.Random(0))
     assert returns_demo.prepare(case, "return", people, rng)
     cases.change_stage(w.caseworker, case, "return", None)
     returns_demo.populate(case, people, rng)

@@ -1,0 +1,1 @@
+from tests.bestinterests.support import w  # noqa: F401  (fixture)

@@ -39,12 +39,27 @@ ASSESSMENTS = (
      "health": "Back pain from the work; physiotherapy twice a week.",
      "education": "Enrolled in an accelerated learning programme.",
      "recommendations": "No return to the father's home; consider care by the sister, and a new assessment."},
+    {"child_views": "Wants to stay with her aunt, who looked after her before she left, and to go back to school.",
+     "safety": "Her father may have handed her to the recruiter; her mother has not been found yet.",
+     "family": "The aunt is a safe contact, lives with her own two children and is willing to care for her.",
+     "health": "Sleeps badly; weekly sessions with the psychologist.",
+     "education": "Missed a school year; the aunt's neighbourhood school can take her.",
+     "recommendations": "Kinship care with the aunt while tracing for the mother continues."},
+    {"child_views": "Asks every week when she can go home to her mother and her little brother.",
+     "safety": "The recruiter was a stranger met at the bus station; the mother was not involved and reported her "
+               "missing.",
+     "family": "The mother was traced and visited by the receiving mission: a safe home, willing to receive her.",
+     "health": "Healthy; follows counselling sessions.",
+     "education": "Her old school has kept her place.",
+     "recommendations": "Return to the mother, with monitoring visits by the receiving mission."},
 )
 RETURN_REASONS = ("The family was traced and visited: a safe home with the grandmother, who is willing and able to "
                   "care for the child; the child wishes to return; the recruiter is in custody.")
 RETURN_CONDITIONS = "Monthly visits by the receiving mission for six months; school enrolment before the return."
 AGAINST_REASONS = ("The family assessment visit found that the father organised the recruitment; the child does "
                    "not wish to return to him. A return is not in the child's best interests now.")
+REUNIFY_REASONS = ("The mother was traced and visited by the receiving mission: a safe home, willing to receive the "
+                   "child, who wishes to return; the recruiter was a stranger.")
 PENDING_REASONS = "The aunt's home is safe and the child wishes to live with her and go back to school."
 
 
@@ -70,14 +85,16 @@ def _panel(case: Case, people: dict[str, User]) -> tuple[User, list[User]] | Non
 
 
 def _decide(case: Case, people: dict[str, User], rng: random.Random, recommendation: str, decision: str,
-            reasons: str, days_ago: int, *, sign_all: bool = True) -> BestInterestsDetermination | None:
+            reasons: str, days_ago: int, *, sign_all: bool = True,
+            assessment: dict | None = None) -> BestInterestsDetermination | None:
     found = _panel(case, people)
     if found is None:
         return None
     proposer, members = found
     opened = case.created_at.date() if case.created_at else date.today()
     day = max(opened, date.today() - timedelta(days=days_ago))
-    text = ASSESSMENTS[1] if recommendation == "against_return" else ASSESSMENTS[0]
+    text = assessment or {"against_return": ASSESSMENTS[1], "alternative_care": ASSESSMENTS[2]}.get(
+        recommendation, ASSESSMENTS[0])
     assessment = operations.record_assessment(proposer, case, {"assessed_on": day, **text})
     determination = operations.convene(proposer, case, {
         "assessment_id": assessment.id, "decision": decision, "recommendation": recommendation, "reasons": reasons,
@@ -136,10 +153,23 @@ def _children_without_determination(people: dict[str, User]) -> list[Case]:
 
 
 def finish(people: dict[str, User], rng: random.Random) -> None:
-    children = _children_without_determination(people)
-    if children:
-        _decide(children[0], people, rng, "against_return", "return", AGAINST_REASONS, rng.randint(20, 30))
-    if len(children) > 1:
-        # Convened by the caseworker, who has signed; the demo supervisor's signature waits (their home page).
-        _decide(children[1], people, rng, "alternative_care", "placement", PENDING_REASONS, rng.randint(3, 6),
-                sign_all=False)
+    # The children whose families the families demo recorded (it runs first), so that each determination reads the
+    # family it is about: against return where the visit found the father involved, a placement with the aunt (a
+    # safe contact) while the mother is traced, a return where the visit found the mother willing. Other children
+    # stand in when those are absent.
+    from casemgmt.families.demo import demo_children
+
+    known = demo_children()
+    spare = iter(c for c in _children_without_determination(people) if c not in known.values())
+    decided = select(BestInterestsDetermination.case_id)
+    for role, recommendation, decision, reasons, days, assessment in (
+        ("against", "against_return", "return", AGAINST_REASONS, rng.randint(20, 30), ASSESSMENTS[1]),
+        ("tracing", "alternative_care", "placement", PENDING_REASONS, rng.randint(3, 6), ASSESSMENTS[2]),
+        ("reunify", "return_to_family", "return", REUNIFY_REASONS, rng.randint(8, 12), ASSESSMENTS[3]),
+    ):
+        case = known.get(role) or next(spare, None)
+        if case is None or db.session.scalar(decided.where(BestInterestsDetermination.case_id == case.id).limit(1)):
+            continue
+        # The placement is convened by the caseworker, who has signed; the demo supervisor's signature waits.
+        _decide(case, people, rng, recommendation, decision, reasons, days, sign_all=role != "tracing",
+                assessment=assessment)

@@ -23,6 +23,8 @@ from casemgmt.bestinterests.models import (
     PanelMember,
 )
 from casemgmt.cases import age
+from casemgmt.cases.lookup import case_or_404  # noqa: F401 (the features' pages load cases through queries)
+from casemgmt.cases.lookup import short_id as _short_id
 from casemgmt.cases.models import Case
 from casemgmt.crypto import unseal
 from casemgmt.extensions import db
@@ -33,15 +35,6 @@ except ImportError:  # pragma: no cover - only while the families feature is not
     families = None
 
 
-def _short_id(value) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= 36
-
-
-def case_or_404(case_id: str) -> Case:
-    case = db.session.get(Case, case_id) if _short_id(case_id) else None
-    if case is None:
-        raise NotFound()
-    return case
 
 
 def _of_case(model, case_id: str, object_id: str):

@@ -13,7 +13,8 @@ from werkzeug.exceptions import NotFound
 
 from casemgmt.accounts.models import Organisation, User
 from casemgmt.cases.age import years_between
-from casemgmt.cases.models import Case
+from casemgmt.cases.lookup import case_or_404  # noqa: F401 (the features' pages load cases through queries)
+from casemgmt.cases.lookup import short_id as _short_id
 from casemgmt.crypto import unseal
 from casemgmt.extensions import db
 from casemgmt.families.models import FamilyAssessmentVisit, FamilyMember, TracingAction, TracingRequest
@@ -23,15 +24,6 @@ ACTION_SEALED = ("contacted", "place", "notes")
 VISIT_SEALED = ("place", "people_met", "findings")
 
 
-def _short_id(value) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= 36
-
-
-def case_or_404(case_id: str) -> Case:
-    case = db.session.get(Case, case_id) if _short_id(case_id) else None
-    if case is None:
-        raise NotFound()
-    return case
 
 
 def member_or_404(case_id: str, member_id: str) -> FamilyMember:

@@ -12,6 +12,8 @@ from werkzeug.exceptions import NotFound
 
 from casemgmt.accounts.models import User
 from casemgmt.cases import age
+from casemgmt.cases.lookup import case_or_404  # noqa: F401 (the features' pages load cases through queries)
+from casemgmt.cases.lookup import short_id as _short_id
 from casemgmt.cases.models import Case
 from casemgmt.crypto import unseal
 from casemgmt.extensions import db
@@ -35,15 +37,6 @@ EXPIRY_WARNING = timedelta(days=60)
 T4_T5_AGE_LIMIT = 21
 
 
-def _short_id(value) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= 36
-
-
-def case_or_404(case_id: str) -> Case:
-    case = db.session.get(Case, case_id) if _short_id(case_id) else None
-    if case is None:
-        raise NotFound()
-    return case
 
 
 def status_or_404(case_id: str, status_id: str) -> ProtectionStatus:

@@ -7,10 +7,9 @@ from datetime import date
 
 from flask_babel import format_date, gettext
 from sqlalchemy import select
-from werkzeug.exceptions import NotFound
 
 from casemgmt.accounts.models import Organisation, User
-from casemgmt.cases import age
+from casemgmt.cases import age, lookup
 from casemgmt.cases.models import Case
 from casemgmt.consent.queries import has_consent
 from casemgmt.crypto import unseal
@@ -24,10 +23,7 @@ SEALED_FIELDS = (
 
 
 def case_or_404(case_id: str) -> Case:
-    case = db.session.get(Case, case_id) if case_id and len(case_id) <= 36 else None
-    if case is None:
-        raise NotFound()
-    return case
+    return lookup.case_or_404(case_id)
 
 
 def plans_of(case_id: str) -> list[ReturnPlan]:

@@ -50,7 +50,9 @@ def test_the_departure_date_decides_at_the_18th_birthday(world, departed, refuse
 
 def test_a_parent_or_legal_guardian_travelling_along_is_enough_and_is_encrypted(world):
     w = world
-    case = factories.case(w.caseworker, date_of_birth=BORN)
+    # A child today (16), whose return rests on a determination recommending it (bestinterests.guards).
+    case = factories.case(w.caseworker, date_of_birth=TODAY.replace(year=TODAY.year - 16, day=1))
+    determined(w, case, "return_to_family")
     plan = _approved_alone(w, case)
     plan.status = "draft"
     with pytest.raises(ReturnError, match="Give both the name of the parent or legal guardian"):
@@ -62,7 +64,7 @@ def test_a_parent_or_legal_guardian_travelling_along_is_enough_and_is_encrypted(
                                                      "guardian_relationship": "parent"})
     assert plan.accompanied and not plan.has_escort
     plan.status = "approved"
-    operations.confirm_departure(w.caseworker, plan, BIRTHDAY - DAYS)
+    operations.confirm_departure(w.caseworker, plan, TODAY - DAYS)
     assert plan.status == "departed"
     db.session.flush()
     raw = db.session.execute(text("SELECT guardian_name, guardian_relationship FROM return_plans")).one()

@@ -7,7 +7,9 @@ For a record with an edit page (cases, tasks, facilities, reintegration plans, t
 is filled exactly as the page fills it (the same snapshot and choices, decrypted as the view decrypts), rendered to
 the strings a browser would post back, and validated: the user pressing Save without changing anything. A record
 that is only ever created (contacts, consent, screenings, stays, sessions, services, visits, referrals, transfers,
-closure requests) goes through its creating form with its stored values the same way. The check runs in a request
+closure requests; issue 15's tracing requests and actions, family visits, determinations, guardians, care
+arrangements, reunifications and their services) goes through its creating form with its stored values the same
+way. The check runs in a request
 of a user of the record's organisation, with CSRF off; a submission-token field, if the forms have one, is ignored
 because this checks the data, not the token.
 """
@@ -24,6 +26,9 @@ from wtforms import BooleanField, FileField, SelectFieldBase, SelectMultipleFiel
 
 from casemgmt.access import Action, allowed
 from casemgmt.accounts.models import Organisation, User
+from casemgmt.bestinterests import forms as bi_forms
+from casemgmt.bestinterests import queries as bi_queries
+from casemgmt.bestinterests.models import BestInterestsAssessment, BestInterestsDetermination, CareArrangement, Guardian
 from casemgmt.cases import operations as cases
 from casemgmt.cases.forms import CaseForm
 from casemgmt.cases.models import Case
@@ -34,6 +39,10 @@ from casemgmt.counseling.forms import SessionForm
 from casemgmt.counseling.models import CounselingSession
 from casemgmt.crypto import unseal
 from casemgmt.extensions import db
+from casemgmt.families import forms as family_forms
+from casemgmt.families import operations as family_operations
+from casemgmt.families import queries as family_queries
+from casemgmt.families.models import FamilyAssessmentVisit, FamilyMember, TracingAction, TracingRequest
 from casemgmt.intake.forms import ContactForm, ScreeningForm
 from casemgmt.intake.models import Contact, Screening
 from casemgmt.intake.sealing import unseal_contact
@@ -45,6 +54,10 @@ from casemgmt.referrals.models import Referral, Transfer
 from casemgmt.reintegration import forms as reintegration_forms
 from casemgmt.reintegration import queries as reintegration_queries
 from casemgmt.reintegration.models import MonitoringVisit, ReintegrationPlan, ServiceDelivered
+from casemgmt.residence import forms as residence_forms
+from casemgmt.residence import operations as residence_operations
+from casemgmt.residence import queries as residence_queries
+from casemgmt.residence.models import ProtectionStatus, Reunification, ReunificationMember, ReunificationService
 from casemgmt.returns import queries as return_queries
 from casemgmt.returns.models import ReturnPlan
 from casemgmt.returns.views import STEP_FORMS, _plan_data
@@ -274,6 +287,117 @@ def _closure(request: ClosureRequest, user: User) -> list[Refusal]:
     return _errors(f"closure request {request.id}", ClosureRequestForm, {"data": data})
 
 
+# Children and families (issue 15) -----------------------------------------------------------------------------------
+
+def _columns(record, sealed: tuple[str, ...] = ()) -> dict:
+    data = {c.key: getattr(record, c.key) for c in type(record).__table__.columns if c.key not in sealed}
+    data.update({name: unseal(record, name) for name in sealed})
+    return data
+
+
+def _member_names(case_id: str) -> list[tuple[str, str]]:
+    return [(m.id, m.id) for m in family_queries.live_members(case_id)]
+
+
+def _family_member(member: FamilyMember, user: User) -> list[Refusal]:
+    if member.deleted_at is not None:  # removed: no page shows it any more
+        return []
+    data = {**family_operations.member_snapshot(member), "version": member.version}
+    return _errors(f"family member {member.id}", family_forms.EditMemberForm, {"data": data})
+
+
+def _tracing_request(found: TracingRequest, user: User) -> list[Refusal]:
+    # The reasons the form offers follow the sought member's whereabouts, which a closed request's finding changed:
+    # an open request is checked against today's choices, a closed one against the reason it was opened with.
+    member = found.family_member
+    codes = family_operations.reasons_for(found.case, member) if found.is_open and member else [found.reason]
+
+    def make(**kwargs):
+        return family_forms.TracingRequestForm(reasons=[(code, code) for code in codes], **kwargs)
+
+    return _errors(f"tracing request {found.id}", make, {"data": _columns(found, ("description",))})
+
+
+def _tracing_action(action: TracingAction, user: User) -> list[Refusal]:
+    def make(**kwargs):
+        return family_forms.TracingActionForm(members=_member_names(action.case_id), **kwargs)
+
+    data = _columns(action, family_queries.ACTION_SEALED)
+    data["family_member_id"] = data["family_member_id"] or ""
+    return _errors(f"tracing action {action.id}", make, {"data": data})
+
+
+def _family_visit(visit: FamilyAssessmentVisit, user: User) -> list[Refusal]:
+    data = _columns(visit, family_queries.VISIT_SEALED)
+    data["family_willing"] = "yes" if visit.family_willing else "no"
+    return _errors(f"family assessment visit {visit.id}", family_forms.VisitForm, {"data": data})
+
+
+def _assessment(assessment: BestInterestsAssessment, user: User) -> list[Refusal]:
+    data = {"assessed_on": assessment.assessed_on, "version": assessment.version,
+            **bi_queries.reveal_assessment(assessment)}
+    return _errors(f"best-interests assessment {assessment.id}", bi_forms.AssessmentForm, {"data": data})
+
+
+def _determination(determination: BestInterestsDetermination, user: User) -> list[Refusal]:
+    case = determination.case
+
+    def make(**kwargs):
+        return bi_forms.DeterminationForm(
+            assessments=[(a.id, a.id) for a in bi_queries.assessments_of(case.id)],
+            candidates=[(u.id, u.display_name) for u in bi_queries.panel_candidates(case)], **kwargs)
+
+    data = _columns(determination, ("reasons", "conditions"))
+    data["panel"] = [m.user_id for m in determination.panel]
+    return _errors(f"best-interests determination {determination.id}", make, {"data": data})
+
+
+def _appointment(record: str, row, form_class: type, sealed: tuple[str, ...]) -> list[Refusal]:
+    def make(**kwargs):
+        return form_class(members=bi_queries.member_choices(row.case_id), **kwargs)
+
+    data = _columns(row, sealed)
+    data["family_member_id"] = data["family_member_id"] or ""
+    return _errors(f"{record} {row.id}", make, {"data": data})
+
+
+def _guardian(guardian: Guardian, user: User) -> list[Refusal]:
+    return _appointment("guardian", guardian, bi_forms.GuardianForm, ("name", "contact", "appointed_by"))
+
+
+def _care(care: CareArrangement, user: User) -> list[Refusal]:
+    return _appointment("care arrangement", care, bi_forms.CareForm, ("carer", "notes"))
+
+
+def _protection_status(status: ProtectionStatus, user: User) -> list[Refusal]:
+    data = {**residence_operations.status_snapshot(status), "version": status.version}
+    return _errors(f"protection status {status.id}", residence_forms.EditStatusForm, {"data": data})
+
+
+def _reunification(reunification: Reunification, user: User) -> list[Refusal]:
+    return _errors(f"reunification {reunification.id}", residence_forms.ReunificationForm,
+                   {"data": {"notes": unseal(reunification, "notes")}})
+
+
+def _reunification_member(member: ReunificationMember, user: User) -> list[Refusal]:
+    def make(**kwargs):
+        requests = [(r.id, r.id) for r in residence_queries.travel_requests(member.case_id)]
+        return residence_forms.MemberForm(requests=requests, **kwargs)
+
+    data = {**residence_operations.member_snapshot(member), "version": member.version}
+    data["fund_request_id"] = data["fund_request_id"] or ""
+    return _errors(f"reunification member {member.id}", make, {"data": data})
+
+
+def _reunification_service(service: ReunificationService, user: User) -> list[Refusal]:
+    def make(**kwargs):
+        return residence_forms.ServiceForm(members=_member_names(service.case_id), **kwargs)
+
+    data = _columns(service, ("notes",))
+    data["family_member_id"] = data["family_member_id"] or ""
+    return _errors(f"reunification service {service.id}", make, {"data": data})
+
+
 # (model, check, the organisation whose user saves it)
 CHECKS = (
     (Case, _case, lambda r: r.organisation_id),
@@ -291,6 +415,20 @@ CHECKS = (
     (Referral, _referral, lambda r: r.from_organisation_id),
     (Transfer, _transfer, lambda r: r.from_organisation_id),
     (ClosureRequest, _closure, lambda r: r.case.organisation_id),
+    (FamilyMember, _family_member, lambda r: r.case.organisation_id),
+    (TracingRequest, _tracing_request, lambda r: r.case.organisation_id),
+    # Tracing actions and visits are recorded by whoever traced (often the receiving mission): its user's form.
+    (TracingAction, _tracing_action, lambda r: r.organisation_id),
+    (FamilyAssessmentVisit, _family_visit, lambda r: r.organisation_id),
+    (BestInterestsAssessment, _assessment, lambda r: r.case.organisation_id),
+    (BestInterestsDetermination, _determination, lambda r: r.case.organisation_id),
+    (Guardian, _guardian, lambda r: r.case.organisation_id),
+    (CareArrangement, _care, lambda r: r.case.organisation_id),
+    (ProtectionStatus, _protection_status, lambda r: r.case.organisation_id),
+    (Reunification, _reunification, lambda r: r.case.organisation_id),
+    (ReunificationMember, _reunification_member, lambda r: r.reunification.organisation_id),
+    (ReunificationService, _reunification_service,
+     lambda r: db.session.get(Reunification, r.reunification_id).organisation_id),
 )
 
 

@@ -39,6 +39,14 @@ from sqlalchemy import func, select, update
 
 from casemgmt.accounts import operations as accounts
 from casemgmt.accounts.models import User
+from casemgmt.bestinterests import operations as bestinterests
+from casemgmt.bestinterests.models import (
+    BestInterestsAssessment,
+    BestInterestsDetermination,
+    CareArrangement,
+    Guardian,
+    PanelMember,
+)
 from casemgmt.cases.models import Case
 from casemgmt.consent import operations as consent
 from casemgmt.core.time import utcnow
@@ -46,6 +54,8 @@ from casemgmt.counseling import operations as counseling
 from casemgmt.counseling.models import CounselingSession
 from casemgmt.documents import operations as documents
 from casemgmt.extensions import db
+from casemgmt.families import operations as families
+from casemgmt.families.models import FamilyAssessmentVisit, FamilyMember, TracingAction, TracingRequest
 from casemgmt.fund import operations as fund
 from casemgmt.fund.models import Disbursement, FundApproval, FundRequest, Refund
 from casemgmt.intake import operations as intake
@@ -55,6 +65,8 @@ from casemgmt.programmes import operations as programmes
 from casemgmt.programmes.models import BudgetLine, Donor, Enrolment, Project, ProjectAttribution
 from casemgmt.referrals import operations as referrals
 from casemgmt.reintegration import operations as reintegration
+from casemgmt.residence import operations as residence
+from casemgmt.residence.models import ProtectionStatus, Reunification, ReunificationMember, ReunificationService
 from casemgmt.returns import operations as returns
 from casemgmt.shelter import operations as shelter
 from casemgmt.shelter.models import Facility
@@ -258,6 +270,8 @@ def build_world() -> World:
         "request_id": journey.request_closure(caseworker, rejecting, "completed", "Done.").id}
     db.session.commit()
     _programmes(world, people, case, session)
+    _children(world, people)
+    world.values["children_rows"] = children_rows()
     return world
 
 
@@ -315,6 +329,123 @@ def _programmes(world: World, people: dict[str, User], case: Case, session: Coun
         "approved_request": {"request_id": approved.id},
         "paid_request": {"request_id": paid.id},
     })
+
+
+# Issue 15. A child's consent: her assent and a parent's consent (consent/operations.py).
+CHILD_CONSENT = {**FULL_CONSENT, "is_child_assent": True, "guardian_name": "Marie Joseph",
+                 "guardian_relationship": "parent"}
+FOURTEEN = date(TODAY.year - 14, 1, 1)  # 14 on every day of this year, and a child on the consent's day too
+# The tables of the children and families features: what a refused request would have changed there (their texts
+# are encrypted, so planted() cannot find them by a word).
+CHILDREN_MODELS = (FamilyMember, TracingRequest, TracingAction, FamilyAssessmentVisit, BestInterestsAssessment,
+                   BestInterestsDetermination, PanelMember, Guardian, CareArrangement, ProtectionStatus,
+                   Reunification, ReunificationMember, ReunificationService)
+
+
+def _child(caseworker: User, given_name: str, document_number: str) -> Case:
+    case = factories.case(caseworker, assigned_to_id=caseworker.id, given_name=given_name,
+                          document_number=document_number, phone=None, date_of_birth=FOURTEEN,
+                          unaccompanied_or_separated=True, citizenship="HT")
+    consent.record_consent(caseworker, case, CHILD_CONSENT)
+    return case
+
+
+def _refer_accepted(caseworker: User, case: Case, accepted: User) -> None:
+    referral = referrals.create_referral(caseworker, case, accepted.organisation_id, "MigrationOrChangeOfLocation",
+                                         "Tracing and return.")
+    referrals.accept_referral(accepted, referral)
+    db.session.commit()
+
+
+def _children(world: World, people: dict[str, User]) -> None:
+    """Issue 15: an unaccompanied 14-year-old referred to the mission (accepted), with her mother (whereabouts unknown,
+    a tracing request open, the mission's tracing action and family assessment visit on it), her father (possibly
+    involved) and an aunt (a safe contact); an assessment, a determination whose panel (her caseworker and the
+    supervisor) has not signed yet, a guardian and a care arrangement. An adult who stays, referred too, with a T visa
+    application and a family reunification her daughter joins. The other organisation has the same kinds of records
+    on cases of its own, for the cross-wired requests."""
+    caseworker, supervisor = people["own_caseworker"], people["own_supervisor"]
+    accepted = people["referral_accepted"]
+    ago = {n: TODAY - timedelta(days=n) for n in (1, 2, 3, 5, 20)}
+    child = _child(caseworker, "Nadège", "HT-700")
+    _refer_accepted(caseworker, child, accepted)
+    mother = families.add_member(caseworker, child, {
+        "relationship_code": "mother", "given_name": "Mirlande", "family_name": "Jean", "country": "HT",
+        "whereabouts": "unknown"})
+    families.add_member(caseworker, child, {"relationship_code": "father", "given_name": "Wilfrid",
+                                            "country": "HT", "possibly_involved": True})
+    aunt = families.add_member(caseworker, child, {
+        "relationship_code": "aunt_uncle", "given_name": "Mireille", "country": "HT", "safe_contact": True,
+        "may_be_told_location": True})
+    tracing = families.open_request(caseworker, mother, {"reason": "unaccompanied", "description": "Jacmel."})
+    db.session.commit()
+    families.record_action(accepted, tracing, {"kind": "home_visit", "done_on": ago[3], "outcome": "located",
+                                               "family_member_id": mother.id, "place": "Jacmel"})
+    families.record_visit(accepted, child, tracing, {
+        "visited_on": ago[2], "findings": "The mother is willing and able.", "family_willing": "yes",
+        "safety": "safe", "recommendation": "reunify"})
+    assessment = bestinterests.record_assessment(caseworker, child, {
+        "assessed_on": ago[2], "child_views": "She wants to go home to her mother."})
+    determination = bestinterests.convene(caseworker, child, {
+        "assessment_id": assessment.id, "decision": "return", "recommendation": "return_to_family",
+        "reasons": "The mother is safe and willing.", "panel": [caseworker.id, supervisor.id]})
+    guardian = bestinterests.add_guardian(caseworker, child, {
+        "kind": "legal_representative", "name": "Dra. Ortiz", "started_on": ago[20]})
+    care = bestinterests.add_care(caseworker, child, {"kind": "residential", "carer": "Hogar Santa Inés",
+                                                      "started_on": ago[20]})
+    db.session.commit()
+
+    stays = factories.case(caseworker, assigned_to_id=caseworker.id, given_name="Rosa María",
+                           document_number="PE-701", phone=None)
+    consent.record_consent(caseworker, stays, FULL_CONSENT)
+    _refer_accepted(caseworker, stays, accepted)
+    status = residence.record_status(caseworker, stays, {"country": "US", "kind": "t_visa", "state": "applied",
+                                                         "applied_on": ago[20]})
+    daughter = families.add_member(caseworker, stays, {
+        "relationship_code": "child", "given_name": "Luz", "country": "PE", "may_be_told_location": True})
+    son = families.add_member(caseworker, stays, {
+        "relationship_code": "child", "given_name": "Ángel", "country": "PE", "may_be_told_location": True})
+    reunification = residence.open_reunification(caseworker, stays, "Her two children.")
+    joined = residence.add_member(caseworker, reunification, {"family_member_id": daughter.id,
+                                                              "derivative_kind": "t3"})
+    db.session.commit()
+    world.values.update(child_assessment=assessment.id, panel=[caseworker.id, supervisor.id],
+                        joining_member=son.id, joined_prefix=f"m{joined.id[:8]}")
+    world.objects.update({
+        "child": {"case_id": child.id},
+        "family_member": {"case_id": child.id, "member_id": aunt.id},
+        "tracing_request": {"request_id": tracing.id},
+        "assessment": {"case_id": child.id, "assessment_id": assessment.id},
+        "determination": {"determination_id": determination.id},
+        "guardian": {"case_id": child.id, "guardian_id": guardian.id},
+        "care": {"case_id": child.id, "care_id": care.id},
+        "stays": {"case_id": stays.id},
+        "protection_status": {"case_id": stays.id, "status_id": status.id},
+        "reunification": {"reunification_id": reunification.id},
+        "reunification_member": {"reunification_id": reunification.id, "member_id": joined.id},
+    })
+
+    # The other organisation's records of the same kinds, for the cross-wired requests.
+    other = people["other_caseworker"]
+    theirs = _child(other, "Otra niña", "CO-700")
+    member = families.add_member(other, theirs, {"relationship_code": "mother", "given_name": "Otra"})
+    their_assessment = bestinterests.record_assessment(other, theirs, {"assessed_on": ago[5],
+                                                                       "child_views": "Other organisation's."})
+    their_guardian = bestinterests.add_guardian(other, theirs, {"kind": "legal_guardian", "name": "Otro",
+                                                                "started_on": ago[5]})
+    their_care = bestinterests.add_care(other, theirs, {"kind": "foster", "carer": "Otra familia",
+                                                        "started_on": ago[5]})
+    their_status = residence.record_status(other, theirs, {"country": "CO", "kind": "residence_permit",
+                                                           "state": "applied", "applied_on": ago[5]})
+    db.session.commit()
+    world.foreign.update(member_id=member.id, assessment_id=their_assessment.id, guardian_id=their_guardian.id,
+                         care_id=their_care.id, status_id=their_status.id)
+
+
+def children_rows() -> dict[str, list[tuple]]:
+    """Every row of the children and families tables, as stored (encrypted texts included)."""
+    return {model.__tablename__: sorted(tuple(row) for row in db.session.execute(select(model.__table__)))
+            for model in CHILDREN_MODELS}
 
 
 def _foreign(world: World, other, people: dict[str, User]) -> None:
@@ -377,6 +508,11 @@ def submission(endpoint: str, world: World, viewer: str) -> dict[str, object]:
     today, soon = TODAY.isoformat(), (TODAY + timedelta(days=10)).isoformat()
     v = world.values
     reauth = {"admin_password": factories.PASSWORD}
+    member = {"relationship_code": "sibling", "given_name": "Mallory", "whereabouts": "known", "country": "HT"}
+    visit = {"visited_on": today, "findings": "Planted.", "family_willing": "yes", "safety": "safe",
+             "recommendation": "reunify"}
+    status = {"country": "US", "kind": "continued_presence", "state": "applied", "applied_on": today,
+              "certifying_agency": "Planted"}
     forms: dict[str, dict[str, object]] = {
         "admin.approve": reauth, "admin.refuse": reauth, "admin.disable": reauth, "admin.enable": reauth,
         "admin.reset": reauth,
@@ -462,6 +598,30 @@ def submission(endpoint: str, world: World, viewer: str) -> dict[str, object]:
                                  "correction_reason": "Planted.", "version": "1"},
         "fund.correct_payment": {"method": "voucher", "paid_on": today, "reference": "Planted",
                                  "correction_reason": "Planted.", "version": "1"},
+        # Issue 15: what untouched() compares is every row of these features' tables.
+        "families.new_member": member, "families.edit_member": {**member, "version": "1"},
+        "families.remove_member": {"removal_reason": "Planted.", "version": "1"},
+        "families.open_request": {"reason": "person_asks", "description": "Planted."},
+        "families.new_action": {"kind": "phone_call", "done_on": today, "outcome": "lead", "contacted": "Mallory"},
+        "families.close": {"status": "not_found", "outcome_note": "Planted."},
+        "families.new_visit": visit, "families.new_request_visit": visit,
+        "bestinterests.new_assessment": {"assessed_on": today, "child_views": "Planted."},
+        "bestinterests.edit_assessment": {"assessed_on": today, "child_views": "Planted.", "version": "1"},
+        "bestinterests.new_determination": {
+            "assessment_id": v.get("child_assessment"), "decision": "placement", "recommendation": "alternative_care",
+            "reasons": "Planted.", "panel": [str(i) for i in v.get("panel", ())]},
+        "bestinterests.sign": {"vote": "concur"},
+        "bestinterests.withdraw": {"withdrawal_reason": "Planted."},
+        "bestinterests.new_guardian": {"kind": "legal_guardian", "name": "Mallory", "started_on": today},
+        "bestinterests.new_care": {"kind": "foster", "carer": "Mallory", "started_on": today},
+        "bestinterests.end_guardian": {"ended_on": today}, "bestinterests.end_care": {"ended_on": today},
+        "residence.status_new": status, "residence.status_edit": {**status, "version": "1"},
+        "residence.reunification_new": {"notes": "Planted."},
+        "residence.member_add": {"family_member_id": v.get("joining_member"), "derivative_kind": "t3"},
+        "residence.member_update": {f"{v.get('joined_prefix')}-{k}": value for k, value in (
+            ("document_status", "applied"), ("document_applied_on", today), ("version", "1"))},
+        "residence.cancel": {"cancellation_reason": "Planted."},
+        "residence.service_new": {"kind": "reception", "provided_on": today, "notes": "Planted."},
     }
     return dict(forms.get(endpoint, {}))
 
@@ -530,7 +690,8 @@ def planted() -> list[str]:
 
 def untouched(world: World) -> list[str]:
     """What the fund's and programmes' refused forms would have changed: the requests' statuses and approvals,
-    refunds, a receipt, the enrolment and a spare project's, the charge of the session to the project."""
+    refunds, a receipt, the enrolment and a spare project's, the charge of the session to the project; and any row of
+    the children and families tables (issue 15)."""
     changed = []
     for request_id, (status, approvals) in world.values["requests"].items():
         request = db.session.get(FundRequest, request_id)
@@ -552,4 +713,8 @@ def untouched(world: World) -> list[str]:
         changed.append("the case was enrolled in the spare project")
     if db.session.scalar(select(func.count()).select_from(ProjectAttribution)):
         changed.append("a record was charged to a project")
+    # Issue 15: no family, tracing, best-interests or residence record was added, changed, signed or ended.
+    now, then = children_rows(), world.values["children_rows"]
+    changed += [f"{table}: {len(then[table])} rows before, {len(now[table])} after, or a row changed"
+                for table in then if now[table] != then[table]]
     return changed

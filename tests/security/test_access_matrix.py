@@ -93,6 +93,19 @@ FUND_CANCEL = "f f o f o f f | f f n n n f | f f f n f | f"  # the requester or 
 FUND_CORRECT_REQUEST = "f f o f o f f | f f n n n n | f f f n n | f"  # the requester or a supervisor: it names her
 FUND_CORRECT_PAYMENT = "f f o f o f o | f f n n n n | f f f n n | f"  # the payment: the finance officer too
 
+# Children and families (issue 15; docs/access.md rows family.*, tracing.manage, bestinterests.*, residence.*). The
+# child's case and the adult's who stays are referred to the mission, accepted by referral_accepted. Family members,
+# tracing and the family assessment visit are in the referral scope: the receiving organisation traces and visits the
+# family in the country of origin. Adding, correcting and removing family members is the owning organisation's.
+FAMILY = WORKERS_REFERRED
+FAMILY_MANAGE = WORKERS_NOT_REFERRED
+# Best interests (the child's views and health) and the stay (immigration status, reunification): never through a
+# referral, never the hotline operator, the caseworker not on the case or the finance officer.
+OWN_WORKERS = WORKERS_NOT_REFERRED
+# Signing a determination: only a named panel member whose signature is pending (her caseworker and the supervisor);
+# everyone else who may open the child's best interests is refused (403), another organisation's staff learn nothing.
+PANEL_SIGNS = "f f o f o f f | f f n n n f | f f f n f | f"
+
 TABLE: dict[str, tuple[str, dict[str, str]] | list[tuple[str, dict[str, str]]]] = {
     "admin.approve": ("account_request", {"POST": SUPERVISOR_APPROVES_ACCOUNT}),
     "admin.refuse": ("account_request", {"POST": SUPERVISOR_APPROVES_ACCOUNT}),
@@ -202,6 +215,37 @@ TABLE: dict[str, tuple[str, dict[str, str]] | list[tuple[str, dict[str, str]]]] 
     "programmes.enrol": ("case", {"POST": WORKERS_REFERRED}),
     "programmes.financial_export": ("project", {"GET": PROJECT_VIEW}),
     "programmes.project": ("project", {"GET": PROJECT_VIEW}),
+    "families.case_index": ("child", {"GET": FAMILY}),
+    "families.new_member": ("child", {"GET": FAMILY_MANAGE, "POST": FAMILY_MANAGE}),
+    "families.edit_member": ("family_member", {"GET": FAMILY_MANAGE, "POST": FAMILY_MANAGE}),
+    "families.remove_member": ("family_member", {"POST": FAMILY_MANAGE}),
+    "families.open_request": ("family_member", {"GET": FAMILY, "POST": FAMILY}),
+    "families.tracing_request": ("tracing_request", {"GET": FAMILY}),
+    "families.new_action": ("tracing_request", {"GET": FAMILY, "POST": FAMILY}),
+    "families.close": ("tracing_request", {"POST": FAMILY}),
+    "families.new_visit": ("child", {"GET": FAMILY, "POST": FAMILY}),
+    "families.new_request_visit": ("tracing_request", {"GET": FAMILY, "POST": FAMILY}),
+    "bestinterests.case_index": ("child", {"GET": OWN_WORKERS}),
+    "bestinterests.new_assessment": ("child", {"GET": OWN_WORKERS, "POST": OWN_WORKERS}),
+    "bestinterests.edit_assessment": ("assessment", {"GET": OWN_WORKERS, "POST": OWN_WORKERS}),
+    "bestinterests.new_determination": ("child", {"GET": OWN_WORKERS, "POST": OWN_WORKERS}),
+    "bestinterests.determination": ("determination", {"GET": OWN_WORKERS}),
+    "bestinterests.sign": ("determination", {"POST": PANEL_SIGNS}),
+    # Whoever may record the child's best interests reaches it; the operation lets only the proposer withdraw.
+    "bestinterests.withdraw": ("determination", {"POST": OWN_WORKERS}),
+    "bestinterests.new_guardian": ("child", {"GET": OWN_WORKERS, "POST": OWN_WORKERS}),
+    "bestinterests.end_guardian": ("guardian", {"POST": OWN_WORKERS}),
+    "bestinterests.new_care": ("child", {"GET": OWN_WORKERS, "POST": OWN_WORKERS}),
+    "bestinterests.end_care": ("care", {"POST": OWN_WORKERS}),
+    "residence.case_index": ("stays", {"GET": OWN_WORKERS}),
+    "residence.status_new": ("stays", {"GET": OWN_WORKERS, "POST": OWN_WORKERS}),
+    "residence.status_edit": ("protection_status", {"GET": OWN_WORKERS, "POST": OWN_WORKERS}),
+    "residence.reunification_new": ("stays", {"GET": OWN_WORKERS, "POST": OWN_WORKERS}),
+    "residence.reunification": ("reunification", {"GET": OWN_WORKERS}),
+    "residence.member_add": ("reunification", {"POST": OWN_WORKERS}),
+    "residence.member_update": ("reunification_member", {"POST": OWN_WORKERS}),
+    "residence.cancel": ("reunification", {"POST": OWN_WORKERS}),
+    "residence.service_new": ("reunification", {"GET": OWN_WORKERS, "POST": OWN_WORKERS}),
     "tasks.case_index": ("case", {"GET": CASE_ROLES, "POST": CASE_ROLES}),
     "tasks.complete": [("task", {"POST": CASE_NOT_REFERRED}), ("receiving_task", {"POST": RECEIVING_TASK})],
     "tasks.edit": [("task", {"GET": CASE_NOT_REFERRED, "POST": CASE_NOT_REFERRED}),

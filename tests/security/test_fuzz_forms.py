@@ -31,7 +31,7 @@ import re
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from html.parser import HTMLParser
 from urllib.parse import urlencode, urlsplit
 
@@ -42,11 +42,14 @@ from sqlalchemy import select, update
 from werkzeug.exceptions import HTTPException
 
 from casemgmt.accounts.models import Organisation, User
+from casemgmt.bestinterests import operations as best_interests_operations
 from casemgmt.consent import operations as consent_operations
 from casemgmt.demo import build_demo
 from casemgmt.extensions import db
+from casemgmt.families import operations as family_operations
 from casemgmt.journey import operations as journey_operations
 from casemgmt.referrals import operations as referral_operations
+from casemgmt.residence import operations as residence_operations
 from casemgmt.returns import operations as return_operations
 from tests import factories
 from tests.auth.support import new_web
@@ -500,6 +503,40 @@ def demo(app, ctx):
     handoff = referral_operations.open_referral_to(declined, mission.organisation_id)
     referral_operations.decline_referral(mission, handoff, "No staff in that region this month.")
     db.session.commit()
+    _children_and_families(caseworker, supervisor)
+    db.session.commit()
+
+
+def _children_and_families(caseworker: User, supervisor: User) -> None:
+    """Issue 15: the forms the demo offers only in some states. A child whose guardian and care arrangement are still
+    running, with a determination the supervisor convened (only whoever proposed it may withdraw it); an adult who
+    stays, with a protection status and an open reunification: one member arrived (services are recorded after an
+    arrival), one on the way (the reunification stays open), and a family member who may still join."""
+    today = date.today()
+    colleague = db.session.scalar(select(User).where(User.username == "supervisorb"))
+    child = factories.case(caseworker, date_of_birth=date(today.year - 14, 1, 1), unaccompanied_or_separated=True)
+    assessment = best_interests_operations.record_assessment(caseworker, child, {
+        "assessed_on": today, "child_views": "She wants to stay in school here."})
+    best_interests_operations.convene(supervisor, child, {
+        "assessment_id": assessment.id, "decision": "placement", "recommendation": "alternative_care",
+        "reasons": "No family has been found.", "panel": [supervisor.id, colleague.id]})
+    best_interests_operations.add_guardian(caseworker, child, {"kind": "legal_representative", "name": "Dra. Ortiz",
+                                                              "started_on": today - timedelta(days=20)})
+    best_interests_operations.add_care(caseworker, child, {"kind": "foster", "carer": "Familia Rojas",
+                                                          "started_on": today - timedelta(days=20)})
+    stays = factories.case(caseworker)
+    residence_operations.record_status(caseworker, stays, {"country": "US", "kind": "t_visa", "state": "applied",
+                                                           "applied_on": today - timedelta(days=60)})
+    children = [family_operations.add_member(caseworker, stays, {
+        "relationship_code": "child", "given_name": name, "may_be_told_location": True})
+        for name in ("Luz", "Ángel", "Sol")]
+    reunification = residence_operations.open_reunification(caseworker, stays)
+    arrived, _travelling = (residence_operations.add_member(caseworker, reunification, {
+        "family_member_id": member.id, "derivative_kind": "t3"}) for member in children[:2])
+    residence_operations.update_member(caseworker, reunification, arrived, {
+        "derivative_kind": "t3", "document_status": "issued", "document_applied_on": today - timedelta(days=40),
+        "document_issued_on": today - timedelta(days=10), "travel_on": today - timedelta(days=5),
+        "arrived_on": today - timedelta(days=5)})
 
 
 def test_every_form_survives_hostile_input_without_5xx_or_partial_writes(app, demo, backend):

@@ -10,12 +10,13 @@ import random
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import click
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.orm import aliased
 
 from benchmarks.browser import BenchError, Browser
 from benchmarks.comparisons import DecryptionMemo, decrypt_and_scan, replay_reads
@@ -24,12 +25,22 @@ from benchmarks.memory import peak_rss_mb, rss_mb
 from benchmarks.timing import SqlProbe, Statement, summary_ms, timed
 from casemgmt.access.policies import case_scope_filter
 from casemgmt.accounts.models import User
+from casemgmt.bestinterests.models import BestInterestsDetermination, CareArrangement, Guardian
 from casemgmt.cases import identity
-from casemgmt.cases.models import Case, StageChange
+from casemgmt.cases.models import Case, Person, StageChange
 from casemgmt.cases.queries import search_cases
 from casemgmt.extensions import db
+from casemgmt.families.models import (
+    FamilyAssessmentVisit,
+    FamilyMember,
+    FamilyMemberKey,
+    TracingAction,
+    TracingRequest,
+)
 from casemgmt.fund.models import FundRequest
+from casemgmt.matching.models import PersonMatchKey
 from casemgmt.programmes.models import ProjectOrganisation
+from casemgmt.residence.models import ProtectionStatus, Reunification
 
 READER, WRITER = "supervisor", "caseworker"
 WARMUP = 2
@@ -50,6 +61,20 @@ OPTIONAL_ENDPOINTS = {
     "fund_list": "fund.index",
     "fund_list_spent": "fund.index",
     "project_export": "programmes.financial_export",
+    # Issue 15, each on cases of the reader's organisation that have such records (Run.family_samples): the family
+    # page, a tracing request (with its matching among the organisation's other cases: families.tracing_match), the
+    # best-interests page of a child with a determination, and the stay page of a case with a protection status.
+    "family_page": "families.case_index",
+    "tracing_page": "families.tracing_request",
+    "best_interests_page": "bestinterests.case_index",
+    "stay_page": "residence.case_index",
+}
+# Issue 15's pages, each with the URL of one sampled record and what its sample is.
+FAMILY_PAGES = {
+    "family_page": ("/cases/{}/family", "a case with family members"),
+    "tracing_page": ("/tracing/{}", "a tracing request for an identifiable family member"),
+    "best_interests_page": ("/cases/{}/best-interests", "a case with a best-interests determination"),
+    "stay_page": ("/cases/{}/stay", "a case with a protection status or a reunification"),
 }
 
 
@@ -64,6 +89,9 @@ class Sample:
     reader_id: int
     disclosure_k: int
     project_id: int | None = None  # the reader's organisation's project with the most fund requests
+    # Issue 15: per page of FAMILY_PAGES, the sampled ids (cases, or tracing requests) of the reader's organisation.
+    family: dict[str, list[str]] = field(default_factory=dict)
+    family_population: dict[str, int] = field(default_factory=dict)  # how many there were to pick from
 
 
 class Run:
@@ -157,6 +185,7 @@ class Run:
             "matching_page": lambda: reader.get("/matching/"),
             # The financial workbook lists every request of the project: its count is the timed runs' own.
             **{name: call for name, call in self._project_pages(reader, sample).items() if name != "project_export"},
+            **{name: _opener(reader, FAMILY_PAGES[name][0].format(i)) for name, i in self.family_shapes().items()},
         }
         for name, call in pages.items():
             if "skipped" in self.metrics.get(name, {"skipped": True}):
@@ -169,6 +198,44 @@ class Run:
                     call()
                 counts.append(probe.count)
             self.metrics[name]["queries"] = min(counts)
+
+    def family_shapes(self) -> dict[str, str]:
+        """Per issue 15 page, the first record (by id) of one fixed shape in the reader's organisation, for
+        fixed_query_counts. Each of these pages runs one more query for a section that is there or not (the case
+        header's look at the contacts when no age is recorded; the organisations of the visits; the family members a
+        care arrangement names; the members tracing requests look for; a reunification's members; the candidates of
+        a matching that found some), and never one per row: the same shape at every size holds the count still,
+        whatever the number of members, actions, determinations or matches. A shape the data lacks leaves the page
+        with the timed runs' highest count."""
+        with self.app.test_request_context():
+            reader = db.session.scalar(select(User).where(User.username == READER))
+            aged = exists().where(Person.case_id == Case.id, Person.age_basis.in_(("exact", "estimated",
+                                                                                   "birth_year")))
+            own = [Case.organisation_id == reader.organisation_id, Case.erased_at.is_(None), aged]
+            member = exists().where(FamilyMember.case_id == Case.id, FamilyMember.deleted_at.is_(None))
+            visited = exists().where(FamilyAssessmentVisit.case_id == Case.id)
+            acted = exists().where(TracingAction.tracing_request_id == TracingRequest.id)
+            kin_care = exists().where(CareArrangement.case_id == Case.id, CareArrangement.family_member_id.is_not(None))
+            kin_guardian = exists().where(Guardian.case_id == Case.id, Guardian.family_member_id.is_not(None))
+            queries = {
+                "family_page": select(Case.id).where(*own, member, ~visited,
+                                                     exists().where(TracingRequest.case_id == Case.id)),
+                # With candidates on both sides of the matching (the page loads, and decrypts, the top of each
+                # ranking only when there is one): a request with none runs three queries fewer.
+                "tracing_page": select(TracingRequest.id).join(Case, Case.id == TracingRequest.case_id)
+                .join(FamilyMember, FamilyMember.id == TracingRequest.family_member_id)
+                .where(*own, FamilyMember.deleted_at.is_(None), acted, ~visited,
+                       _shares_a_key(FamilyMemberKey, reader.organisation_id),
+                       _shares_a_key(PersonMatchKey, reader.organisation_id)),
+                "best_interests_page": select(Case.id).where(
+                    *own, exists().where(BestInterestsDetermination.case_id == Case.id), ~kin_care, ~kin_guardian),
+                "stay_page": select(Case.id).where(*own, exists().where(ProtectionStatus.case_id == Case.id),
+                                                   ~exists().where(Reunification.case_id == Case.id)),
+            }
+            found = {name: db.session.scalar(query.order_by(query.selected_columns[0]).limit(1))
+                     for name, query in queries.items()}
+            db.session.rollback()
+        return {name: i for name, i in found.items() if i is not None}
 
     def writes(self, writer: Browser) -> str:
         created = self.page("case_create", [lambda: self._create(writer) for _ in range(self.repeat)], floor=False)
@@ -217,6 +284,7 @@ class Run:
         if available["matching_page"]:
             self.page("matching_page", [lambda: reader.get("/matching/")] * self.repeat)
         self.project_reports(reader, sample, available)
+        self.family_reports(reader, sample, available)
         if available["export_deidentified"]:
             # A whole-caseload export takes seconds at 100,000 cases; a few runs give a steady rate.
             runs = max(3, min(self.repeat, 10))
@@ -253,6 +321,18 @@ class Run:
             responses = self.page(name, [pages[name]] * runs)
             if name == "project_export":
                 self.metrics[name]["bytes"] = len(responses[-1].get_data())
+
+    def family_reports(self, reader: Browser, sample: Sample, available: dict[str, bool]) -> None:
+        """Issue 15's pages, each on its own sampled records (per-case pages, like the case view)."""
+        for name, (url, what) in FAMILY_PAGES.items():
+            if not available[name]:
+                continue
+            ids = sample.family.get(name) or []
+            if not ids:
+                self.metrics[name] = {"skipped": f"not available: the {READER} sees no {what}"}
+                continue
+            self.page(name, [_opener(reader, url.format(i)) for i in ids])
+            self.metrics[name]["sampled_from"] = sample.family_population[name]
 
     # -- the comparisons -------------------------------------------------------------------------------------
 
@@ -332,8 +412,34 @@ class Run:
                 view_ids=picked, search_terms=terms, reader_id=reader.id, disclosure_k=settings.disclosure_k,
                 project_id=_largest_project(reader.organisation_id),
             )
+            sample.family, sample.family_population = self.family_samples(reader)
             db.session.rollback()
         return sample
+
+    def family_samples(self, reader: User) -> tuple[dict[str, list[str]], dict[str, int]]:
+        """Per issue 15 page, `repeat` records picked at random (seeded) among those of the reader's organisation's
+        cases: every case (or request) with such records is as likely to be picked, whatever its size. Cases other
+        organisations share with the reader are left out: a referral's level may not include these pages."""
+        in_scope = [case_scope_filter(reader), Case.organisation_id == reader.organisation_id,
+                    Case.erased_at.is_(None)]
+        live_member = exists().where(FamilyMember.case_id == Case.id, FamilyMember.deleted_at.is_(None))
+        queries = {
+            "family_page": select(Case.id).where(*in_scope, live_member),
+            # Whom the request looks for is a live family member: the page then runs its matching.
+            "tracing_page": select(TracingRequest.id).join(Case, Case.id == TracingRequest.case_id)
+            .join(FamilyMember, FamilyMember.id == TracingRequest.family_member_id)
+            .where(*in_scope, FamilyMember.deleted_at.is_(None)),
+            "best_interests_page": select(Case.id).where(
+                *in_scope, exists().where(BestInterestsDetermination.case_id == Case.id)),
+            "stay_page": select(Case.id).where(*in_scope, or_(exists().where(ProtectionStatus.case_id == Case.id),
+                                                              exists().where(Reunification.case_id == Case.id))),
+        }
+        picked, population = {}, {}
+        for name, query in queries.items():
+            ids = list(db.session.scalars(query.order_by(query.selected_columns[0])))
+            picked[name] = [ids[self.rng.randrange(len(ids))] for _ in range(self.repeat)] if ids else []
+            population[name] = len(ids)
+        return picked, population
 
     def run(self) -> dict:
         # The machine may be shared: the load average before and after says how much the figures can be trusted.
@@ -380,6 +486,23 @@ def _largest_project(organisation_id: int) -> int | None:
         .order_by(func.coalesce(requests.c.n, 0).desc(), ProjectOrganisation.project_id)
         .limit(1)
     )
+
+
+def _shares_a_key(keys, organisation_id: int):
+    """The tracing request's sought member shares a stored blind index with a family member (keys: FamilyMemberKey)
+    or a person (PersonMatchKey) of another live case of the organisation: the page's matching has candidates there
+    (the keys it looks up include every key stored for the member: matching.keys.query_keys)."""
+    sought, other = aliased(FamilyMemberKey), aliased(Case)
+    shared = [keys.generation == sought.generation, keys.kind == sought.kind, keys.value == sought.value]
+    if keys is FamilyMemberKey:
+        shared.append(exists().where(FamilyMember.id == keys.family_member_id, FamilyMember.deleted_at.is_(None)))
+    return exists().where(sought.family_member_id == TracingRequest.family_member_id, *shared,
+                          keys.case_id != TracingRequest.case_id, other.id == keys.case_id,
+                          other.organisation_id == organisation_id, other.erased_at.is_(None))
+
+
+def _opener(browser: Browser, url: str) -> Callable[[], object]:
+    return lambda: browser.get(url)
 
 
 def _say(line: str) -> None:

@@ -28,6 +28,11 @@ PAGES = (
     ("fund_list", "Fund requests, first page"),
     ("fund_list_spent", "Fund requests, one project's spent"),
     ("project_export", "Project financial report (XLSX)"),
+    # Issue 15, on sampled cases of the reader's organisation that have such records (benchmarks/measure.py).
+    ("family_page", "Family page (members, tracing requests)"),
+    ("tracing_page", "Tracing request (with own-organisation matching)"),
+    ("best_interests_page", "Best-interests page (a child with a determination)"),
+    ("stay_page", "Stay page (protection status, reunification)"),
 )
 BACKEND_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 # Pages whose SQL must not grow with the number of cases (issue 5, item 4). Writes are left out: how many possible
@@ -37,6 +42,9 @@ CONSTANT_QUERY_PAGES = (
     # The financial workbook is left out: it lists every request of the project, its approvals and payment loaded
     # in batches (a few queries per 500 requests), so its count follows the project's requests by design.
     "project_page", "fund_list", "fund_list_spent",
+    # Issue 15: measured on records of one fixed shape (measure.Run.family_shapes); the tracing page's count holds
+    # whatever the number of candidates its matching ranks (the ranking is one query, the decryption bounded).
+    "family_page", "tracing_page", "best_interests_page", "stay_page",
 )
 
 
@@ -64,6 +72,12 @@ TARGETS = (
     Target("project page p95", "project_page", "p95_ms", 300),
     Target("fund requests, first page p95", "fund_list", "p95_ms", 300),
     Target("fund requests, one project's spent p95", "fund_list_spent", "p95_ms", 300),
+    # Issue 15: per-case pages, a little heavier than the case view (30 ms): each decrypts every record it shows
+    # (members, actions, assessments), and the tracing page ranks and decrypts its match candidates.
+    Target("family page p95", "family_page", "p95_ms", 100),
+    Target("tracing request page p95", "tracing_page", "p95_ms", 100),
+    Target("best-interests page p95", "best_interests_page", "p95_ms", 100),
+    Target("stay page p95", "stay_page", "p95_ms", 100),
     Target("process memory after the pages (peak RSS)", "memory", "peak_rss_mb_after_pages", 300, unit="MB"),
 )
 TARGET_CASES = 100_000

@@ -20,8 +20,10 @@ For each case the journey writer has written, FamilyWriter.write() adds rows to 
 
 Free text (names, contact, notes, reasons) is sealed under the case's key and bound to its row, as the operations
 seal it. The rows draw from a generator of their own (seeded from the case's seed), so the journeys are the same
-with or without them. Matching keys of family members (family_member_keys) are not written: matching a tracing
-request against synthetic families is not what the benchmarks measure.
+with or without them. Each family member's blind indexes (family_member_keys) are written as
+families.tracing_match.write_member_keys writes them (the same keys, in every live index generation, with the case's
+organisation's country as the phone region), so a tracing request meets as many candidates in synthetic data as it
+would in real data: the tracing page's matching is what the benchmarks measure at 100,000 cases.
 """
 
 from __future__ import annotations
@@ -38,7 +40,14 @@ from casemgmt.bestinterests.models import (
     PanelMember,
 )
 from casemgmt.cases import age
-from casemgmt.families.models import FamilyAssessmentVisit, FamilyMember, TracingAction, TracingRequest
+from casemgmt.families import tracing_match
+from casemgmt.families.models import (
+    FamilyAssessmentVisit,
+    FamilyMember,
+    FamilyMemberKey,
+    TracingAction,
+    TracingRequest,
+)
 from casemgmt.residence.models import ProtectionStatus, Reunification, ReunificationMember, ReunificationService
 from casemgmt.returns.models import ReturnPlan
 from casemgmt.synth_people import LOCALES, pick
@@ -180,12 +189,12 @@ class _CaseFamily:
         given = rng.choice(pools.female[locale] if female else pools.male[locale])
         family_name = (c.values.get("family_name") or rng.choice(pools.family[locale])).split(" ")[0]
         created = self.at(_day(c.created), c.created)
+        phone = None if sought else f"+{rng.randint(500, 599)} {rng.randint(10000000, 99999999)}"
         row = self.batch.add(
             FamilyMember, id=member_id, case_id=c.id, relationship=relationship,
             given_name=c.seal(FamilyMember.__tablename__, "given_name", member_id, given),
             family_name=c.seal(FamilyMember.__tablename__, "family_name", member_id, family_name),
-            phone=c.seal(FamilyMember.__tablename__, "phone", member_id,
-                         None if sought else f"+{rng.randint(500, 599)} {rng.randint(10000000, 99999999)}"),
+            phone=c.seal(FamilyMember.__tablename__, "phone", member_id, phone),
             address=c.seal(FamilyMember.__tablename__, "address", member_id, rng.choice(pools.addresses[locale])),
             country=country, whereabouts="unknown" if sought else "known", lives_with_person=False,
             safe_contact=not involved and rng.random() < 0.6, possibly_involved=involved,
@@ -194,7 +203,17 @@ class _CaseFamily:
         )
         c.event(created, c.worker, "family.add", "family_member", member_id, relationship=relationship,
                 possibly_involved=involved)
+        self._keys(member_id, {"given_name": given, "family_name": family_name, "date_of_birth": None,
+                               "phone": phone})
         return row
+
+    def _keys(self, member_id: str, values: dict) -> None:
+        """The member's family_member_keys rows, computed by the code write_member_keys uses (the region: the
+        case's organisation's country, as tracing_match._region reads it)."""
+        c = self.c
+        identity = tracing_match.member_identity(values, c.org.country)
+        for row in tracing_match.rows_for(member_id, c.id, identity, c.world.generations):
+            self.batch.add(FamilyMemberKey, **row)
 
     # --- tracing --------------------------------------------------------------------------------------------------
 

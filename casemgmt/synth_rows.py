@@ -41,7 +41,13 @@ from casemgmt.crypto.fields import DATA_KEY_BYTES, Sealed, wrap
 from casemgmt.crypto.keyring import keyring
 from casemgmt.crypto.models import DataKey
 from casemgmt.extensions import db
-from casemgmt.families.models import FamilyAssessmentVisit, FamilyMember, TracingAction, TracingRequest
+from casemgmt.families.models import (
+    FamilyAssessmentVisit,
+    FamilyMember,
+    FamilyMemberKey,
+    TracingAction,
+    TracingRequest,
+)
 from casemgmt.fund.models import Disbursement, FundApproval, FundRequest, Refund
 from casemgmt.intake.models import Contact, Screening
 from casemgmt.journey.models import ClosureRequest
@@ -62,7 +68,7 @@ INSERT_ORDER = (
     ReturnPlan, Referral, CaseGrant, ReintegrationPlan, ReintegrationSupport, ServiceDelivered, MonitoringVisit, Task,
     Enrolment, ProjectAttribution, FundRequest, FundApproval, Disbursement, Refund,
     # Children and families (synth_families): members before the rows that name them.
-    FamilyMember, TracingRequest, TracingAction, FamilyAssessmentVisit, BestInterestsAssessment,
+    FamilyMember, FamilyMemberKey, TracingRequest, TracingAction, FamilyAssessmentVisit, BestInterestsAssessment,
     BestInterestsDetermination, PanelMember, Guardian, CareArrangement, ProtectionStatus, Reunification,
     ReunificationMember, ReunificationService,
     ClosureRequest, RecordRevision, AuditEvent,

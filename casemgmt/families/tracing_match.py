@@ -324,7 +324,11 @@ def own_matches(user, request: TracingRequest) -> list[TracingMatch]:
     query = sought_identity(request)
     found: list[Scored] = []
     if query is not None:
-        scope = and_(case_scope_filter(user, by_case=True), Case.organisation_id == user.organisation_id,
+        # `+ 0` keeps the organisation out of SQLite's index choice: without statistics it would start from every
+        # case of the organisation (ix_cases_report, 45,600 at 100,000 cases) and probe the keys for each, instead
+        # of starting from the few key rows of the sought names (48 ms -> 2 ms; access.policies._grant_filter does
+        # the same). PostgreSQL plans it from its statistics either way.
+        scope = and_(case_scope_filter(user, by_case=True), (Case.organisation_id + 0) == user.organisation_id,
                      Case.id != request.case_id)
         found = (scored_members(query, scope, lambda c: allowed(user, Action.FAMILY_VIEW, c))
                  + scored_persons(query, scope, lambda c: allowed(user, Action.CASE_VIEW_IDENTITY, c)))

@@ -25,6 +25,8 @@ SMALL, LARGER = 200, 600
 # workbook lists every request of the project, so only the pages are held to a constant query count.
 PROJECT_PAGES = ("project_page", "fund_list", "fund_list_spent", "project_export")
 CONSTANT_PROJECT_PAGES = ("project_page", "fund_list", "fund_list_spent")
+# Issue 15's per-case pages (benchmarks/measure.py FAMILY_PAGES), on sampled records of the supervisor's organisation.
+FAMILY_PAGES = ("family_page", "tracing_page", "best_interests_page", "stay_page")
 
 
 def _require(backend: str) -> None:
@@ -90,6 +92,29 @@ def test_the_project_and_fund_pages_are_measured(runs):
     small, larger = runs
     grown = {key: (small["metrics"][key]["queries"], larger["metrics"][key]["queries"])
              for key in CONSTANT_PROJECT_PAGES
+             if small["metrics"][key]["queries"] != larger["metrics"][key]["queries"]}
+    assert grown == {}, grown
+
+
+def test_the_family_pages_are_measured_with_a_target_and_a_constant_query_count(runs):
+    for result in runs:
+        for key in FAMILY_PAGES:
+            metric = result["metrics"][key]
+            assert "skipped" not in metric, f"{key}: {metric}"
+            assert metric["p50_ms"] > 0 and metric["p95_ms"] >= metric["p50_ms"], key
+            assert metric["queries"] > 0 and metric["floor_p50_ms"] > 0, key
+            # Picked among the organisation's records of that kind, never a page with nothing on it.
+            assert metric["sampled_from"] > 0 and metric["n"] == result["repeat"], key
+            # A sampled record runs at most two queries more than the fixed shape (a section that is there or not:
+            # a visit, a reunification, the header's look at the contacts when no age is recorded), never one per row.
+            assert metric["queries_max"] <= metric["queries"] + 2, (key, metric)
+    assert set(FAMILY_PAGES) <= set(report.CONSTANT_QUERY_PAGES)
+    assert set(FAMILY_PAGES) <= {key for key, _label in report.PAGES}
+    assert set(FAMILY_PAGES) <= {target.metric for target in report.TARGETS}
+    small, larger = runs
+    # The tracing page ranks its candidates among the organisation's other cases: more cases, same queries.
+    assert larger["metrics"]["tracing_page"]["sampled_from"] > small["metrics"]["tracing_page"]["sampled_from"]
+    grown = {key: (small["metrics"][key]["queries"], larger["metrics"][key]["queries"]) for key in FAMILY_PAGES
              if small["metrics"][key]["queries"] != larger["metrics"][key]["queries"]}
     assert grown == {}, grown
 

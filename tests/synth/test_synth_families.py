@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from casemgmt.accounts.models import User
 from casemgmt.bestinterests.models import MIN_PANEL, RECOMMENDED_FOR, BestInterestsDetermination, PanelMember
@@ -15,7 +15,9 @@ from casemgmt.cases import age
 from casemgmt.cases.models import Case
 from casemgmt.crypto import unseal
 from casemgmt.extensions import db
-from casemgmt.families.models import FamilyMember, TracingAction, TracingRequest
+from casemgmt.families import tracing_match
+from casemgmt.families.models import FamilyMember, FamilyMemberKey, TracingAction, TracingRequest
+from casemgmt.matching import generations
 from casemgmt.residence.models import ProtectionStatus, Reunification, ReunificationMember
 from casemgmt.returns.models import ReturnPlan
 from tests.synth.conftest import NOW
@@ -111,3 +113,38 @@ def test_reunifications_are_of_granted_statuses_and_complete_when_everyone_arriv
                 assert all(arrived) and reunification.reunified_on == max(arrived)
             else:
                 assert not all(arrived) and reunification.reunified_on is None
+
+
+def test_family_members_have_the_blind_indexes_the_operations_write(built):
+    """Each synthetic family member's family_member_keys rows are exactly the ones families.tracing_match computes
+    from its decrypted values (write_member_keys, in every live generation, with the case's organisation's country as
+    the phone region), so a tracing request meets its real candidates in synthetic data."""
+    with built.app.test_request_context():
+        members = _all(FamilyMember)
+        assert built.result["rows"]["family_member_keys"] >= len(members)
+        stored = defaultdict(set)
+        for key in _all(FamilyMemberKey):
+            stored[key.family_member_id].add((key.generation, key.kind, key.value, key.case_id))
+        live = generations.live()
+        for member in members:
+            identity = tracing_match.member_identity(tracing_match.read_member(member),
+                                                     db.session.get(Case, member.case_id).organisation.country)
+            expected = {(r["generation"], r["kind"], r["value"], r["case_id"])
+                        for r in tracing_match.rows_for(member.id, member.case_id, identity, live)}
+            assert expected and stored[member.id] == expected, member.id
+
+
+def test_tracing_requests_meet_candidates_among_the_organisations_other_families(built):
+    """The candidates query of the tracing page (tracing_match.top_members, on the keys alone) finds family members
+    of the organisation's other cases for the synthetic requests: the benchmark's tracing page ranks and decrypts real
+    candidates, as it would with real data, not an empty index."""
+    with built.app.test_request_context():
+        requests = [r for r in _all(TracingRequest) if r.family_member_id]
+        assert requests
+        met = 0
+        for request in requests:
+            case = db.session.get(Case, request.case_id)
+            query = tracing_match.sought_identity(request)
+            scope = and_(Case.organisation_id == case.organisation_id, Case.id != case.id)
+            met += bool(tracing_match.top_members(tracing_match._query_keys(query), scope))
+        assert met >= len(requests) // 2, (met, len(requests))

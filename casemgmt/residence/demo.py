@@ -15,7 +15,7 @@ The demo has no organisation in the United States: the T visa is recorded for Ca
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
@@ -127,6 +127,17 @@ def _travel_request(case: Case, people: dict[str, User], actor: User, today: dat
     except FundError:
         db.session.rollback()
         return None
+    # The operations stamp today; the flights were asked for, approved and paid before the children travelled
+    # (finish: travel 30 days ago).
+    asked = datetime.combine(today - timedelta(days=50), time(10))
+    request.requested_at = asked
+    for i, approval in enumerate(request.approvals):
+        approval.approved_at = asked + timedelta(days=2 + i)
+    if request.decided_at is not None:
+        request.decided_at = asked + timedelta(days=1 + len(request.approvals))
+    if request.disbursement is not None:
+        request.disbursement.paid_on = today - timedelta(days=40)
+        request.disbursement.recorded_at = datetime.combine(today - timedelta(days=40), time(15))
     return request
 
 

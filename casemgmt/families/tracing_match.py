@@ -37,7 +37,6 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 from casemgmt.access import Action, allowed, authorize
 from casemgmt.access.grants import CaseGrant
 from casemgmt.access.policies import case_scope_filter
-from casemgmt.access.roles import Role
 from casemgmt.accounts.models import Organisation
 from casemgmt.audit import record_event
 from casemgmt.audit.events import SYSTEM
@@ -432,37 +431,6 @@ def _check(request_id: str, queued_at: datetime) -> Checked | None:
     return Checked(request.id, request.case_id, queued_at, request.organisation_id, holders)
 
 
-def _already_told(holder_case_id: str, request_id: str) -> bool:
-    from casemgmt.notifications.models import Notification
-
-    prefix = f"{KIND}:{holder_case_id}:{request_id}:"
-    return db.session.scalar(select(Notification.id).where(
-        Notification.kind == KIND, Notification.case_id == holder_case_id, Notification.dedupe_key.like(prefix + "%")
-    ).limit(1)) is not None
-
-
-def _tell_holder(checked: Checked, holder_id: int, case_ids: list[str]) -> int:
-    """The holder's audit event (counts only) and its supervisors' notices, one per (holder case, tracing request)
-    pair: a re-check of the same pair tells nobody again. The notice names the tracing organisation by id (object_id,
-    read by the notices list and the matching page) and nothing else of the request."""
-    from casemgmt.notifications import derive, recipients
-    from casemgmt.notifications.rules import Notice, path_for
-
-    fresh = [case_id for case_id in case_ids if not _already_told(case_id, checked.request_id)]
-    event = record_event("tracing.cross_organisation", actor=SYSTEM, subject_organisation_id=holder_id,
-                         details={"cases_matched": len(case_ids), "newly_notified": len(fresh)})
-    supervisors = recipients.staff(db.session, holder_id, [Role.SUPERVISOR])
-    link = path_for("matching.index")
-    notices, dedupe = [], []
-    for case_id in fresh:
-        for user in supervisors:
-            notices.append(Notice(user.id, KIND, link, case_id, "organisation", str(checked.organisation_id)))
-            dedupe.append(f"{KIND}:{case_id}:{checked.request_id}:{user.id}")
-    db.session.flush()
-    derive.save(db.session, notices, event.seq, dedupe_keys=dedupe)
-    return len(notices)
-
-
 def _write(done: list[Checked], gone: list[tuple[str, datetime]], failed: list[str], report: Report) -> None:
     # The tracing side's events first, every one of the batch, and with nothing of the result (its auditors read
     # them); then the holders' (see matching.crossorg._write for why the order matters).
@@ -471,7 +439,8 @@ def _write(done: list[Checked], gone: list[tuple[str, datetime]], failed: list[s
                      object_type="tracing_request", object_id=checked.request_id, case_id=checked.case_id)
     for checked in done:
         for holder_id, case_ids in sorted(checked.holders.items()):
-            report.notices += _tell_holder(checked, holder_id, case_ids)
+            report.notices += crossorg.tell_holder(KIND, "tracing.cross_organisation", checked.request_id,
+                                                   checked.organisation_id, holder_id, case_ids)
             report.holders += 1
     for request_id, queued_at in [(c.request_id, c.queued_at) for c in done] + gone:
         # Only the row as it was read: queued again meanwhile, it waits for another check.

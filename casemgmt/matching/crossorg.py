@@ -131,31 +131,36 @@ def _check(case_id: str, queued_at: datetime) -> Checked | None:
     return Checked(case.id, queued_at, case.organisation_id, find_holders(case, queued_at))
 
 
-def _already_told(holder_case_id: str, registering_case_id: str) -> bool:
+def already_told(kind: str, holder_case_id: str, source_id: str) -> bool:
+    """Whether the holder's case was already the subject of a `kind` notice about this source (the registering
+    case, or a tracing request: families.tracing_match)."""
     from casemgmt.notifications.models import Notification
 
-    prefix = f"{KIND}:{holder_case_id}:{registering_case_id}:"
+    prefix = f"{kind}:{holder_case_id}:{source_id}:"
     return db.session.scalar(select(Notification.id).where(
-        Notification.kind == KIND, Notification.case_id == holder_case_id, Notification.dedupe_key.like(prefix + "%")
+        Notification.kind == kind, Notification.case_id == holder_case_id, Notification.dedupe_key.like(prefix + "%")
     ).limit(1)) is not None
 
 
-def _tell_holder(checked: Checked, holder_id: int, case_ids: list[str]) -> int:
-    """The holder organisation's audit event (counts only) and its supervisors' notices, one per (holder case,
-    registering case) pair: a re-check of the same pair tells nobody again. Returns the notices written."""
+def tell_holder(kind: str, action: str, source_id: str, source_organisation_id: int, holder_id: int,
+                case_ids: list[str]) -> int:
+    """The holder organisation's audit event `action` (counts only) and its supervisors' `kind` notices, one per
+    (holder case, source) pair: a re-check of the same pair tells nobody again. The notice names the source's
+    organisation by id (object_id, read by the notices list and the matching page) and nothing else of the source.
+    Returns the notices written. Shared with tracing's look into other organisations (families.tracing_match)."""
     from casemgmt.notifications import derive, recipients
     from casemgmt.notifications.rules import Notice, path_for
 
-    fresh = [case_id for case_id in case_ids if not _already_told(case_id, checked.case_id)]
-    event = record_event("match.cross_organisation", actor=SYSTEM, subject_organisation_id=holder_id,
+    fresh = [case_id for case_id in case_ids if not already_told(kind, case_id, source_id)]
+    event = record_event(action, actor=SYSTEM, subject_organisation_id=holder_id,
                          details={"cases_matched": len(case_ids), "newly_notified": len(fresh)})
     supervisors = recipients.staff(db.session, holder_id, [Role.SUPERVISOR])
     link = path_for("matching.index")
     notices, keys = [], []
     for case_id in fresh:
         for user in supervisors:
-            notices.append(Notice(user.id, KIND, link, case_id, "organisation", str(checked.organisation_id)))
-            keys.append(f"{KIND}:{case_id}:{checked.case_id}:{user.id}")
+            notices.append(Notice(user.id, kind, link, case_id, "organisation", str(source_organisation_id)))
+            keys.append(f"{kind}:{case_id}:{source_id}:{user.id}")
     db.session.flush()
     derive.save(db.session, notices, event.seq, dedupe_keys=keys)
     return len(notices)
@@ -173,7 +178,8 @@ def _write(done: list[Checked], gone: list[tuple[str, datetime]], failed: list[s
                      object_type="case", object_id=checked.case_id, case_id=checked.case_id)
     for checked in done:
         for holder_id, case_ids in sorted(checked.holders.items()):
-            report.notices += _tell_holder(checked, holder_id, case_ids)
+            report.notices += tell_holder(KIND, "match.cross_organisation", checked.case_id,
+                                          checked.organisation_id, holder_id, case_ids)
             report.holders += 1
     for case_id, queued_at in [(c.case_id, c.queued_at) for c in done] + gone:
         # Only the row as it was read: re-queued meanwhile (new identifying values), it waits for another check.

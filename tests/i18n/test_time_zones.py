@@ -159,7 +159,7 @@ def test_the_installation_admin_sets_and_changes_an_organisations_time_zone(app,
     with app.app_context():
         assert db.session.get(Organisation, lima).time_zone == "UTC"
         details = db.session.scalars(select(AuditEvent.details).where(
-            AuditEvent.action == "organisation.time_zone")).all()
+            AuditEvent.action == "organisation.time_zone").order_by(AuditEvent.seq)).all()
     assert details[-1] == '{"from":"America/Lima","to":"UTC"}'
 
 

@@ -108,6 +108,36 @@ def return_blocked_by_the_panel(expect, page, case_url: str, why: str) -> None:
     expect(page.get_by_role("button", name="Approve the return", exact=True)).to_have_count(0)
 
 
+def prepare_return(expect, page, risk_summary: str, family_summary: str, escort: str | None = None) -> None:
+    """The mission's steps on the return page: a low risk, the family found and willing, the travel document issued,
+    and the itinerary (with an escort when named)."""
+    risk = form_with(page, "Save the risk assessment")
+    risk.get_by_label("Level of risk", exact=True).select_option("low")
+    risk.get_by_label("Summary of the risk assessment", exact=True).fill(risk_summary)
+    risk.get_by_label("Assessed on", exact=True).fill(day(0))
+    risk.get_by_role("button", name="Save the risk assessment", exact=True).click()
+    succeeded(expect, page, "Risk assessment saved.")
+    family = form_with(page, "Save the family assessment")
+    family.get_by_label("Outcome", exact=True).select_option("found_willing")
+    family.get_by_label("Summary of the family assessment", exact=True).fill(family_summary)
+    family.get_by_label("Assessed on", exact=True).fill(day(0))
+    family.get_by_role("button", name="Save the family assessment", exact=True).click()
+    succeeded(expect, page, "Family assessment saved.")
+    travel = form_with(page, "Save the travel document status")
+    travel.get_by_label("Travel document", exact=True).select_option("issued")
+    travel.get_by_label("Issued on", exact=True).fill(day(0))
+    travel.get_by_role("button", name="Save the travel document status", exact=True).click()
+    succeeded(expect, page, "Travel document status saved.")
+    itinerary = form_with(page, "Save the itinerary")
+    itinerary.get_by_label("Planned departure date", exact=True).fill(day(3))
+    itinerary.get_by_label("Route and flight details", exact=True).fill("Lima, Panama City, Port-au-Prince.")
+    if escort:
+        itinerary.get_by_label("Escort required", exact=True).check()
+        itinerary.get_by_label("Escort's name", exact=True).fill(escort)
+    itinerary.get_by_role("button", name="Save the itinerary", exact=True).click()
+    succeeded(expect, page, "Itinerary saved.")
+
+
 def determine_return(expect, page, spage, case_url: str, views: str) -> str:
     """The caseworker records a best-interests assessment and convenes a panel (herself and the supervisor) that
     recommends the return to the family; the return stays blocked until both have signed. Returns the
@@ -310,30 +340,8 @@ def test_an_unaccompanied_fourteen_year_old_traced_assessed_determined_and_retur
 
         # 8. The mission prepares the return, with an escort; a child's plan still waits for the panel. ------------
         tab(mpage, "Return")
-        risk = form_with(mpage, "Save the risk assessment")
-        risk.get_by_label("Level of risk", exact=True).select_option("low")
-        risk.get_by_label("Summary of the risk assessment", exact=True).fill("The recruiter is in Peru.")
-        risk.get_by_label("Assessed on", exact=True).fill(day(0))
-        risk.get_by_role("button", name="Save the risk assessment", exact=True).click()
-        succeeded(expect, mpage, "Risk assessment saved.")
-        family = form_with(mpage, "Save the family assessment")
-        family.get_by_label("Outcome", exact=True).select_option("found_willing")
-        family.get_by_label("Summary of the family assessment", exact=True).fill("See the visit to her mother.")
-        family.get_by_label("Assessed on", exact=True).fill(day(0))
-        family.get_by_role("button", name="Save the family assessment", exact=True).click()
-        succeeded(expect, mpage, "Family assessment saved.")
-        travel = form_with(mpage, "Save the travel document status")
-        travel.get_by_label("Travel document", exact=True).select_option("issued")
-        travel.get_by_label("Issued on", exact=True).fill(day(0))
-        travel.get_by_role("button", name="Save the travel document status", exact=True).click()
-        succeeded(expect, mpage, "Travel document status saved.")
-        itinerary = form_with(mpage, "Save the itinerary")
-        itinerary.get_by_label("Planned departure date", exact=True).fill(day(3))
-        itinerary.get_by_label("Route and flight details", exact=True).fill("Lima, Panama City, Port-au-Prince.")
-        itinerary.get_by_label("Escort required", exact=True).check()
-        itinerary.get_by_label("Escort's name", exact=True).fill("Marie-Claude Jean (IOM)")
-        itinerary.get_by_role("button", name="Save the itinerary", exact=True).click()
-        succeeded(expect, mpage, "Itinerary saved.")
+        prepare_return(expect, mpage, "The recruiter is in Peru.", "See the visit to her mother.",
+                       escort="Marie-Claude Jean (IOM)")
         return_blocked_by_the_panel(expect, mpage, case_url, "none has been determined for this child")
         problems += too_wide(mpage)
 
@@ -506,28 +514,7 @@ def test_a_sixteen_year_old_from_crisis_call_to_reintegration(server, browser, e
         expect(mpage.locator(".case-child-marker")).to_be_visible()  # the mission sees she is a child too
 
         tab(mpage, "Return")
-        risk = form_with(mpage, "Save the risk assessment")
-        risk.get_by_label("Level of risk", exact=True).select_option("low")
-        risk.get_by_label("Summary of the risk assessment", exact=True).fill("No threat known in Jacmel.")
-        risk.get_by_label("Assessed on", exact=True).fill(day(0))
-        risk.get_by_role("button", name="Save the risk assessment", exact=True).click()
-        succeeded(expect, mpage, "Risk assessment saved.")
-        family = form_with(mpage, "Save the family assessment")
-        family.get_by_label("Outcome", exact=True).select_option("found_willing")
-        family.get_by_label("Summary of the family assessment", exact=True).fill("Her mother was visited.")
-        family.get_by_label("Assessed on", exact=True).fill(day(0))
-        family.get_by_role("button", name="Save the family assessment", exact=True).click()
-        succeeded(expect, mpage, "Family assessment saved.")
-        travel = form_with(mpage, "Save the travel document status")
-        travel.get_by_label("Travel document", exact=True).select_option("issued")
-        travel.get_by_label("Issued on", exact=True).fill(day(0))
-        travel.get_by_role("button", name="Save the travel document status", exact=True).click()
-        succeeded(expect, mpage, "Travel document status saved.")
-        itinerary = form_with(mpage, "Save the itinerary")
-        itinerary.get_by_label("Planned departure date", exact=True).fill(day(3))
-        itinerary.get_by_label("Route and flight details", exact=True).fill("Lima, Panama City, Port-au-Prince.")
-        itinerary.get_by_role("button", name="Save the itinerary", exact=True).click()
-        succeeded(expect, mpage, "Itinerary saved.")
+        prepare_return(expect, mpage, "No threat known in Jacmel.", "Her mother was visited.")
 
         # Without an escort or a travelling guardian the plan cannot go to a supervisor: no button, the reason.
         expect(mpage.get_by_role("button", name="Submit for approval", exact=True)).to_have_count(0)

@@ -9,7 +9,7 @@ from datetime import timedelta
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from casemgmt import errors, headers, i18n, navigation, ratelimits
+from casemgmt import assets, errors, headers, i18n, navigation, ratelimits
 from casemgmt.access import guard
 from casemgmt.audit import anchor as audit_anchor
 from casemgmt.auth import passwords
@@ -33,6 +33,7 @@ def create_app(overrides: Mapping[str, object] | None = None, settings: Settings
     headers.init_app(app)
     errors.init_app(app)
     navigation.init_app(app)
+    assets.init_app(app)
     audit_anchor.init_app(app)
     _register_cli(app)
     return app

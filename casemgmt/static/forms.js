@@ -1,0 +1,1 @@
+// Searchable selects and character counters: progressive, the forms work without it.

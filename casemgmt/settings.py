@@ -27,6 +27,8 @@ class SettingsError(RuntimeError):
 
 
 MAIL_SECURITY = ("starttls", "ssl", "none")
+# The interface languages that have a complete catalog in casemgmt/translations (English is the source).
+SUPPORTED_LANGUAGES = ("en", "es", "fr", "pt", "ht")
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ class Settings:
     page_size: int = 25
     # Identity-document scans and signed forms; the request cap is this plus room for the multipart envelope.
     document_max_bytes: int = 10 * 1024 * 1024
-    languages: tuple[str, ...] = ("en", "es")
+    languages: tuple[str, ...] = SUPPORTED_LANGUAGES
     # Argon2id cost. The defaults follow OWASP's 2023 guidance (m=19 MiB, t=2, p=1); tests lower them.
     argon2_time_cost: int = 2
     argon2_memory_kib: int = 19_456
@@ -423,7 +425,13 @@ def load_settings(environ: Mapping[str, str] | None = None, overrides: Mapping[s
         environ.get(PREFIX + "ALLOW_SQLITE_IN_PRODUCTION"), False, "ALLOW_SQLITE_IN_PRODUCTION"
     ):
         raise SettingsError(f"Production needs PostgreSQL: set {PREFIX}DATABASE_URL")
-    languages = tuple(x.strip() for x in environ.get(PREFIX + "LANGUAGES", "en,es").split(",") if x.strip())
+    languages = tuple(x.strip() for x in environ.get(PREFIX + "LANGUAGES", ",".join(Settings.languages)).split(",")
+                      if x.strip())
+    # A language with no catalog would show English while claiming another language: refuse it at start.
+    unknown = [code for code in languages if code not in SUPPORTED_LANGUAGES]
+    if unknown:
+        raise SettingsError(f"{PREFIX}LANGUAGES: no catalog for {', '.join(unknown)}; "
+                            f"choose among {', '.join(SUPPORTED_LANGUAGES)}")
     ratelimit_enabled = _env_bool(environ.get(PREFIX + "RATELIMIT_ENABLED"), True, "RATELIMIT_ENABLED")
     public_url = _public_url(environ, env)
     return Settings(

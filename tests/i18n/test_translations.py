@@ -1,7 +1,8 @@
-"""The Spanish catalog is complete, consistent and compiled, and the pages really switch language.
+"""Every catalog (Spanish, French, Portuguese, Haitian Creole) is complete, consistent and compiled, and the pages
+really switch language.
 
 When a test here fails after you added or changed a user-facing string: run scripts/i18n.sh, translate the empty
-or "#, fuzzy" entries in casemgmt/translations/es/LC_MESSAGES/messages.po, and run scripts/i18n.sh again.
+or "#, fuzzy" entries in casemgmt/translations/<lang>/LC_MESSAGES/messages.po, and run scripts/i18n.sh again.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import shlex
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_keywords, parse_mapping_cfg
 from babel.messages.mofile import write_mo
+from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
@@ -27,8 +30,17 @@ REPO = PACKAGE.parent
 SCRIPT = REPO / "scripts" / "i18n.sh"
 BABEL_CFG = PACKAGE / "babel.cfg"
 TRANSLATIONS = PACKAGE / "translations"
+# Every language the interface offers besides English, the source (casemgmt.settings.SUPPORTED_LANGUAGES).
+LANGUAGES = ("es", "fr", "pt", "ht")
 ES_PO = TRANSLATIONS / "es" / "LC_MESSAGES" / "messages.po"
-ES_MO = TRANSLATIONS / "es" / "LC_MESSAGES" / "messages.mo"
+
+
+def _po(lang: str) -> Path:
+    return TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po"
+
+
+def _mo(lang: str) -> Path:
+    return TRANSLATIONS / lang / "LC_MESSAGES" / "messages.mo"
 
 # printf-style conversions as Python's % operator reads them: %(name)s, %d, %.2f ... and the literal %%.
 PLACEHOLDER = re.compile(
@@ -63,9 +75,9 @@ def _extract() -> dict[tuple[object, str | None], list[str]]:
     return found
 
 
-def _read_po():
-    with ES_PO.open("rb") as fileobj:
-        return read_po(fileobj, locale="es")
+def _read_po(lang: str = "es"):
+    with _po(lang).open("rb") as fileobj:
+        return read_po(fileobj, locale=lang)
 
 
 def _forms(value) -> list[str]:
@@ -87,8 +99,17 @@ def _label(message) -> str:
 # --- the catalog -----------------------------------------------------------------------------------------------------
 
 
-def test_spanish_catalog_covers_every_message_in_the_source():
-    catalog = _read_po()
+def test_every_offered_language_has_a_catalog():
+    from casemgmt.settings import SUPPORTED_LANGUAGES
+
+    assert set(SUPPORTED_LANGUAGES) == {"en", *LANGUAGES}
+    for lang in LANGUAGES:
+        assert _po(lang).is_file(), f"no catalog for {lang}: run scripts/i18n.sh {lang}"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_catalog_covers_every_message_in_the_source(lang):
+    catalog = _read_po(lang)
     source = _extract()
     assert len(source) > 100, "extraction found almost nothing: is casemgmt/babel.cfg right?"
     problems = []
@@ -97,31 +118,40 @@ def test_spanish_catalog_covers_every_message_in_the_source():
         entry = catalog.get(key, context=context)
         place = where[0]
         if entry is None:
-            problems.append(f"{place}: {key!r} is not in es/messages.po")
+            problems.append(f"{place}: {key!r} is not in {lang}/messages.po")
         elif entry.fuzzy:
             problems.append(f"{place}: {key!r} is marked fuzzy")
         elif isinstance(msgid, tuple) and not isinstance(entry.id, tuple):
-            problems.append(f"{place}: {key!r} is a plural in the source but not in es/messages.po")
+            problems.append(f"{place}: {key!r} is a plural in the source but not in {lang}/messages.po")
         elif not all(form.strip() for form in _forms(entry.string)):
-            problems.append(f"{place}: {key!r} has no Spanish translation")
+            problems.append(f"{place}: {key!r} has no translation")
     assert not problems, (
-        f"{len(problems)} message(s) lack a Spanish translation; run scripts/i18n.sh, translate, run it again:\n"
-        + "\n".join(problems)
+        f"{len(problems)} message(s) lack a {lang} translation; run scripts/i18n.sh, translate, run it again:\n"
+        + "\n".join(problems[:50])
     )
 
 
-def test_spanish_catalog_has_two_plural_forms():
-    catalog = _read_po()
-    assert catalog.num_plurals == 2
-    assert catalog.plural_expr.replace(" ", "") in ("(n!=1)", "n!=1")
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_catalog_has_the_plural_forms_of_its_language(lang):
+    """Plurals follow the language's own rule (CLDR through Babel): French and Portuguese have a third form for
+    millions ("1 000 000 de cas"), Haitian Creole does not inflect."""
+    catalog = _read_po(lang)
+    # Spanish keeps gettext's usual two forms (its catalog predates CLDR's "many"; "1000000 casos" reads fine).
+    expected = 2 if lang == "es" else get_plural(lang).num_plurals
+    assert catalog.num_plurals == expected, f"{lang}: header says {catalog.plural_forms}"
     plurals = [m for m in catalog if m.id and isinstance(m.id, tuple)]
     assert plurals, "the catalog should hold the ngettext messages (e.g. '%(num)d case')"
     for message in plurals:
-        assert len(message.string) == 2, f"{_label(message)} needs exactly two Spanish forms"
+        assert len(message.string) == catalog.num_plurals, f"{_label(message)} needs {catalog.num_plurals} forms"
+    translations = Translations.load(str(TRANSLATIONS), [lang])
+    one, many = translations.ngettext("%(num)d case", "%(num)d cases", 1), translations.ngettext(
+        "%(num)d case", "%(num)d cases", 5)
+    assert one != "%(num)d case" and many != "%(num)d cases"
 
 
-def test_translations_keep_the_placeholders_of_the_original():
-    catalog = _read_po()
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_translations_keep_the_placeholders_of_the_original(lang):
+    catalog = _read_po(lang)
     problems = []
     for message in catalog:
         if not message.id or not message.string:
@@ -136,30 +166,33 @@ def test_translations_keep_the_placeholders_of_the_original():
     # Babel's own checks (python-format compatibility, plural form count) as a second opinion.
     for message, errors in catalog.check():
         problems.extend(f"{_label(message)}: {error}" for error in errors)
-    assert not problems, "placeholders differ between English and Spanish:\n" + "\n".join(problems)
+    assert not problems, f"placeholders differ between English and {lang}:\n" + "\n".join(problems)
 
 
-def test_catalog_has_no_obsolete_or_untranslated_leftovers():
-    catalog = _read_po()
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_catalog_has_no_obsolete_or_untranslated_leftovers(lang):
+    catalog = _read_po(lang)
     untranslated = [_label(m) for m in catalog if m.id and not all(_forms(m.string))]
     fuzzy = [_label(m) for m in catalog if m.id and m.fuzzy]
-    assert not untranslated, f"untranslated entries in es/messages.po: {untranslated}"
-    assert not fuzzy, f"fuzzy entries in es/messages.po: {fuzzy}"
+    assert not untranslated, f"{len(untranslated)} untranslated entries in {lang}/messages.po: {untranslated[:30]}"
+    assert not fuzzy, f"fuzzy entries in {lang}/messages.po: {fuzzy[:30]}"
 
 
-def test_compiled_catalog_matches_the_po_file():
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_compiled_catalog_matches_the_po_file(lang):
     """The committed .mo is what the app loads; it must say exactly what the .po says."""
-    assert ES_MO.is_file(), "casemgmt/translations/es/LC_MESSAGES/messages.mo is missing: run scripts/i18n.sh"
+    assert _mo(lang).is_file(), f"casemgmt/translations/{lang}/LC_MESSAGES/messages.mo is missing: run scripts/i18n.sh"
     buffer = io.BytesIO()
-    write_mo(buffer, _read_po(), use_fuzzy=False)
+    write_mo(buffer, _read_po(lang), use_fuzzy=False)
     buffer.seek(0)
     expected = gettext.GNUTranslations(buffer)._catalog
-    with ES_MO.open("rb") as fileobj:
+    with _mo(lang).open("rb") as fileobj:
         committed = Translations(fileobj)._catalog
     stale = sorted(
         (repr(key) for key in expected.keys() | committed.keys() if expected.get(key) != committed.get(key)), key=str
     )
-    assert not stale, "messages.mo is out of date with messages.po; run scripts/i18n.sh:\n" + "\n".join(stale[:20])
+    assert not stale, f"{lang}/messages.mo is out of date with messages.po; run scripts/i18n.sh:\n" + "\n".join(
+        stale[:20])
 
 
 def test_translation_directory_resolves_inside_the_package(app):

@@ -193,3 +193,12 @@ def test_each_development_instance_gets_its_own_secrets(tmp_path):
     b = load_settings(environ={"CASEMGMT_INSTANCE_PATH": str(tmp_path / "b")})
     assert a.secret_key != b.secret_key
     assert a.root_keys[1] != b.root_keys[1]
+
+
+def test_five_languages_are_offered_by_default(tmp_path):
+    assert load_settings(environ=prod(tmp_path)).languages == ("en", "es", "fr", "pt", "ht")
+    assert load_settings(environ=prod(tmp_path, LANGUAGES="es, en")).languages == ("es", "en")
+
+
+def test_a_language_without_a_catalog_is_refused_rather_than_shown_in_english(tmp_path):
+    _refused(prod(tmp_path, LANGUAGES="en,es,de"), "CASEMGMT_LANGUAGES", "de")

@@ -1,13 +1,13 @@
 """Administration pages: organisations, users and key status. Administrators never see case contents here, and no
 form here takes another person's passphrase: people set their own through enrolment and reset links."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from casemgmt import htcds
 from casemgmt.access.roles import ROLE_LABELS
 from casemgmt.core import zones
+from casemgmt.core.forms import Form
 from casemgmt.core.submissions import SubmissionTokenMixin
 
 
@@ -21,7 +21,7 @@ class ReauthMixin:
                                    render_kw={"autocomplete": "current-password"})
 
 
-class OrganisationForm(SubmissionTokenMixin, FlaskForm):
+class OrganisationForm(SubmissionTokenMixin, Form):
     submission_kind = "organisation"
 
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
@@ -50,7 +50,7 @@ def time_zone_choices() -> list[tuple[str, str]]:
     return [(name, name.replace("_", " ")) for name in zones.zone_names()]
 
 
-class TimeZoneForm(FlaskForm):
+class TimeZoneForm(Form):
     """Change an organisation's zone: stored times stay as they are, only how they read changes."""
 
     organisation_id = SelectField(_l("Organisation"), coerce=int, validators=[DataRequired()])
@@ -62,7 +62,7 @@ class TimeZoneForm(FlaskForm):
         self.time_zone.choices = time_zone_choices()
 
 
-class UserCreateForm(SubmissionTokenMixin, ReauthMixin, FlaskForm):
+class UserCreateForm(SubmissionTokenMixin, ReauthMixin, Form):
     submission_kind = "user"
 
     username = StringField(_l("Username"), validators=[DataRequired(), Length(min=3, max=64)])
@@ -81,7 +81,7 @@ class UserCreateForm(SubmissionTokenMixin, ReauthMixin, FlaskForm):
         self.role.choices = role_choices(roles)
 
 
-class RoleForm(ReauthMixin, FlaskForm):
+class RoleForm(ReauthMixin, Form):
     role = SelectField(_l("Role"), validators=[DataRequired()])
 
     def __init__(self, *args, roles=(), **kwargs):
@@ -89,5 +89,5 @@ class RoleForm(ReauthMixin, FlaskForm):
         self.role.choices = role_choices(roles)
 
 
-class ReauthForm(ReauthMixin, FlaskForm):
+class ReauthForm(ReauthMixin, Form):
     pass

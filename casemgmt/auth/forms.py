@@ -1,12 +1,12 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 
 from casemgmt.auth.passwords import MAX_LENGTH
+from casemgmt.core.forms import Form
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)],
                            render_kw={"autocomplete": "username", "autofocus": True})
     password = PasswordField(_l("Passphrase"), validators=[DataRequired(), Length(max=MAX_LENGTH)],
@@ -19,7 +19,7 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current = PasswordField(_l("Current passphrase"), validators=[DataRequired()],
                             render_kw={"autocomplete": "current-password"})
     new = PasswordField(_l("New passphrase"), validators=[DataRequired(), Length(max=MAX_LENGTH)],
@@ -29,7 +29,7 @@ class ChangePasswordForm(FlaskForm):
                             render_kw={"autocomplete": "new-password"})
 
 
-class TotpConfirmForm(FlaskForm):
+class TotpConfirmForm(Form):
     password = PasswordField(_l("Current passphrase"), validators=[DataRequired()],
                              render_kw={"autocomplete": "current-password"})
     code = StringField(_l("Code shown by your authenticator app"),
@@ -37,11 +37,11 @@ class TotpConfirmForm(FlaskForm):
                        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
 
 
-class TotpDisableForm(FlaskForm):
+class TotpDisableForm(Form):
     password = PasswordField(_l("Current passphrase"), validators=[DataRequired()])
 
 
-class EnrolForm(FlaskForm):
+class EnrolForm(Form):
     """Set one's own passphrase through an enrolment or reset link."""
 
     new = PasswordField(_l("Choose your passphrase"), validators=[DataRequired(), Length(max=MAX_LENGTH)],
@@ -51,6 +51,6 @@ class EnrolForm(FlaskForm):
                             render_kw={"autocomplete": "new-password"})
 
 
-class RecoveryCodesForm(FlaskForm):
+class RecoveryCodesForm(Form):
     password = PasswordField(_l("Current passphrase"), validators=[DataRequired()],
                              render_kw={"autocomplete": "current-password"})

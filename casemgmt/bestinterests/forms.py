@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from casemgmt.bestinterests.models import CARE_KINDS, DECISIONS, GUARDIAN_KINDS, MIN_PANEL, RECOMMENDATIONS
+from casemgmt.core.forms import Form
 from casemgmt.core.submissions import SubmissionTokenMixin
 from casemgmt.intake.forms import MultiCheckboxField
 
@@ -24,7 +24,7 @@ def not_in_future(form, field):
         raise ValidationError(_l("This date is too far in the past."))
 
 
-class AssessmentForm(SubmissionTokenMixin, FlaskForm):
+class AssessmentForm(SubmissionTokenMixin, Form):
     submission_kind = "bia"
     replayed_message = _l("This assessment was already saved.")
 
@@ -51,7 +51,7 @@ def _coerce_int(value):
     return int(value)
 
 
-class DeterminationForm(SubmissionTokenMixin, FlaskForm):
+class DeterminationForm(SubmissionTokenMixin, Form):
     submission_kind = "bid"
 
     assessment_id = SelectField(_l("The assessment it rests on"), validators=[DataRequired()])
@@ -73,7 +73,7 @@ class DeterminationForm(SubmissionTokenMixin, FlaskForm):
             raise ValidationError(_l("Name at least %(n)d different people to the panel.", n=MIN_PANEL))
 
 
-class SignForm(SubmissionTokenMixin, FlaskForm):
+class SignForm(SubmissionTokenMixin, Form):
     submission_kind = "bid_sign"
     replayed_message = _l("Your signature was already saved.")
 
@@ -90,7 +90,7 @@ class SignForm(SubmissionTokenMixin, FlaskForm):
         return valid
 
 
-class WithdrawForm(SubmissionTokenMixin, FlaskForm):
+class WithdrawForm(SubmissionTokenMixin, Form):
     submission_kind = "bid_withdraw"
     replayed_message = _l("This determination was already withdrawn.")
 
@@ -98,7 +98,7 @@ class WithdrawForm(SubmissionTokenMixin, FlaskForm):
                                       validators=[DataRequired(), Length(max=2000)])
 
 
-class _Dated(FlaskForm):
+class _Dated(Form):
     started_on = DateField(_l("Started on"), validators=[InputRequired(), not_in_future])
     ended_on = DateField(_l("Ended on"), validators=[Optional(), not_in_future])
 
@@ -157,12 +157,12 @@ class CareForm(SubmissionTokenMixin, _Dated):
         return valid
 
 
-class EndForm(SubmissionTokenMixin, FlaskForm):
+class EndForm(SubmissionTokenMixin, Form):
     submission_kind = "bi_end"
     replayed_message = _l("This was already saved.")
 
     ended_on = DateField(_l("Ended on"), validators=[InputRequired(), not_in_future])
 
 
-def values_of(form: FlaskForm) -> dict:
+def values_of(form: Form) -> dict:
     return {k: v for k, v in form.data.items() if k != "csrf_token"}

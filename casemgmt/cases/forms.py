@@ -1,7 +1,6 @@
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -16,6 +15,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 
 from casemgmt import htcds
 from casemgmt.cases import age
+from casemgmt.core.forms import Form
 from casemgmt.core.submissions import SubmissionTokenMixin
 from casemgmt.matching.search import parse_search
 
@@ -28,7 +28,7 @@ def _coerce_optional_int(value):
     return int(value)
 
 
-class CaseForm(FlaskForm):
+class CaseForm(Form):
     version = HiddenField()
     # The person (encrypted)
     given_name = StringField(_l("Given name(s)"), validators=[DataRequired(), Length(max=120)])
@@ -113,12 +113,12 @@ class NewCaseForm(SubmissionTokenMixin, CaseForm):
     submission_kind = "case"
 
 
-class StageForm(FlaskForm):
+class StageForm(Form):
     to_stage = SelectField(_l("Move to stage"), validators=[DataRequired()])
     reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=2000)])
 
 
-class SearchForm(FlaskForm):
+class SearchForm(Form):
     """One box for a name, a phone or a document number (matching.search reads which), and a date or year of birth
     to narrow a name down. Posted only: terms never go in a URL, the page number neither."""
 
@@ -143,11 +143,11 @@ class SearchForm(FlaskForm):
             raise ValidationError(_l("The year of birth is not the year of the date of birth."))
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """An empty form: only the CSRF token, for POST-only buttons."""
 
 
-class ListFilterForm(FlaskForm):
+class ListFilterForm(Form):
     class Meta:
         csrf = False  # a GET filter; nothing is changed
 

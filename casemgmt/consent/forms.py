@@ -1,12 +1,12 @@
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from casemgmt import htcds
 from casemgmt.cases.age import GUARDIAN_RELATIONSHIPS
+from casemgmt.core.forms import Form
 from casemgmt.core.submissions import SubmissionTokenMixin
 
 
@@ -17,7 +17,7 @@ def not_in_future(form, field):
         raise ValidationError(_l("This date is too far in the past."))
 
 
-class ConsentForm(SubmissionTokenMixin, FlaskForm):
+class ConsentForm(SubmissionTokenMixin, Form):
     submission_kind = "consent"
 
     obtained_on = DateField(_l("Date consent was obtained"), validators=[InputRequired(), not_in_future])
@@ -73,5 +73,5 @@ class ConsentForm(SubmissionTokenMixin, FlaskForm):
         return {k: v.strip() if isinstance(v, str) else v for k, v in self.data.items() if k != "csrf_token"}
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(Form):
     reason = TextAreaField(_l("Reason for withdrawal"), validators=[DataRequired(), Length(max=2000)])

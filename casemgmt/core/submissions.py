@@ -152,7 +152,7 @@ class SubmissionTokenField(HiddenField):
 
 
 class SubmissionTokenMixin:
-    """For forms that create a record: put it before FlaskForm (`class ContactForm(SubmissionTokenMixin, FlaskForm)`)
+    """For forms that create a record: put it before Form (`class ContactForm(SubmissionTokenMixin, Form)`)
     and name the kind (`submission_kind = "contact"`). The view calls `consume(form, url)` before its commit.
 
     Edit forms carry one too (core/versions.py): the second sending of a saved edit is the same edit, not a conflict

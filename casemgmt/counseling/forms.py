@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from casemgmt.core.forms import Form
 from casemgmt.core.submissions import SubmissionTokenMixin
 from casemgmt.counseling.models import MAX_DURATION, MIN_DURATION, SESSION_TYPES
 from casemgmt.counseling.operations import EARLIEST, MAX_NOTES, MAX_PROVIDER
@@ -20,7 +20,7 @@ def _not_in_future(form, field):
         raise ValidationError(_l("This date is too far in the past."))
 
 
-class SessionForm(SubmissionTokenMixin, FlaskForm):
+class SessionForm(SubmissionTokenMixin, Form):
     submission_kind = "counseling_session"
 
     session_type = SelectField(_l("Type of session"), validators=[DataRequired()])

@@ -1,14 +1,14 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField
 from wtforms.validators import DataRequired
 
+from casemgmt.core.forms import Form
 from casemgmt.core.submissions import SubmissionTokenMixin
 from casemgmt.documents.models import DOCUMENT_KINDS
 
 
-class UploadForm(SubmissionTokenMixin, FlaskForm):
+class UploadForm(SubmissionTokenMixin, Form):
     submission_kind = "document"
 
     kind = SelectField(_l("Kind of document"), validators=[DataRequired(message=_l(

@@ -8,11 +8,11 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 
 from casemgmt import htcds
+from casemgmt.core.forms import Form
 from casemgmt.core.submissions import SubmissionTokenMixin
 from casemgmt.families.models import (
     ASSESSMENT_RECOMMENDATIONS,
@@ -40,7 +40,7 @@ def involved_refusal() -> str:
                   "of the two."))
 
 
-class MemberForm(FlaskForm):
+class MemberForm(Form):
     relationship_code = SelectField(_l("Relationship to the person"), choices=RELATIONSHIPS.choices(blank=True),
                                     validators=[DataRequired(_l("Choose the relationship."))])
     given_name = StringField(_l("Given name"), validators=[Optional(), Length(max=200)])
@@ -87,7 +87,7 @@ class EditMemberForm(SubmissionTokenMixin, MemberForm):
     version = HiddenField()
 
 
-class RemoveMemberForm(SubmissionTokenMixin, FlaskForm):
+class RemoveMemberForm(SubmissionTokenMixin, Form):
     submission_kind = "family_member_remove"
     replayed_message = _l("This family member was already removed.")
     version = HiddenField()
@@ -96,7 +96,7 @@ class RemoveMemberForm(SubmissionTokenMixin, FlaskForm):
                                                Length(max=2000)])
 
 
-class TracingRequestForm(SubmissionTokenMixin, FlaskForm):
+class TracingRequestForm(SubmissionTokenMixin, Form):
     submission_kind = "tracing_request"
     reason = SelectField(_l("Why is the family traced?"), validators=[DataRequired(_l("Choose the reason."))])
     description = TextAreaField(_l("What is known about whom to look for"),
@@ -107,7 +107,7 @@ class TracingRequestForm(SubmissionTokenMixin, FlaskForm):
         self.reason.choices = [("", _l("— choose —")), *reasons]
 
 
-class TracingActionForm(SubmissionTokenMixin, FlaskForm):
+class TracingActionForm(SubmissionTokenMixin, Form):
     submission_kind = "tracing_action"
     kind = SelectField(_l("What was done"), choices=TRACING_ACTION_KINDS.choices(blank=True),
                        validators=[DataRequired(_l("Choose what was done."))])
@@ -125,7 +125,7 @@ class TracingActionForm(SubmissionTokenMixin, FlaskForm):
         self.family_member_id.choices = [("", _l("— none —")), *members]
 
 
-class CloseRequestForm(FlaskForm):
+class CloseRequestForm(Form):
     status = SelectField(_l("Result"), validators=[DataRequired(_l("Choose the result."))])
     outcome_note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=MAX_TEXT)])
 
@@ -137,7 +137,7 @@ class CloseRequestForm(FlaskForm):
                                                            for code in CLOSING_STATUSES]
 
 
-class VisitForm(SubmissionTokenMixin, FlaskForm):
+class VisitForm(SubmissionTokenMixin, Form):
     submission_kind = "family_visit"
     visited_on = DateField(_l("Date of the visit"), validators=[InputRequired(), not_in_future])
     place = StringField(_l("Place"), validators=[Optional(), Length(max=500)])
@@ -153,9 +153,9 @@ class VisitForm(SubmissionTokenMixin, FlaskForm):
                                  validators=[DataRequired(_l("Choose the recommendation."))])
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """Only the CSRF token."""
 
 
-def values_of(form: FlaskForm) -> dict:
+def values_of(form: Form) -> dict:
     return {k: v for k, v in form.data.items() if k != "csrf_token"}

@@ -4,12 +4,12 @@ float, never rounded silently); every step's form carries a single-use token, so
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from casemgmt.core import money
+from casemgmt.core.forms import Form
 from casemgmt.core.params import optional_id
 from casemgmt.core.submissions import SubmissionTokenMixin
 from casemgmt.fund.models import CATEGORIES, METHODS, PAYEE_KINDS
@@ -27,7 +27,7 @@ class _Money:
             self.currency.data = default
 
 
-class RequestForm(SubmissionTokenMixin, _Money, FlaskForm):
+class RequestForm(SubmissionTokenMixin, _Money, Form):
     submission_kind = "fund_request"
 
     project_id = SelectField(_l("Project to charge"), coerce=optional_id,
@@ -50,12 +50,12 @@ class RequestForm(SubmissionTokenMixin, _Money, FlaskForm):
         self._currencies(default_currency)
 
 
-class ApproveForm(SubmissionTokenMixin, FlaskForm):
+class ApproveForm(SubmissionTokenMixin, Form):
     submission_kind = "fund_approval"
     replayed_message = _l("Your approval was already saved.")
 
 
-class DeclineForm(SubmissionTokenMixin, FlaskForm):
+class DeclineForm(SubmissionTokenMixin, Form):
     """The reason is required and encrypted; the finance officer never reads it."""
 
     submission_kind = "fund_decline"
@@ -64,7 +64,7 @@ class DeclineForm(SubmissionTokenMixin, FlaskForm):
         DataRequired(message=_l("Say why the request is declined.")), Length(max=5000)])
 
 
-class CancelForm(SubmissionTokenMixin, FlaskForm):
+class CancelForm(SubmissionTokenMixin, Form):
     submission_kind = "fund_cancel"
     replayed_message = _l("This was already saved.")
     cancel_reason = TextAreaField(_l("Why is it cancelled?"), validators=[
@@ -76,7 +76,7 @@ def _receipt_field(required: bool):
     return FileField(_l("Receipt (PDF, PNG or JPEG)"), validators=validators)
 
 
-class DisburseForm(SubmissionTokenMixin, FlaskForm):
+class DisburseForm(SubmissionTokenMixin, Form):
     submission_kind = "fund_disbursement"
     replayed_message = _l("This payment was already recorded.")
 
@@ -88,14 +88,14 @@ class DisburseForm(SubmissionTokenMixin, FlaskForm):
     receipt = _receipt_field(False)
 
 
-class ReceiptForm(SubmissionTokenMixin, FlaskForm):
+class ReceiptForm(SubmissionTokenMixin, Form):
     submission_kind = "fund_receipt"
     replayed_message = _l("This receipt was already added.")
 
     receipt = _receipt_field(True)
 
 
-class RefundForm(SubmissionTokenMixin, FlaskForm):
+class RefundForm(SubmissionTokenMixin, Form):
     submission_kind = "fund_refund"
     replayed_message = _l("This refund was already recorded.")
 
@@ -112,7 +112,7 @@ class _Reason:
         DataRequired(message=_l("Say what was wrong.")), Length(max=MAX_REASON)])
 
 
-class CorrectRequestForm(CorrectionMixin, _Money, FlaskForm):
+class CorrectRequestForm(CorrectionMixin, _Money, Form):
     submission_kind = "fund_request_correction"
 
     amount = _Money.amount
@@ -128,7 +128,7 @@ class CorrectRequestForm(CorrectionMixin, _Money, FlaskForm):
         self._currencies(None)
 
 
-class CorrectDisbursementForm(CorrectionMixin, FlaskForm):
+class CorrectDisbursementForm(CorrectionMixin, Form):
     submission_kind = "fund_disbursement_correction"
 
     method = DisburseForm.method
@@ -137,6 +137,6 @@ class CorrectDisbursementForm(CorrectionMixin, FlaskForm):
     correction_reason = _Reason.correction_reason
 
 
-def values_of(form: FlaskForm) -> dict:
+def values_of(form: Form) -> dict:
     return {k: v for k, v in form.data.items()
             if k not in ("csrf_token", "version", "correction_reason", "receipt")}

@@ -2,7 +2,6 @@ from datetime import datetime, time
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -21,6 +20,7 @@ from casemgmt import htcds
 from casemgmt.cases import age
 from casemgmt.cases.forms import PHONE
 from casemgmt.core import zones
+from casemgmt.core.forms import Form
 from casemgmt.core.submissions import SubmissionTokenMixin
 from casemgmt.core.time import utcnow
 from casemgmt.intake.vocabulary import ACTIONS, CALL_TYPES, CALLER_TYPES, CHANNELS, INDICATORS
@@ -52,14 +52,14 @@ def _language_choices():
     return [("", _l("— choose —")), *htcds.language_choices()]
 
 
-def _stripped(form: FlaskForm, skip: tuple[str, ...] = ()) -> dict:
+def _stripped(form: Form, skip: tuple[str, ...] = ()) -> dict:
     return {
         k: v.strip() if isinstance(v, str) else v
         for k, v in form.data.items() if k != "csrf_token" and k not in skip
     }
 
 
-class ContactForm(SubmissionTokenMixin, FlaskForm):
+class ContactForm(SubmissionTokenMixin, Form):
     """The quick-entry form: only the channel and the call type are required."""
 
     submission_kind = "contact"
@@ -116,7 +116,7 @@ class ContactForm(SubmissionTokenMixin, FlaskForm):
         return data
 
 
-class OpenCaseForm(SubmissionTokenMixin, FlaskForm):
+class OpenCaseForm(SubmissionTokenMixin, Form):
     """What is known about the person when a contact opens a case; checked for duplicates first."""
 
     submission_kind = "case_from_contact"
@@ -160,14 +160,14 @@ class OpenCaseForm(SubmissionTokenMixin, FlaskForm):
         return _stripped(self, skip=("create_anyway",))
 
 
-class AttachForm(FlaskForm):
+class AttachForm(Form):
     reference = StringField(_l("Case reference"), validators=[
         DataRequired(), Length(max=16),
         Regexp(r"^\s*[A-Za-z0-9-]+\s*$", message=_l("A case reference looks like C-ABCD2345.")),
     ])
 
 
-class ScreeningForm(SubmissionTokenMixin, FlaskForm):
+class ScreeningForm(SubmissionTokenMixin, Form):
     submission_kind = "screening"
 
     screened_on = DateField(_l("Date of the interview"), validators=[InputRequired(), _not_in_future])

@@ -1,14 +1,14 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from casemgmt.core.forms import Form
 from casemgmt.core.submissions import SubmissionTokenMixin
 from casemgmt.journey.models import CLOSURE_CODES
 from casemgmt.journey.operations import TEXT_MAX
 
 
-class ClosureRequestForm(SubmissionTokenMixin, FlaskForm):
+class ClosureRequestForm(SubmissionTokenMixin, Form):
     submission_kind = "closure_request"
 
     code = SelectField(_l("Why close the case"),
@@ -22,9 +22,9 @@ class ClosureRequestForm(SubmissionTokenMixin, FlaskForm):
         self.code.choices = CLOSURE_CODES.choices(blank=True)
 
 
-class ClosureDecisionForm(FlaskForm):
+class ClosureDecisionForm(Form):
     note = TextAreaField(_l("Note for the caseworker"), validators=[Optional(), Length(max=TEXT_MAX)])
 
 
-class ClosureWithdrawForm(FlaskForm):
+class ClosureWithdrawForm(Form):
     reason = TextAreaField(_l("Why withdraw it (optional)"), validators=[Optional(), Length(max=TEXT_MAX)])

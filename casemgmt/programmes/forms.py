@@ -4,7 +4,6 @@ refusals the views attach to the field they name."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -20,6 +19,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, Optional
 
 from casemgmt.core import money
+from casemgmt.core.forms import Form as PageForm
 from casemgmt.core.params import optional_id
 from casemgmt.core.submissions import SubmissionTokenMixin
 from casemgmt.core.widgets import LongSelect
@@ -52,7 +52,7 @@ class LineForm(Form):
         self.category.choices = [("", _l("— none: spent outside the fund —")), *CATEGORIES.choices()]
 
 
-class ProjectForm(SubmissionTokenMixin, FlaskForm):
+class ProjectForm(SubmissionTokenMixin, PageForm):
     submission_kind = "project"
     replayed_message = _l("This form was already submitted; here is the project as it was saved.")
 
@@ -96,7 +96,7 @@ def project_values(form: ProjectForm) -> dict:
     return data
 
 
-class RateForm(SubmissionTokenMixin, FlaskForm):
+class RateForm(SubmissionTokenMixin, PageForm):
     submission_kind = "exchange_rate"
 
     month = StringField(_l("Month (YYYY-MM)"), validators=[InputRequired(), Length(max=10)])
@@ -117,7 +117,7 @@ class RateForm(SubmissionTokenMixin, FlaskForm):
         self.quote_currency.choices = choices
 
 
-class EnrolForm(SubmissionTokenMixin, FlaskForm):
+class EnrolForm(SubmissionTokenMixin, PageForm):
     submission_kind = "enrolment"
 
     project_id = SelectField(_l("Project"), coerce=optional_id, validate_choice=False,
@@ -129,11 +129,11 @@ class EnrolForm(SubmissionTokenMixin, FlaskForm):
         self.project_id.choices = [(None, _l("— choose —")), *((p.id, f"{p.code} · {p.title}") for p in projects)]
 
 
-class EndEnrolmentForm(FlaskForm):
+class EndEnrolmentForm(PageForm):
     ended_on = DateField(_l("Ended on"), validators=[InputRequired()])
 
 
-class AttributionForm(FlaskForm):
+class AttributionForm(PageForm):
     kind = HiddenField()
     record_id = HiddenField()
     project_id = SelectField(_l("Charged to"), coerce=optional_id, validate_choice=False)

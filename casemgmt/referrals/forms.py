@@ -1,8 +1,8 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from casemgmt.core.forms import Form
 from casemgmt.core.submissions import SubmissionTokenMixin
 from casemgmt.referrals.models import CONSENT_BASES, OVERRIDE_BASES, REFERRAL_REASONS
 
@@ -32,7 +32,7 @@ class WithheldSelectField(SelectField):
         super().pre_validate(form)
 
 
-class _SharingForm(FlaskForm):
+class _SharingForm(Form):
     """What a referral and a transfer have in common: where the case goes, and on what basis it is shared."""
 
     to_organisation_id = WithheldSelectField(_l("Receiving organisation"), coerce=_coerce_org, validators=[DataRequired(
@@ -76,9 +76,9 @@ class TransferForm(SubmissionTokenMixin, _SharingForm):
     keep_access = BooleanField(_l("Keep access for our organisation after the transfer (as a referral)"))
 
 
-class DeclineForm(FlaskForm):
+class DeclineForm(Form):
     decline_reason = TextAreaField(_l("Reason for declining (optional)"), validators=[Optional(), Length(max=2000)])
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(Form):
     decision_note = TextAreaField(_l("Note on the decision (optional)"), validators=[Optional(), Length(max=2000)])

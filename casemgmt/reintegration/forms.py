@@ -3,7 +3,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -16,6 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
+from casemgmt.core.forms import Form
 from casemgmt.core.submissions import SubmissionTokenMixin
 from casemgmt.reintegration.models import SCORE_MAX, SCORE_MIN, SUPPORT_TYPES, SUSTAINABILITY_SCALE
 from casemgmt.reintegration.queries import CURRENCIES
@@ -29,7 +29,7 @@ def _coerce_int(value):
     return int(value)
 
 
-class PlanForm(SubmissionTokenMixin, FlaskForm):
+class PlanForm(SubmissionTokenMixin, Form):
     # One form makes the plan and later changes it; a token on both keeps two racing first plans from being made.
     submission_kind = "reintegration_plan"
 
@@ -77,7 +77,7 @@ def _money(form, field):
         raise ValidationError(_l("At most two decimal places."))
 
 
-class ServiceForm(SubmissionTokenMixin, FlaskForm):
+class ServiceForm(SubmissionTokenMixin, Form):
     submission_kind = "reintegration_service"
 
     service_type = SelectField(_l("Type of service"), choices=SUPPORT_TYPES.choices(blank=True),
@@ -105,7 +105,7 @@ def _score_field(label):
                        validators=[InputRequired(message=_SCALE_MESSAGE)])
 
 
-class VisitForm(SubmissionTokenMixin, FlaskForm):
+class VisitForm(SubmissionTokenMixin, Form):
     submission_kind = "monitoring_visit"
 
     visited_on = DateField(_l("Visited on"), validators=[InputRequired(), not_in_future])
@@ -141,5 +141,5 @@ class CorrectVisitForm(CorrectionMixin, VisitForm):
     submission_kind = "visit_correction"
 
 
-def values_of(form: FlaskForm) -> dict:
+def values_of(form: Form) -> dict:
     return {k: v for k, v in form.data.items() if k not in ("csrf_token", "version", "correction_reason")}

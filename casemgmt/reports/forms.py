@@ -4,11 +4,11 @@ filters.parse), so a form carries only what belongs to its own export."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import Form, IntegerField, PasswordField, SelectField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from casemgmt.auth.passwords import MAX_LENGTH
+from casemgmt.core.forms import Form as PageForm
 
 FORMATS = (("csv", "CSV"), ("xlsx", _l("Excel (XLSX)")))
 
@@ -16,7 +16,7 @@ FORMATS = (("csv", "CSV"), ("xlsx", _l("Excel (XLSX)")))
 MAX_K = 1000
 
 
-class CaseloadExportForm(FlaskForm):
+class CaseloadExportForm(PageForm):
     format = SelectField(_l("Format"), choices=FORMATS, default="csv")
 
 

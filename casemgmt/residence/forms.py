@@ -4,11 +4,11 @@ state, who may join) are the operations', whose refusals the view puts on the fi
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from casemgmt import htcds
+from casemgmt.core.forms import Form
 from casemgmt.core.submissions import SubmissionTokenMixin
 from casemgmt.residence.models import DERIVATIVE_KINDS, DOCUMENT_STATUSES, SERVICE_KINDS, STATUS_KINDS, STATUS_STATES
 from casemgmt.residence.operations import AGENCY_MAX, NOTES_MAX, REASON_MAX, REFERENCE_MAX
@@ -18,7 +18,7 @@ def _length(limit: int):
     return Length(max=limit, message=_l("At most %(max)d characters, please.", max=limit))
 
 
-class StatusForm(FlaskForm):
+class StatusForm(Form):
     country = SelectField(_l("Country that grants it"), validators=[DataRequired()])
     kind = SelectField(_l("Kind of status"), choices=STATUS_KINDS.choices(blank=True), validators=[DataRequired()])
     state = SelectField(_l("Where it stands"), choices=STATUS_STATES.choices(blank=True), validators=[DataRequired()])
@@ -46,12 +46,12 @@ class EditStatusForm(StatusForm):
     version = HiddenField()
 
 
-class ReunificationForm(SubmissionTokenMixin, FlaskForm):
+class ReunificationForm(SubmissionTokenMixin, Form):
     submission_kind = "reunification"
     notes = TextAreaField(_l("Notes"), validators=[Optional(), _length(NOTES_MAX)])
 
 
-class AddMemberForm(FlaskForm):
+class AddMemberForm(Form):
     # Not checked against the choices here: a member not offered (one who may not learn where the person is) is
     # refused by the operation with the sentence that says why.
     family_member_id = SelectField(_l("Family member"), validators=[InputRequired()], validate_choice=False)
@@ -63,7 +63,7 @@ class AddMemberForm(FlaskForm):
         self.family_member_id.choices = [("", _l("— choose —")), *members]
 
 
-class MemberForm(FlaskForm):
+class MemberForm(Form):
     version = HiddenField()
     derivative_kind = SelectField(_l("Family document"), choices=DERIVATIVE_KINDS.choices(blank=True),
                                   validators=[Optional()])
@@ -81,7 +81,7 @@ class MemberForm(FlaskForm):
         self.fund_request_id.choices = [("", _l("— none —")), *requests]
 
 
-class ServiceForm(SubmissionTokenMixin, FlaskForm):
+class ServiceForm(SubmissionTokenMixin, Form):
     submission_kind = "reunification_service"
     kind = SelectField(_l("Service"), choices=SERVICE_KINDS.choices(blank=True), validators=[DataRequired()])
     provided_on = DateField(_l("Provided on"), validators=[InputRequired()])
@@ -93,10 +93,10 @@ class ServiceForm(SubmissionTokenMixin, FlaskForm):
         self.family_member_id.choices = [("", _l("The whole family")), *members]
 
 
-class CancelForm(FlaskForm):
+class CancelForm(Form):
     cancellation_reason = TextAreaField(_l("Why is the reunification cancelled?"),
                                         validators=[DataRequired(), _length(REASON_MAX)])
 
 
-def values_of(form: FlaskForm) -> dict:
+def values_of(form: Form) -> dict:
     return {k: v for k, v in form.data.items() if k not in ("csrf_token", "submission_token", "version")}

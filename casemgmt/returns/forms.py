@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from casemgmt import htcds
 from casemgmt.cases.age import GUARDIAN_RELATIONSHIPS, TRAVELLING_GUARDIANS
+from casemgmt.core.forms import Form
 from casemgmt.core.submissions import SubmissionTokenMixin
 from casemgmt.returns.models import FAMILY_OUTCOMES, RISK_LEVELS, TRAVEL_DOCUMENT_STATUSES
 
@@ -33,7 +33,7 @@ def _coerce_int(value):
     return int(value)
 
 
-class PlanStepForm(FlaskForm):
+class PlanStepForm(Form):
     """A step form that changes the plan: it carries the plan's version it was filled from (core/versions.py)."""
 
     version = HiddenField()
@@ -129,22 +129,22 @@ class ItineraryForm(PlanStepForm):
         return valid
 
 
-class DepartureForm(FlaskForm):
+class DepartureForm(Form):
     departed_on = DateField(_l("Departed on"), validators=[InputRequired(), not_in_future])
 
 
-class ArrivalForm(FlaskForm):
+class ArrivalForm(Form):
     arrived_on = DateField(_l("Arrived on"), validators=[InputRequired(), not_in_future])
 
 
-class CancelForm(FlaskForm):
+class CancelForm(Form):
     cancellation_reason = TextAreaField(_l("Why is the return cancelled?"),
                                         validators=[DataRequired(), Length(max=2000)])
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """Only the CSRF token, for the submit and approve buttons."""
 
 
-def values_of(form: FlaskForm) -> dict:
+def values_of(form: Form) -> dict:
     return {k: v for k, v in form.data.items() if k != "csrf_token"}

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from casemgmt.core.forms import Form
 from casemgmt.core.submissions import SubmissionTokenMixin
 from casemgmt.revisions.operations import MAX_REASON
 
@@ -21,7 +21,7 @@ class CorrectionMixin(SubmissionTokenMixin):
                                       validators=[Optional(), Length(max=MAX_REASON)])
 
 
-class DeleteForm(SubmissionTokenMixin, FlaskForm):
+class DeleteForm(SubmissionTokenMixin, Form):
     submission_kind = "deletion"
     replayed_message = _l("This record was already deleted.")
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from casemgmt.core.forms import Form
 from casemgmt.core.submissions import SubmissionTokenMixin
 from casemgmt.revisions.forms import CorrectionMixin
 from casemgmt.shelter.models import AGE_GROUPS, DISCHARGE_REASONS, FACILITY_TYPES
@@ -26,7 +26,7 @@ def _coerce_optional_int(value):
     return int(value)
 
 
-class FacilityForm(FlaskForm):
+class FacilityForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     facility_type = SelectField(_l("Type of facility"), validators=[DataRequired()])
     bed_capacity = IntegerField(
@@ -64,7 +64,7 @@ class EditFacilityForm(SubmissionTokenMixin, FacilityForm):
     version = HiddenField()
 
 
-class AdmitForm(SubmissionTokenMixin, FlaskForm):
+class AdmitForm(SubmissionTokenMixin, Form):
     submission_kind = "admission"
 
     facility_id = SelectField(_l("Facility"), coerce=_coerce_optional_int, validators=[InputRequired()])
@@ -84,7 +84,7 @@ class AdmitForm(SubmissionTokenMixin, FlaskForm):
                 raise ValidationError(_l("A reflection period of more than a year is not plausible; check the date."))
 
 
-class DischargeForm(FlaskForm):
+class DischargeForm(Form):
     discharged_on = DateField(_l("Discharged on"), validators=[InputRequired(), _not_in_future])
     discharge_reason = SelectField(_l("Reason"), validators=[DataRequired()])
     discharge_note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
@@ -98,7 +98,7 @@ class DischargeForm(FlaskForm):
             raise ValidationError(_l("Say in the note why the person left."))
 
 
-class PastStayForm(SubmissionTokenMixin, FlaskForm):
+class PastStayForm(SubmissionTokenMixin, Form):
     """A stay that has already ended, recorded after the fact (operations.record_past_placement). Shown on the same
     page as the admission and discharge forms, so its field names (and the HTML ids made from them) are its own."""
 
@@ -130,7 +130,7 @@ class PastStayForm(SubmissionTokenMixin, FlaskForm):
             raise ValidationError(_l("Say in the note why the person left."))
 
 
-class CorrectPlacementForm(CorrectionMixin, FlaskForm):
+class CorrectPlacementForm(CorrectionMixin, Form):
     """A placement corrected after the fact (shelter.corrections): the admission, and the discharge once there is
     one. A stay still going is ended with DischargeForm, never here."""
 

@@ -1,8 +1,8 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
+from casemgmt.core.forms import Form
 from casemgmt.core.submissions import SubmissionTokenMixin
 from casemgmt.tasks.models import PRIORITIES
 from casemgmt.tasks.operations import DESCRIPTION_MAX, TITLE_MAX, due_date_problem
@@ -20,7 +20,7 @@ def _coerce_int(value):
     return int(value)
 
 
-class TaskForm(FlaskForm):
+class TaskForm(Form):
     title = StringField(
         _l("Task"),
         validators=[InputRequired(message=_l("Give the task a short title.")), Length(max=TITLE_MAX)],
@@ -58,7 +58,7 @@ class EditTaskForm(SubmissionTokenMixin, TaskForm):
     version = HiddenField()
 
 
-class TaskActionForm(FlaskForm):
+class TaskActionForm(Form):
     """Done / reopen buttons: the CSRF token and where to go back to."""
 
     next = HiddenField()

@@ -419,10 +419,18 @@ def record_rate(actor, values: dict) -> tuple[ExchangeRate, bool]:
     if len(reason) > 70:
         raise ProgrammeError(gettext("Say why in 70 characters at most."), "reason")
     old = existing.rate
-    existing.rate = rate
     # The reason is kept with the rate's source, where the rates page shows it; the audit event keeps the figures.
-    existing.source = gettext("%(source)s (corrected: %(reason)s)", source=source or existing.source or "—",
-                              reason=reason)[:200]
+    # Corrections add up in the source; past its 200 characters the text is refused, never cut (part of a reason
+    # would be lost without anyone knowing).
+    corrected_source = gettext("%(source)s (corrected: %(reason)s)", source=source or existing.source or "—",
+                               reason=reason)
+    if len(corrected_source) > ExchangeRate.source.type.length:
+        raise ProgrammeError(gettext(
+            "With this reason the source would be %(count)d characters long, over its limit of %(limit)d: give a "
+            "shorter source in the form, or a shorter reason.", count=len(corrected_source),
+            limit=ExchangeRate.source.type.length), "source")
+    existing.rate = rate
+    existing.source = corrected_source
     existing.recorded_by_id, existing.recorded_at = actor.id, utcnow()
     db.session.flush()
     record_event("exchange_rate.correct", object_type="exchange_rate", object_id=existing.id, actor=actor,

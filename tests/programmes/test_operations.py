@@ -321,3 +321,22 @@ def test_an_enrolment_does_not_end_before_work_charged_to_it_and_shows_on_the_ti
     assert all("HT-AVR-01" in e.detail for e in shown)
     # Another organisation's staff see none of it.
     assert timeline.entries(world.caseworker2, case) == []
+
+
+def test_a_correction_that_would_overflow_the_source_is_refused_not_cut(world):
+    """Each correction adds its reason to the source; past the column's 200 characters it used to be cut silently."""
+    finance = factories.user(world.ngo, "finance_officer")
+    row, _ = operations.record_rate(finance, {"month": "2026-03", "currency": "PEN", "quote_currency": "USD",
+                                              "rate": "0.2689", "source": "B" * 180})
+    db.session.commit()
+    with pytest.raises(ProgrammeError, match="over its limit of 200") as refused:
+        operations.record_rate(finance, {"month": "2026-03", "currency": "PEN", "quote_currency": "USD",
+                                         "rate": "0.27", "correction": True, "reason": "the bank revised it"})
+    assert refused.value.field == "source"
+    db.session.rollback()
+    kept = db.session.get(ExchangeRate, row.id)
+    assert kept.rate == Decimal("0.2689") and kept.source == "B" * 180
+    fixed, corrected = operations.record_rate(finance, {
+        "month": "2026-03", "currency": "PEN", "quote_currency": "USD", "rate": "0.27", "correction": True,
+        "reason": "the bank revised it", "source": "BCRP"})
+    assert corrected and fixed.source.endswith("the bank revised it)") and fixed.source.startswith("BCRP")

@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -56,7 +57,7 @@ BID_STATUSES = ValueSet("BestInterestsDeterminationStatus", {
     "convened": _l("Waiting for the panel"),
     "determined": _l("Determined"),
     "not_agreed": _l("Not agreed"),
-    "withdrawn": _l("Withdrawn"),
+    "withdrawn": lazy_pgettext("best interests determination status", "Withdrawn"),
 })
 
 PANEL_VOTES = ValueSet("PanelVote", {

@@ -23,6 +23,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import CheckConstraint, ForeignKey, Index, SmallInteger, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -60,10 +61,10 @@ TRACING_REASONS = ValueSet("TracingReason", {
 })
 
 TRACING_STATUSES = ValueSet("TracingStatus", {
-    "open": _l("Open"),
-    "found": _l("Found"),
-    "not_found": _l("Not found"),
-    "closed": _l("Closed"),
+    "open": lazy_pgettext("tracing request status", "Open"),
+    "found": lazy_pgettext("tracing request status", "Found"),
+    "not_found": lazy_pgettext("tracing request status", "Not found"),
+    "closed": lazy_pgettext("tracing request status", "Closed"),
 })
 TRACING_OPEN = frozenset({"open"})
 

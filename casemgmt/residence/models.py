@@ -18,6 +18,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -39,18 +40,18 @@ STATUS_KINDS = ValueSet("ProtectionStatusKind", {
 })
 
 STATUS_STATES = ValueSet("ProtectionStatusState", {
-    "applied": _l("Applied"),
-    "granted": _l("Granted"),
-    "refused": _l("Refused"),
-    "withdrawn": _l("Withdrawn"),
-    "expired": _l("Expired"),
+    "applied": lazy_pgettext("protection status", "Applied"),
+    "granted": lazy_pgettext("protection status", "Granted"),
+    "refused": lazy_pgettext("protection status", "Refused"),
+    "withdrawn": lazy_pgettext("protection status", "Withdrawn"),
+    "expired": lazy_pgettext("protection status", "Expired"),
 })
 
 REUNIFICATION_STATUSES = ValueSet("ReunificationStatus", {
     "planning": _l("Planning"),
     "in_progress": _l("Documents and travel in progress"),
     "reunified": _l("Reunified"),
-    "cancelled": _l("Cancelled"),
+    "cancelled": lazy_pgettext("reunification status", "Cancelled"),
 })
 # A reunification still being worked on: one per case (uq_reunifications_case_open).
 REUNIFICATION_OPEN = frozenset({"planning", "in_progress"})

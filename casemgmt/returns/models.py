@@ -14,12 +14,12 @@ from casemgmt.extensions import db
 from casemgmt.htcds import ValueSet
 
 RETURN_STATUSES = ValueSet("ReturnPlanStatus", {
-    "draft": _l("Draft"),
+    "draft": lazy_pgettext("return plan status", "Draft"),
     "submitted": _l("Submitted for approval"),
-    "approved": _l("Approved"),
+    "approved": lazy_pgettext("return plan status", "Approved"),
     "departed": _l("Departed"),
     "arrived": _l("Arrived"),
-    "cancelled": _l("Cancelled"),
+    "cancelled": lazy_pgettext("return plan status", "Cancelled"),
 })
 
 # Statuses in which the plan's details may still change (a change after approval withdraws the approval).

@@ -19,6 +19,10 @@ CSP = "; ".join([
 ])
 
 
+# The endpoints of files: /static and /favicon.ico (casemgmt/assets.py), Bootstrap-Flask's /bootstrap/static.
+STATIC_ENDPOINTS = frozenset({"static", "bootstrap.static"})
+
+
 def add_security_headers(response):
     h = response.headers
     h.setdefault("Content-Security-Policy", CSP)
@@ -30,8 +34,10 @@ def add_security_headers(response):
     h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()")
     if request.is_secure:
         h.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-    # Every page may carry case data or account details; only static assets may be cached.
-    if not (request.endpoint or "").endswith("static"):
+    # Every page may carry case data or account details; only static files may be cached, with the policy their
+    # view chose (casemgmt/assets.py: a year for content-hashed names, revalidation for the others). An error from
+    # a static endpoint (a 404 for an unknown hash) is not cached either.
+    if not (request.endpoint in STATIC_ENDPOINTS and response.status_code in (200, 304)):
         h["Cache-Control"] = "no-store"
         h["Pragma"] = "no-cache"
     return response

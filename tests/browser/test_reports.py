@@ -98,7 +98,12 @@ def test_filters_change_the_figures(supervisor):
     page = supervisor.page
     page.goto("/reports/")
     total = int(page.locator("a[href*='figure=cohort']").first.inner_text())
-    page.get_by_label("Citizenship").select_option("HT")
+    # The long list of countries is a searchable select (forms.js): type, then Enter picks the match.
+    page.get_by_role("combobox", name="Citizenship", exact=True).focus()
+    page.keyboard.type("haiti")
+    page.locator("#citizenship-ts-dropdown .option.active", has_text="Haiti").wait_for()
+    page.keyboard.press("Enter")
+    # Straight after choosing, while the select still has the focus: its box keeps its height, so the click lands.
     page.get_by_role("button", name="Apply filters").click()
     page.wait_for_url("**citizenship=HT**")
     haitians = int(page.locator("a[href*='figure=cohort']").first.inner_text())

@@ -15,6 +15,7 @@ from casemgmt.access import Action, allowed
 from casemgmt.access.guard import requires
 from casemgmt.access.roles import Role
 from casemgmt.audit import queries as audit_queries
+from casemgmt.cases import queries as case_queries
 from casemgmt.journey import queries as journey
 from casemgmt.notifications import sweep
 
@@ -39,6 +40,13 @@ ROLE_SECTIONS = {
 }
 
 
+def _names(sections: list[dict], cases=()) -> dict[str, str]:
+    """The person's name beside each item about a case whose identity the user may see. The lists are capped
+    (each feature's LIMIT, MY_CASES_LIMIT), and only their cases are decrypted, with one batched access check."""
+    ids = [item.case_id for section in sections for item in section["items"]] + [case.id for case in cases]
+    return case_queries.names_for_ids(current_user, ids)
+
+
 def _sections(work: dict) -> list[dict]:
     always = ROLE_SECTIONS.get(current_user.role, ())
     return [
@@ -56,8 +64,9 @@ def index():
             return redirect(url_for("admin.users"))
         if allowed(current_user, Action.FUND_LIST):
             # A finance officer opens no case: their work is the fund's requests waiting for them.
-            return render_template("home.html", sections=_sections(journey.work_for(current_user)), my_cases=None)
-        return render_template("home.html", sections=[], my_cases=None)
+            sections = _sections(journey.work_for(current_user))
+            return render_template("home.html", sections=sections, names=_names(sections), my_cases=None)
+        return render_template("home.html", sections=[], names={}, my_cases=None)
     # Overdue tasks fire no event: the first home page of the hour looks for them (casemgmt/notifications/sweep.py).
     sweep.sweep_lazily(current_user)
     sections = _sections(journey.work_for(current_user))
@@ -66,7 +75,8 @@ def index():
     all_mine = url_for("cases.index") if current_user.role == Role.HOTLINE else url_for(
         "cases.index", assignee=current_user.id)
     return render_template(
-        "home.html", sections=sections, my_cases=cases, my_cases_total=total, all_my_cases_url=all_mine,
+        "home.html", sections=sections, names=_names(sections, cases), my_cases=cases,
+        show_names=allowed(current_user, Action.CASE_VIEW_IDENTITY), my_cases_total=total, all_my_cases_url=all_mine,
         stages=htcds.STAGES,
         statuses=htcds.CASE_STATUS, can_list_tasks=allowed(current_user, Action.TASK_MANAGE),
         # Other organisations' refused attempts on this organisation's cases (finding 10): the supervisors' signal.

@@ -26,5 +26,6 @@ def items(user) -> list[WorkItem]:
             title=gettext("Sign the best-interests determination of case %(ref)s: the panel waits for you",
                           ref=determination.case.reference),
             url=url_for("bestinterests.determination", determination_id=determination.id),
+            case_id=determination.case_id,
         ))
     return out

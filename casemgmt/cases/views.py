@@ -8,6 +8,7 @@ from casemgmt.access import Action, allowed
 from casemgmt.access.guard import requires
 from casemgmt.access.roles import Role
 from casemgmt.accounts.models import User
+from casemgmt.audit import queries as audit_queries
 from casemgmt.cases import age, operations, queries, stages
 from casemgmt.cases.forms import CaseForm, NewCaseForm, SearchForm, StageForm
 from casemgmt.cases.header import case_header
@@ -205,4 +206,5 @@ def search():
 def access_log(case_id):
     case = operations.open_case_metadata(current_user, case_id)
     page = paginate(queries.access_log_query(current_user, case), 50)
-    return render_template("cases/access_log.html", case=case, page=page)
+    return render_template("cases/access_log.html", case=case, page=page,
+                           lines=audit_queries.describe(current_user, page.items))

@@ -82,3 +82,5 @@ class WorkItem:
     due: date | None = None
     overdue: bool = False
     urgent: bool = False
+    # The case the item is about: the home page shows the person's name beside it to those who may see it.
+    case_id: str | None = None

@@ -51,6 +51,7 @@ def items(user) -> list[WorkItem]:
             section="tasks",
             title=gettext("%(type)s follow-up: %(ref)s", type=SESSION_TYPES.label(session_type), ref=reference),
             url=url_for("counseling.case_index", case_id=case_id), due=due, overdue=due < today,
+            case_id=case_id,
         )
         for case_id, session_type, due, reference in rows
     ]

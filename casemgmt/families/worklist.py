@@ -61,5 +61,6 @@ def items(user) -> list[WorkItem]:
                           relationship=RELATIONSHIPS.label(member.relationship_code) if member else "—",
                           days=STALE_AFTER.days),
             url=url_for("families.tracing_request", request_id=found.id), overdue=True,
+            case_id=found.case_id,
         ))
     return out

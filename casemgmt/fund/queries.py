@@ -213,9 +213,9 @@ def figure_of(request: FundRequest) -> Decimal:
     return ZERO
 
 
-def waiting_for(user, limit: int) -> list[tuple[str, str, str, int, int]]:
-    """(request id, case reference, category, approvals given, approvals needed) of the organisation's requests
-    waiting for this user's approval: not their own, not approved by them already."""
+def waiting_for(user, limit: int) -> list[tuple]:
+    """(request id, case reference, category, approvals given, approvals needed, needed by, case id) of the
+    organisation's requests waiting for this user's approval: not their own, not approved by them already."""
     from casemgmt.fund.models import FundApproval
 
     given = (select(func.count()).select_from(FundApproval)
@@ -224,7 +224,7 @@ def waiting_for(user, limit: int) -> list[tuple[str, str, str, int, int]]:
                                           FundApproval.approver_id == user.id).correlate(FundRequest).exists())
     rows = db.session.execute(
         select(FundRequest.id, Case.reference, FundRequest.category, given, FundRequest.approvals_needed,
-               FundRequest.needed_by)
+               FundRequest.needed_by, FundRequest.case_id)
         .join(Case, Case.id == FundRequest.case_id)
         .where(FundRequest.organisation_id == user.organisation_id, FundRequest.status == "requested",
                Case.erased_at.is_(None),

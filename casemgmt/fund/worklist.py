@@ -21,13 +21,13 @@ def items(user) -> list[WorkItem]:
         return []
     today = date.today()
     out = []
-    for request_id, reference, category, given, needed, needed_by in queries.waiting_for(user, LIMIT):
+    for request_id, reference, category, given, needed, needed_by, case_id in queries.waiting_for(user, LIMIT):
         out.append(WorkItem(
             section="approvals",
             title=gettext("Assistance fund request for case %(ref)s (%(category)s) is waiting for your approval: "
                           "%(given)d of %(needed)d approvals", ref=reference, category=CATEGORIES.label(category),
                           given=given, needed=needed),
             url=url_for("fund.request_page", request_id=request_id),
-            due=needed_by, overdue=bool(needed_by and needed_by < today),
+            due=needed_by, overdue=bool(needed_by and needed_by < today), case_id=case_id,
         ))
     return out

@@ -19,7 +19,7 @@ def items(user) -> list[WorkItem]:
                           ref=r.case.reference, code=CLOSURE_CODES.label(r.code),
                           name=r.requested_by.display_name if r.requested_by else "—",
                           date=format_date(r.requested_at)),
-            url=url_for("journey.closure", case_id=r.case_id),
+            url=url_for("journey.closure", case_id=r.case_id), case_id=r.case_id,
         )
         for r in queries.closures_waiting_for(user)
     ]

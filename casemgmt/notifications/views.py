@@ -4,6 +4,7 @@ from flask_login import current_user
 
 from casemgmt.access import Action, allowed
 from casemgmt.access.guard import requires
+from casemgmt.cases.queries import names_for_ids
 from casemgmt.core.pagination import paginate
 from casemgmt.extensions import db
 from casemgmt.notifications import (
@@ -33,8 +34,11 @@ def index():
     page = paginate(queries.mine(current_user), current_app.config["SETTINGS"].page_size)
     # Supervisors reach the page of other organisations' matches and colleagues' checks from here (matching.views).
     matching_page = "matching.index" in current_app.view_functions and allowed(current_user, Action.REPORT_VIEW)
+    # The person's name beside a notice about their case, for a reader who may see it: this page's cases only.
+    names = names_for_ids(current_user, [n.case_id for n in page.items])
+    people = {n.id: names[n.case_id] for n in page.items if n.case_id in names}
     return render_template("notifications/list.html", page=page, rows=queries.rows(current_user, page.items),
-                           matching_page=matching_page)
+                           people=people, matching_page=matching_page)
 
 
 @bp.post("/notifications/<int:notification_id>/open")

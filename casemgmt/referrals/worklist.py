@@ -39,7 +39,7 @@ def items(user) -> list[WorkItem]:
                 title = gettext("Referral of case %(ref)s from %(org)s", ref=r.case.reference,
                                 org=r.from_organisation.name)
             result.append(WorkItem(section="referrals", title=title, url=url_for("referrals.inbox"),
-                                   urgent=r.consent_basis == "imminent_danger"))
+                                   urgent=r.consent_basis == "imminent_danger", case_id=r.case_id))
     for offer in waiting_transfers(user, limit=LIMIT, reveal=False):
         if not offer.can_answer:  # its review access is suspended: nothing to do until the sender resolves it
             continue
@@ -48,7 +48,7 @@ def items(user) -> list[WorkItem]:
             section="referrals",
             title=gettext("Transfer of case %(ref)s from %(org)s waits for your organisation's answer",
                           ref=t.case.reference, org=t.from_organisation.name),
-            url=url_for("referrals.inbox"),
+            url=url_for("referrals.inbox"), case_id=t.case_id,
         ))
     if getattr(user, "role", None) == Role.SUPERVISOR and allowed(user, Action.TRANSFER_APPROVE):
         waiting = db.session.scalars(
@@ -67,6 +67,6 @@ def items(user) -> list[WorkItem]:
                 section="approvals",
                 title=gettext("Transfer of case %(ref)s to %(org)s waits for your decision", ref=t.case.reference,
                               org=t.to_organisation.name),
-                url=url_for("referrals.case_index", case_id=t.case_id),
+                url=url_for("referrals.case_index", case_id=t.case_id), case_id=t.case_id,
             ))
     return result

@@ -41,6 +41,7 @@ def items(user) -> list[WorkItem]:
             url=url_for("reintegration.case_index", case_id=case_id),
             due=due,
             overdue=due < today,
+            case_id=case_id,
         )
         for case_id, reference, due in rows
     ]

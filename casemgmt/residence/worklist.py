@@ -29,5 +29,5 @@ def items(user) -> list[WorkItem]:
                          day=format_date(status.valid_until)))
         out.append(WorkItem(section="tasks", title=title,
                             url=url_for("residence.case_index", case_id=status.case_id),
-                            due=status.valid_until, overdue=ended))
+                            due=status.valid_until, overdue=ended, case_id=status.case_id))
     return out

@@ -43,7 +43,7 @@ def _submitted(user, own: bool) -> list[ReturnPlan]:
 def _item(plan: ReturnPlan, section: str, title: str, today: date) -> WorkItem:
     departure = plan.planned_departure_on
     return WorkItem(section=section, title=title, url=url_for("returns.case_index", case_id=plan.case_id),
-                    due=departure, overdue=departure is not None and departure < today)
+                    due=departure, overdue=departure is not None and departure < today, case_id=plan.case_id)
 
 
 def items(user) -> list[WorkItem]:

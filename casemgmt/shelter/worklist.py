@@ -36,7 +36,7 @@ def items(user) -> list[WorkItem]:
     return [
         WorkItem(
             section="tasks", title=gettext("Reflection period ends: %(ref)s", ref=reference),
-            url=url_for("shelter.case_index", case_id=case_id), due=until, overdue=until < today,
+            url=url_for("shelter.case_index", case_id=case_id), due=until, overdue=until < today, case_id=case_id,
         )
         for case_id, until, reference in rows
     ]

@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from casemgmt.access import Action
 from casemgmt.access.guard import requires
+from casemgmt.cases.queries import names_for_ids
 from casemgmt.core import submissions, versions
 from casemgmt.core.pagination import paginate
 from casemgmt.core.redirects import safe_next
@@ -42,6 +43,7 @@ def index():
         "tasks/index.html", page=page, done=done, form=form, action_form=TaskActionForm(), today=date.today(),
         priorities=PRIORITIES, manageable=queries.manageable(current_user, page.items),
         openable=queries.openable_cases(current_user, page.items),
+        names=names_for_ids(current_user, [t.case_id for t in page.items]),  # this page's cases only
     ), 200 if request.method == "GET" else 422
 
 

@@ -28,6 +28,6 @@ def items(user) -> list[WorkItem]:
             url = url_for("tasks.index")
         result.append(WorkItem(
             section="tasks", title=title, url=url, due=task.due_on, overdue=task.due_on < today,
-            urgent=task.priority == "high",
+            urgent=task.priority == "high", case_id=task.case_id,
         ))
     return result

@@ -18,7 +18,8 @@ from casemgmt.audit.models import AuditEvent
 from casemgmt.extensions import db
 from casemgmt.intake import operations as intake
 from tests import factories
-from tests.audit.test_viewer import browser, column
+from tests.audit.pages import accounts, events_listed, kinds
+from tests.audit.test_viewer import browser
 from tests.cli.support import make_world, request, user
 
 
@@ -75,21 +76,21 @@ def test_a_denial_inside_the_organisation_names_no_subject(app, probed):
 def test_the_owning_supervisor_sees_the_denied_attempt_in_the_audit_trail(app, probed):
     supervisor = browser(app, "supervisor")
     html = supervisor.get("/audit/?denied=1").get_data(as_text=True)
-    rows = list(zip(column(html, "Who"), column(html, "Organisation"), column(html, "Object"), strict=True))
+    rows = [(e["Account"], e["Organisation"], e["Object"]) for e in events_listed(html)]
     assert rows == [
         ("caseworker2", "Camino Seguro", f"contact {probed.contact}"),
         ("caseworker2", "Camino Seguro", f"case {probed.case}"),
     ]
-    assert set(column(html, "Action")) == {"access.denied"}
+    assert set(kinds(html)) == {"access.denied"}
     everything = supervisor.get("/audit/").get_data(as_text=True)
-    assert "caseworker2" in column(everything, "Who")
+    assert "caseworker2" in accounts(everything)
 
 
 def test_the_owning_supervisor_sees_it_on_the_cases_access_log(app, probed):
     html = browser(app, "supervisor").get(f"/cases/{probed.case}/access-log").get_data(as_text=True)
-    rows = list(zip(column(html, "Who"), column(html, "What"), strict=True))
-    assert ("caseworker2", "Refused: case.view") in rows
-    assert ("caseworker", "case.create") in rows
+    rows = [(e["Account"], e["Kind"], e["sentence"]) for e in events_listed(html)]
+    assert ("caseworker2", "access.denied", f"Caseworker2 was refused access to the case {probed.case_ref}") in rows
+    assert ("caseworker", "case.create", f"Caseworker opened the case {probed.case_ref}") in rows
 
 
 def test_the_owning_supervisor_is_told_on_the_home_and_audit_pages(app, probed):
@@ -100,13 +101,13 @@ def test_the_owning_supervisor_is_told_on_the_home_and_audit_pages(app, probed):
     # The prober's own supervisor sees their user's denials (as before), but no signal about their own records.
     other = browser(app, "supervisor2")
     assert "denied-signal" not in other.get("/").get_data(as_text=True)
-    assert column(other.get("/audit/?denied=1").get_data(as_text=True), "Who") == ["caseworker2", "caseworker2"]
+    assert accounts(other.get("/audit/?denied=1").get_data(as_text=True)) == ["caseworker2", "caseworker2"]
 
 
 def test_the_probers_supervisor_sees_nothing_of_the_probed_organisation(app, probed):
     html = browser(app, "supervisor2").get("/audit/").get_data(as_text=True)
-    assert not set(column(html, "Who")) & {"caseworker", "caseworkerb", "supervisor", "hotline", "admin"}
-    assert "Casa Esperanza" not in column(html, "Organisation")
+    assert not set(accounts(html)) & {"caseworker", "caseworkerb", "supervisor", "hotline", "admin"}
+    assert "Casa Esperanza" not in [e["Organisation"] for e in events_listed(html)]
 
 
 def _visible_seqs(app, username: str, per_page: int, **filters) -> list[int]:

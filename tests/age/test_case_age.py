@@ -135,4 +135,4 @@ def test_the_case_form_takes_an_estimate_and_explains_a_wrong_one(app, web, w):
                                       "create_anyway": "yes"})
     assert created.status_code == 302, created.get_data(as_text=True)
     page = web.get(created.headers["Location"]).get_data(as_text=True)
-    assert "Age: about 15" in page and "Child (under 18)" in page
+    assert '<dd class="case-age">about 15</dd>' in page and "Child (under 18)" in page

@@ -34,23 +34,23 @@ def test_every_tab_shows_the_age_and_the_child_marker(app, web, w):
             continue  # a tab this role does not open (the page is not shown, nor its header)
         assert response.status_code == 200, url
         page = response.get_data(as_text=True)
-        assert "Age: 16" in page and MARKER in page, url
+        assert 'class="case-age">16<' in page and MARKER in page, url
         shown += 1
     assert shown >= 8
 
 
 @pytest.mark.parametrize(("values", "age", "child"), [
-    ({"date_of_birth": None, "estimated_age": 16}, "Age: about 16", True),
-    ({"date_of_birth": None, "birth_year": 2010}, "Age: born 2010", TODAY.year - 2010 <= 18),
-    ({"date_of_birth": BORN}, "Age: 18", False),
-    ({"date_of_birth": None}, "Age: not known", False),
+    ({"date_of_birth": None, "estimated_age": 16}, "about 16", True),
+    ({"date_of_birth": None, "birth_year": 2010}, "born 2010", TODAY.year - 2010 <= 18),
+    ({"date_of_birth": BORN}, "18", False),
+    ({"date_of_birth": None}, "not known", False),
 ])
 def test_the_header_says_how_the_age_is_known(app, web, w, values, age, child):
     with app.app_context():
         case_id = factories.case(w.caseworker, **values).id
     web.login("caseworker")
     page = web.get(f"/cases/{case_id}/timeline").get_data(as_text=True)
-    assert age in page
+    assert f'<dd class="case-age">{age}</dd>' in page
     assert (MARKER in page) is child
 
 
@@ -71,10 +71,12 @@ def test_nobody_who_may_not_see_the_person_gets_the_header(app, ctx):
     w = factories.world()
     case = factories.case(w.caseworker, date_of_birth=BORN)
     # The request's user, as Flask-Login keeps it (tests/demo/form_checks.py does the same).
+    # Who may not see the person gets the case reference only (issue 16): no name, no age, no markers.
     g._login_user = w.admin
-    assert case_header(case) is None
+    assert case_header(case).name is None and not case_header(case).identified
     g._login_user = w.caseworker2  # another organisation
-    assert case_header(case) is None
+    assert case_header(case).name is None and not case_header(case).identified
+    assert case_header(case).reference == case.reference
     g._login_user = w.caseworker
     assert case_header(case).age == "18" and not case_header(case).child
 

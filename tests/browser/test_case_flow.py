@@ -14,7 +14,8 @@ import pytest
 
 from casemgmt.extensions import db
 from tests import factories
-from tests.browser.support import Session, serve
+from tests.browser.menus import menu_link
+from tests.browser.support import Session, pick, serve, set_select
 from tests.browser.support import assert_styled as _assert_styled
 from tests.conftest import make_test_app
 
@@ -29,13 +30,14 @@ def server(tmp_path):
         db.create_all()
         world = factories.world()
         names = {"caseworker": world.caseworker.username, "supervisor": world.supervisor.username}
+        display = {"caseworker": world.caseworker.display_name, "supervisor": world.supervisor.display_name}
         db.session.remove()
     with serve(app) as base_url:
-        yield base_url, names
+        yield base_url, names, display
 
 
-def test_caseworker_creates_finds_and_supervisor_audits_a_case(server, browser, request):
-    base_url, names = server
+def test_caseworker_creates_finds_and_supervisor_audits_a_case(server, browser, request, expect):
+    base_url, names, display = server
     caseworker = Session(browser, base_url, "caseworker")
     supervisor = None
     try:
@@ -43,30 +45,29 @@ def test_caseworker_creates_finds_and_supervisor_audits_a_case(server, browser, 
         page = caseworker.page
 
         # Create a case through the New case form.
-        nav = page.get_by_role("navigation", name="Main")
-        nav.get_by_role("link", name="New case").click()
+        menu_link(page, "New case").click()
         page.wait_for_url("**/cases/new")
         page.get_by_label("Given name(s)", exact=True).fill("Ximena Luz")
         page.get_by_label("Family name(s)", exact=True).fill("Huarcaya Ccori")
         page.get_by_label("Date of birth", exact=True).fill("2003-07-19")
         page.get_by_label("Phone", exact=True).fill("+51 984 111 222")
-        page.get_by_label("Gender", exact=True).select_option("Feminine")
-        page.get_by_label("Citizenship", exact=True).select_option("PE")
-        page.get_by_label("Trafficking status", exact=True).select_option("PossibleVictimOfTrafficking")
-        page.get_by_label("Case status", exact=True).select_option("Active")
+        pick(page, "Gender", "Feminine")
+        set_select(page, "citizenship", "PE")
+        pick(page, "Trafficking status", "PossibleVictimOfTrafficking")
+        pick(page, "Case status", "Active")
         page.get_by_label("Narrative", exact=True).fill("Met at the bus terminal; offered work in a restaurant.")
         page.get_by_role("button", name="Save").click()
         page.wait_for_url(re.compile(r"/cases/[0-9a-f-]{36}$"))
         case_url = page.url
         assert page.locator(".alert-success").is_visible()
-        assert page.locator("h1 .person-name").inner_text().strip() == "Ximena Luz Huarcaya Ccori"
+        assert page.locator(".case-header .person-name").inner_text().strip() == "Ximena Luz Huarcaya Ccori"
         assert "+51 984 111 222" in page.locator("main").inner_text()
         _assert_styled(page)
         shot = caseworker.screenshot("case-page.png")
         assert shot.stat().st_size > 10_000
 
         # Find it again through Search, by full name (written differently), and open it.
-        nav.get_by_role("link", name="Search", exact=True).click()
+        menu_link(page, "Search").click()
         page.wait_for_url("**/cases/search")
         page.get_by_label("Name, phone or document number", exact=True).fill("  huarcaya ccori XIMENA luz ")
         page.get_by_role("button", name="Search", exact=True).click()
@@ -77,7 +78,7 @@ def test_caseworker_creates_finds_and_supervisor_audits_a_case(server, browser, 
         assert "ximena" not in page.url.lower()  # the search term travels in the POST body, never in a URL
         results.first.get_by_role("link").click()
         page.wait_for_url(case_url)
-        assert "Ximena Luz Huarcaya Ccori" in page.locator("h1").inner_text()
+        assert "Ximena Luz Huarcaya Ccori" in page.locator(".case-header").inner_text()
 
         # The supervisor, in a separate browser context, sees who opened the record.
         supervisor = Session(browser, base_url, "supervisor")
@@ -86,10 +87,16 @@ def test_caseworker_creates_finds_and_supervisor_audits_a_case(server, browser, 
         spage.goto(case_url)
         spage.get_by_role("link", name="Who has seen this record").click()
         spage.wait_for_url("**/access-log")
-        # The audit trail names actors by username (actor_name), which stays true after a display-name change.
-        who = [w.strip() for w in spage.locator("table tbody tr td:nth-child(2)").all_inner_texts()]
-        assert names["caseworker"] in who, who
-        assert names["supervisor"] in who, who  # the supervisor's own view of the case is there too
+        # Each view reads as a sentence; the raw details, one click away, keep the account's username (actor_name),
+        # which stays true after a display-name change.
+        sentences = spage.locator(".audit-sentence").all_inner_texts()
+        assert any(s.strip().startswith(display["caseworker"]) for s in sentences), sentences
+        spage.locator(".audit-raw summary").first.click()  # the details open with a click, no script needed
+        expect(spage.locator(".audit-raw").first.locator("dl")).to_be_visible()
+        spage.evaluate("document.querySelectorAll('details.audit-raw').forEach(d => { d.open = true; })")
+        accounts = [a.strip() for a in spage.locator(".audit-raw dd").all_inner_texts()]
+        assert names["caseworker"] in accounts, accounts
+        assert names["supervisor"] in accounts, accounts  # the supervisor's own view of the case is there too
         _assert_styled(spage)
         supervisor.screenshot("access-log.png")
 
@@ -112,7 +119,7 @@ def test_caseworker_creates_finds_and_supervisor_audits_a_case(server, browser, 
 
 def test_the_menu_opens_on_a_phone(server, browser):
     """Below the md breakpoint the menu is collapsed behind the toggler, which needs Bootstrap's JavaScript."""
-    base_url, _names = server
+    base_url, _names, _display = server
     phone = Session(browser, base_url, "phone", viewport={"width": 390, "height": 844})
     try:
         phone.login("caseworker")
@@ -120,6 +127,7 @@ def test_the_menu_opens_on_a_phone(server, browser):
         search_link = page.get_by_role("navigation", name="Main").get_by_role("link", name="Search", exact=True)
         assert not search_link.is_visible()
         page.get_by_role("button", name="Menu").click()
+        page.get_by_role("button", name="Cases", exact=True).click()  # the group of the menu that holds Search
         search_link.wait_for(state="visible", timeout=5_000)
         assert not phone.failed_assets, f"assets that did not load: {phone.failed_assets}"
         assert not phone.csp_violations()

@@ -28,7 +28,8 @@ import pytest
 
 from casemgmt.extensions import db
 from tests import factories
-from tests.browser.support import Session, assert_styled, serve
+from tests.browser.menus import menu_link
+from tests.browser.support import Session, assert_styled, pick, serve, set_select
 from tests.browser.test_journey import choose, form_with, succeeded, tab
 from tests.conftest import make_test_app
 
@@ -67,12 +68,12 @@ def stage_is(expect, page, case_url: str, stage: str) -> None:
 
 
 def create_facility(page, name: str, takes: str, beds: int) -> None:
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Facilities", exact=True).click()
+    menu_link(page, "Facilities").click()
     page.get_by_role("link", name="New facility", exact=True).click()
     page.get_by_label("Name", exact=True).fill(name)
-    page.get_by_label("Type of facility", exact=True).select_option("shelter")
+    pick(page, "Type of facility", "shelter")
     page.get_by_label("Bed capacity", exact=True).fill(str(beds))
-    page.get_by_label("Takes", exact=True).select_option(takes)
+    pick(page, "Takes", takes)
     page.get_by_role("button", name="Save", exact=True).click()
 
 
@@ -112,19 +113,19 @@ def prepare_return(expect, page, risk_summary: str, family_summary: str, escort:
     """The mission's steps on the return page: a low risk, the family found and willing, the travel document issued,
     and the itinerary (with an escort when named)."""
     risk = form_with(page, "Save the risk assessment")
-    risk.get_by_label("Level of risk", exact=True).select_option("low")
+    pick(risk, "Level of risk", "low")
     risk.get_by_label("Summary of the risk assessment", exact=True).fill(risk_summary)
     risk.get_by_label("Assessed on", exact=True).fill(day(0))
     risk.get_by_role("button", name="Save the risk assessment", exact=True).click()
     succeeded(expect, page, "Risk assessment saved.")
     family = form_with(page, "Save the family assessment")
-    family.get_by_label("Outcome", exact=True).select_option("found_willing")
+    pick(family, "Outcome", "found_willing")
     family.get_by_label("Summary of the family assessment", exact=True).fill(family_summary)
     family.get_by_label("Assessed on", exact=True).fill(day(0))
     family.get_by_role("button", name="Save the family assessment", exact=True).click()
     succeeded(expect, page, "Family assessment saved.")
     travel = form_with(page, "Save the travel document status")
-    travel.get_by_label("Travel document", exact=True).select_option("issued")
+    pick(travel, "Travel document", "issued")
     travel.get_by_label("Issued on", exact=True).fill(day(0))
     travel.get_by_role("button", name="Save the travel document status", exact=True).click()
     succeeded(expect, page, "Travel document status saved.")
@@ -202,7 +203,7 @@ def add_family_member(expect, page, relationship: str, name: tuple[str, str], *,
     page.locator("select[name=relationship_code]").select_option(relationship)
     page.locator("input[name=given_name]").fill(name[0])
     page.locator("input[name=family_name]").fill(name[1])
-    page.locator("select[name=country]").select_option("HT")
+    set_select(page, "country", "HT")
     page.locator("select[name=whereabouts]").select_option(whereabouts)
     for flag in flags:
         page.locator(f"input[name={flag}]").check()
@@ -225,12 +226,12 @@ def test_an_unaccompanied_fourteen_year_old_traced_assessed_determined_and_retur
         # 1. The caseworker registers her: the date of birth makes her 14; she travelled alone. ---------------------
         caseworker = open_session("caseworker")
         page = caseworker.page
-        page.get_by_role("navigation", name="Main").get_by_role("link", name="New case", exact=True).click()
+        menu_link(page, "New case").click()
         page.get_by_label("Given name(s)", exact=True).fill(CHILD_GIVEN)
         page.get_by_label("Family name(s)", exact=True).fill(CHILD_FAMILY)
         page.get_by_label("Date of birth", exact=True).fill(fourteen_today().isoformat())
-        page.get_by_label("Gender", exact=True).select_option("Feminine")
-        page.get_by_label("Citizenship", exact=True).select_option("HT")
+        pick(page, "Gender", "Feminine")
+        set_select(page, "citizenship", "HT")
         page.get_by_label(re.compile("^Unaccompanied or separated")).check()
         page.get_by_label("Narrative", exact=True).fill("Found selling goods at the Tacna border market; came from "
                                                         "Jacmel with a man who is not her relative.")
@@ -244,13 +245,13 @@ def test_an_unaccompanied_fourteen_year_old_traced_assessed_determined_and_retur
         # 2. Consent: her assent and her appointed representative's consent. --------------------------------------
         tab(page, "Consent")
         page.get_by_label("Date consent was obtained", exact=True).fill(day(0))
-        page.get_by_label("The person's language", exact=True).select_option("ht")
+        set_select(page, "language", "ht")
         page.get_by_label("Consents (or, for a child, assents) to the interview", exact=True).check()
         page.get_by_label("Consents to sharing the case with other organisations (referrals)", exact=True).check()
         page.get_by_label("Consents to assisted voluntary return", exact=True).check()
         page.get_by_label("The child assents (agrees) to what is recorded here", exact=True).check()
         page.get_by_label("Who gave consent for the child (name)", exact=True).fill("Dra. Carmen Quispe (DEMUNA)")
-        page.get_by_label("Their relationship to the child", exact=True).select_option("representative")
+        pick(page, "Their relationship to the child", "representative")
         page.get_by_role("button", name="Record consent", exact=True).click()
         succeeded(expect, page, "Consent recorded.")
 
@@ -287,7 +288,7 @@ def test_an_unaccompanied_fourteen_year_old_traced_assessed_determined_and_retur
         # 6. The mission accepts the hand-off and traces her mother in Jacmel. --------------------------------------
         mission = open_session("mission")
         mpage = mission.page
-        mpage.get_by_role("navigation", name="Main").get_by_role("link", name="Referrals", exact=True).click()
+        menu_link(mpage, "Referrals").click()
         pending = mpage.locator("table.incoming-pending tbody tr")
         expect(pending).to_contain_text(reference)
         pending.get_by_role("button", name="Accept", exact=True).click()
@@ -429,12 +430,11 @@ def test_a_sixteen_year_old_from_crisis_call_to_reintegration(server, browser, e
         # 1. The crisis call ("a minor is involved") opens a case with her date of birth; no box is ticked. --------
         caseworker = open_session("caseworker")
         page = caseworker.page
-        nav = page.get_by_role("navigation", name="Main")
-        nav.get_by_role("link", name="New contact", exact=True).click()
-        page.get_by_label("Channel", exact=True).select_option("phone")
-        page.get_by_label("Call type", exact=True).select_option("crisis")
-        page.get_by_label("Caller", exact=True).select_option("PotentialVictim")
-        page.get_by_label("Language of the contact", exact=True).select_option("ht")
+        menu_link(page, "New contact").click()
+        pick(page, "Channel", "phone")
+        pick(page, "Call type", "crisis")
+        pick(page, "Caller", "PotentialVictim")
+        set_select(page, "language", "ht")
         page.get_by_label("A minor is involved", exact=True).check()
         page.get_by_label("Someone is in immediate danger", exact=True).check()
         page.get_by_label("Caller's name (optional)", exact=True).fill(GIVEN)
@@ -445,8 +445,8 @@ def test_a_sixteen_year_old_from_crisis_call_to_reintegration(server, browser, e
         page.get_by_role("link", name="Open a new case from this contact", exact=True).click()
         page.get_by_label("Family name(s)", exact=True).fill(FAMILY)
         page.get_by_label("Date of birth", exact=True).fill(sixteen_today().isoformat())
-        page.get_by_label("Gender", exact=True).select_option("Feminine")
-        page.get_by_label("Citizenship", exact=True).select_option("HT")
+        pick(page, "Gender", "Feminine")
+        set_select(page, "citizenship", "HT")
         expect(page.get_by_label(re.compile("^Unaccompanied or separated"))).not_to_be_checked()
         page.get_by_role("button", name="Check for duplicates and open the case", exact=True).click()
         page.wait_for_url(re.compile(r"/cases/[0-9a-f-]{36}$"))
@@ -464,7 +464,7 @@ def test_a_sixteen_year_old_from_crisis_call_to_reintegration(server, browser, e
         # 2. Consent: her assent and her mother's consent. ----------------------------------------------------------
         tab(page, "Consent")
         page.get_by_label("Date consent was obtained", exact=True).fill(day(0))
-        page.get_by_label("The person's language", exact=True).select_option("ht")
+        set_select(page, "language", "ht")
         page.get_by_label("Consents (or, for a child, assents) to the interview", exact=True).check()
         page.get_by_label("Consents to sharing the case with other organisations (referrals)", exact=True).check()
         page.get_by_label("Consents to assisted voluntary return", exact=True).check()
@@ -474,7 +474,7 @@ def test_a_sixteen_year_old_from_crisis_call_to_reintegration(server, browser, e
         expect(page.locator(".consent-record")).to_have_count(0)  # nothing was recorded
         page.get_by_label("The child assents (agrees) to what is recorded here", exact=True).check()
         page.get_by_label("Who gave consent for the child (name)", exact=True).fill("Mireille Désir")
-        page.get_by_label("Their relationship to the child", exact=True).select_option("parent")
+        pick(page, "Their relationship to the child", "parent")
         page.get_by_role("button", name="Record consent", exact=True).click()
         succeeded(expect, page, "Consent recorded.")
 
@@ -504,13 +504,13 @@ def test_a_sixteen_year_old_from_crisis_call_to_reintegration(server, browser, e
         handoff = mpage.locator("section.work-referrals")
         expect(handoff).to_contain_text(f"Return hand-off of case {reference} from Casa Esperanza")
         assert GIVEN not in mpage.content() and FAMILY not in mpage.content()
-        mpage.get_by_role("navigation", name="Main").get_by_role("link", name="Referrals", exact=True).click()
+        menu_link(mpage, "Referrals").click()
         pending = mpage.locator("table.incoming-pending tbody tr")
         expect(pending).to_have_count(1)
         expect(pending).to_contain_text(reference)
         pending.get_by_role("button", name="Accept", exact=True).click()
         mpage.wait_for_url(case_url)
-        expect(mpage.locator("h1")).to_contain_text(PERSON)
+        expect(mpage.locator(".case-header .person-name")).to_contain_text(PERSON)
         expect(mpage.locator(".case-child-marker")).to_be_visible()  # the mission sees she is a child too
 
         tab(mpage, "Return")
@@ -558,7 +558,7 @@ def test_a_sixteen_year_old_from_crisis_call_to_reintegration(server, browser, e
 
         tab(mpage, "Reintegration")
         mpage.get_by_label("Plan made on", exact=True).fill(day(0))
-        mpage.get_by_label("Types of support", exact=True).select_option(["Education", "SocialCare"])
+        set_select(mpage, "support_types", ["Education", "SocialCare"])
         mpage.get_by_label("Objectives", exact=True).fill("Back to school in Jacmel; family support.")
         mpage.get_by_label("Planned end", exact=True).fill(day(180))
         mpage.get_by_role("button", name="Save the plan", exact=True).click()
@@ -567,7 +567,7 @@ def test_a_sixteen_year_old_from_crisis_call_to_reintegration(server, browser, e
         # 6. The caseworker asks to close; the supervisor approves, and the case closes. ---------------------------
         page.goto(f"/cases/{case_id}/closure")
         expect(page.locator(".closure-blockers")).to_have_count(0)  # no stay left open to block it
-        page.get_by_label("Why close the case", exact=True).select_option("completed")
+        pick(page, "Why close the case", "completed")
         page.get_by_label("Reason", exact=False).first.fill("Returned and reintegrated with her mother in Jacmel.")
         page.get_by_role("button", name="Request closure", exact=True).click()
         spage.goto(f"/cases/{case_id}/closure")

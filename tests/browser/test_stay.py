@@ -18,7 +18,7 @@ import pytest
 
 from casemgmt.extensions import db
 from tests import factories
-from tests.browser.support import Session, assert_styled, serve
+from tests.browser.support import Session, assert_styled, serve, set_select
 from tests.conftest import make_test_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -85,7 +85,7 @@ def test_an_adult_stays_and_her_children_join_her(served, browser, expect):
     # Her T visa: applied for, then granted with work authorisation.
     page.goto(f"/cases/{case_id}/stay")
     page.get_by_role("link", name="Record a status").click()
-    page.locator("select[name=country]").select_option("US")
+    set_select(page, "country", "US")
     page.locator("select[name=kind]").select_option("t_visa")
     page.locator("select[name=state]").select_option("applied")
     page.locator("input[name=applied_on]").fill((TODAY - timedelta(days=300)).isoformat())

@@ -40,7 +40,7 @@ def test_a_minor_reported_on_the_contact_is_a_prompt_on_the_case_not_a_fact(app,
         case_ops.update_case(w.hotline, case, {"estimated_age": 15, "age_estimated_on": TODAY}, case.version)
         db.session.commit()
     page = web.get(f"/cases/{case_id}").get_data(as_text=True)
-    assert PROMPT not in page and "Age: about 15" in page and "Child (under 18)" in page
+    assert PROMPT not in page and '<dd class="case-age">about 15</dd>' in page and "Child (under 18)" in page
 
 
 def test_no_prompt_without_a_reported_minor(app, web, w):

@@ -13,7 +13,7 @@ from casemgmt import assets, errors, headers, i18n, navigation, ratelimits
 from casemgmt.access import guard
 from casemgmt.audit import anchor as audit_anchor
 from casemgmt.auth import passwords
-from casemgmt.core import converters, params
+from casemgmt.core import converters, creole, params
 from casemgmt.crypto.keyring import EXTENSION_KEY, KeyRing
 from casemgmt.database import configure_engine
 from casemgmt.extensions import babel, bootstrap, csrf, db, login_manager, migrate
@@ -87,6 +87,7 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
     login_manager.session_protection = None  # sessions are server-side rows; see auth.sessions
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    creole.install()  # CLDR has no Haitian Creole month names: Babel would write "2026 M11 29"
     bootstrap.init_app(app)
     # Import the models so that the metadata (and Flask-Migrate's autogenerate) sees every table.
     from casemgmt import models  # noqa: F401

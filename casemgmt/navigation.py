@@ -154,12 +154,16 @@ def current_locale() -> str:
     return str(get_locale() or "en")
 
 
+# Audit events also carry roles that are not user roles: the application's own work (sweeps, scheduled jobs).
+EVENT_ROLES = {"system": _l("The system")}
+
+
 def role_label(code: str | None) -> str:
-    """A role's translated name; audit events also carry roles such as 'system' that are not user roles."""
+    """A role's translated name, for user roles and the event-only roles of EVENT_ROLES."""
     try:
         return str(Role(code).label)
     except ValueError:
-        return code or ""
+        return str(EVENT_ROLES[code]) if code in EVENT_ROLES else code or ""
 
 
 def init_app(app: Flask) -> None:

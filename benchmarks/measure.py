@@ -164,6 +164,10 @@ class Run:
             raise BenchError(f"search did not find {len(missing)} of {len(responses)} people it should find")
         # Issue 10: the supervisor's trail merges their own users' events with the events about their organisation.
         self.page("audit_trail", [lambda: reader.get("/audit/")] * self.repeat)
+        # Issue 16: the trail filtered by what happened (its sentences, one kind), and the home page's work lists
+        # with the person's name beside each case (decrypting only the rows shown).
+        self.page("audit_trail_filtered", [lambda: reader.get("/audit/?action=case.view")] * self.repeat)
+        self.page("home", [lambda: reader.get("/")] * self.repeat)
 
     def fixed_query_counts(self, reader: Browser, case_id: str, sample: Sample) -> None:
         """Each read page's query count on inputs of the same shape at every size: the first and middle list pages,
@@ -182,6 +186,8 @@ class Run:
             "dashboard": lambda: reader.get("/reports/"),
             "donor_report": lambda: reader.get("/reports/donor"),
             "audit_trail": lambda: reader.get("/audit/"),
+            "audit_trail_filtered": lambda: reader.get("/audit/?action=case.view"),
+            "home": lambda: reader.get("/"),
             "matching_page": lambda: reader.get("/matching/"),
             # The financial workbook lists every request of the project: its count is the timed runs' own.
             **{name: call for name, call in self._project_pages(reader, sample).items() if name != "project_export"},

@@ -155,3 +155,15 @@ def test_load_test_under_gunicorn_has_no_errors_and_loses_no_writes(tmp_path):
     assert result["errors"] == 0
     assert result["writes"]["cases_created"] > 0 and result["writes"]["lost"] == []
     assert result["worker_peak_rss_mb"] and all(mb > 0 for mb in result["worker_peak_rss_mb"])
+
+
+def test_the_home_page_and_the_filtered_trail_are_measured_with_a_constant_query_count(runs):
+    """Issue 16: the home page names each case's person (decrypting only the rows shown), the audit trail filters by
+    kind: both have a target, and more cases bring no more queries."""
+    for result in runs:
+        for key in ("home", "audit_trail_filtered"):
+            metric = result["metrics"][key]
+            assert metric["p50_ms"] > 0 and metric["p95_ms"] >= metric["p50_ms"], key
+            assert metric["queries"] > 0, key
+    assert {"home", "audit_trail_filtered"} <= set(report.CONSTANT_QUERY_PAGES)
+    assert {"home", "audit_trail_filtered"} <= {target.metric for target in report.TARGETS}

@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 from flask_babel import gettext
 from sqlalchemy import and_, func, or_, select, union_all
 
-from casemgmt.access import Action, authorize
-from casemgmt.access.policies import case_scope_filter
+from casemgmt.access import Action, allowed, authorize
+from casemgmt.access.policies import case_scope_filter, prefetch_case_access
 from casemgmt.accounts.models import Organisation, User
 from casemgmt.audit import sentences
 from casemgmt.audit.denials import DENIED
@@ -139,6 +139,7 @@ class EventLine:
     organisation: str
     case_reference: str | None
     details: str  # the details JSON, indented for the auditor
+    case_openable: bool = False  # the reader may open the case: its reference links to it (else plain text)
 
 
 def _details(event: AuditEvent) -> dict:
@@ -171,9 +172,15 @@ def describe(actor, events) -> list[EventLine]:
     names = dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(user_ids))).all()) \
         if user_ids else {}
     case_ids = {e.case_id for e in events if e.case_id}
-    references = dict(db.session.execute(
-        select(Case.id, Case.reference).where(Case.id.in_(case_ids), _known_cases(actor))
-    ).all()) if case_ids else {}
+    known = db.session.scalars(select(Case).where(Case.id.in_(case_ids), _known_cases(actor))).all() \
+        if case_ids else []
+    references = {case.id: case.reference for case in known}
+    # A reference links to the case only for a reader who may open it: an administrator reads the trail but no case,
+    # and a link that answers 403 is an offer that will be refused. One batched look at the grants for the page.
+    openable = set()
+    if known and allowed(actor, Action.CASE_VIEW):
+        prefetch_case_access(actor, [case.id for case in known])
+        openable = {case.id for case in known if allowed(actor, Action.CASE_VIEW, case)}
     org_ids = {e.organisation_id for e in events if e.organisation_id is not None}
     org_ids |= {d["to_organisation"] for d in decoded.values() if isinstance(d.get("to_organisation"), int)}
     organisations = dict(db.session.execute(
@@ -205,5 +212,6 @@ def describe(actor, events) -> list[EventLine]:
             organisation=organisations.get(event.organisation_id, ""),
             case_reference=reference,
             details=_pretty(event),
+            case_openable=event.case_id in openable,
         ))
     return lines

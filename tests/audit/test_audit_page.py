@@ -191,3 +191,13 @@ def test_the_access_log_reads_as_sentences(app, trail):
     assert f"Supervisor viewed the case {trail.first_ref}" in sentences
     assert f"Caseworker2 was refused access to the case {trail.first_ref}" in sentences
     assert all(e["Hash"] for e in events_listed(html))
+
+
+def test_a_case_links_only_for_a_reader_who_may_open_it(app, trail):
+    """The administrator reads the trail but no case: the reference is text, not a link that answers 403."""
+    link = f'href="/cases/{trail.first}"'
+    assert link in page(app, "supervisor")
+    administrator = page(app, "admin")
+    assert trail.first_ref in administrator
+    assert link not in administrator
+    assert browser(app, "admin").get(f"/cases/{trail.first}").status_code in (403, 404)

@@ -324,18 +324,20 @@ def test_an_enrolment_does_not_end_before_work_charged_to_it_and_shows_on_the_ti
 
 
 def test_a_correction_that_would_overflow_the_source_is_refused_not_cut(world):
-    """Each correction adds its reason to the source; past the column's 200 characters it used to be cut silently."""
+    """A correction adds its reason to the source: a source of 120 characters (the most the form takes) and a reason
+    of 70 (the same) make 204, past the column's 200, and the end of the reason used to be cut silently."""
     finance = factories.user(world.ngo, "finance_officer")
     row, _ = operations.record_rate(finance, {"month": "2026-03", "currency": "PEN", "quote_currency": "USD",
-                                              "rate": "0.2689", "source": "B" * 180})
+                                              "rate": "0.2689", "source": "B" * 120})
     db.session.commit()
+    reason = "r" * 69 + "!"
     with pytest.raises(ProgrammeError, match="over its limit of 200") as refused:
         operations.record_rate(finance, {"month": "2026-03", "currency": "PEN", "quote_currency": "USD",
-                                         "rate": "0.27", "correction": True, "reason": "the bank revised it"})
+                                         "rate": "0.27", "correction": True, "reason": reason})
     assert refused.value.field == "source"
     db.session.rollback()
     kept = db.session.get(ExchangeRate, row.id)
-    assert kept.rate == Decimal("0.2689") and kept.source == "B" * 180
+    assert kept.rate == Decimal("0.2689") and kept.source == "B" * 120
     fixed, corrected = operations.record_rate(finance, {
         "month": "2026-03", "currency": "PEN", "quote_currency": "USD", "rate": "0.27", "correction": True,
         "reason": "the bank revised it", "source": "BCRP"})

@@ -1,4 +1,5 @@
-"""Issue 16, "Done means": a browser crawl as every demo role finds no horizontal overflow and no axe violation.
+"""Issue 16, "Done means": a browser crawl as every demo role finds no horizontal overflow, no axe violation and
+no page over the weight budget.
 
 For each demo role and language, Chromium logs in and crawls the pages the role reaches (tests/crawl.py: one page per
 URL rule, from the home page). Every page must fit at 1366x768 and at 390x844 (the document is no wider than the
@@ -45,15 +46,34 @@ def site(tmp_path_factory):
         yield app, base_url, browser
 
 
-def log_in(session: Session, username: str) -> None:
+# Light pages (issue 16): the first page of a session, with an empty cache, brings the HTML, every stylesheet and
+# script: at most 100 KB on the wire. Any later page costs its HTML alone, at most 25 KB, and never fetches a static
+# file twice (immutable, content-hashed names: no revalidation). A page may load a file no page needed before (the
+# searchable selects' library, the first time a long list shows).
+FIRST_PAGE_BUDGET = 100 * 1024
+LATER_PAGE_BUDGET = 25 * 1024
+# What the page cost on the wire, from the browser's own Resource Timing: transferSize counts headers and the
+# compressed body, and 0 for what came from the cache.
+TRANSFERS = """() => {
+  const nav = performance.getEntriesByType('navigation')[0];
+  return {html: nav ? nav.transferSize : 0,
+          files: performance.getEntriesByType('resource').filter(r => !r.name.startsWith('data:'))
+                 .map(r => [r.name, r.transferSize])};
+}"""
+
+
+def log_in(session: Session, username: str) -> dict:
     """Log in through the form; every role lands somewhere other than /login (the installation administrator on
-    the organisations, not the work list that Session.login waits for)."""
+    the organisations, not the work list that Session.login waits for). Returns the login page's transfers: the
+    session's first page, with the browser's cache empty."""
     page = session.page
-    page.goto("/login")
+    page.goto("/login", wait_until="networkidle")
+    first = page.evaluate(TRANSFERS)
     page.locator("input[name=username]").fill(username)
     page.locator("input[name=password]").fill(factories.PASSWORD)
     page.locator("input[name=password]").press("Enter")
     page.wait_for_url(lambda url: not re.search(r"/login\b", url))
+    return first
 
 
 class PageChecks:
@@ -69,6 +89,25 @@ class PageChecks:
         self.violations: dict[str, list[str]] = defaultdict(list)  # axe rule -> "url: element"
         self.nodes = 0  # elements axe found at fault, over all pages
         self.viewport = WIDE
+        self.fetched: set[str] = set()  # static files this session has already fetched
+        self.heaviest = 0  # the heaviest later page's HTML, in bytes, for the docs
+
+    def first_page(self, transfers: dict) -> None:
+        total = transfers["html"] + sum(size for _name, size in transfers["files"])
+        if total > FIRST_PAGE_BUDGET:
+            self.problems.append(f"the first page costs {total} bytes, over {FIRST_PAGE_BUDGET}")
+        self.fetched |= {name for name, size in transfers["files"] if size}
+
+    def _light(self, url: str) -> None:
+        transfers = self.page.evaluate(TRANSFERS)
+        self.heaviest = max(self.heaviest, transfers["html"])
+        if transfers["html"] > LATER_PAGE_BUDGET:
+            self.problems.append(f"{url}: its HTML costs {transfers['html']} bytes, over {LATER_PAGE_BUDGET}")
+        for name, size in transfers["files"]:
+            if size and name in self.fetched:
+                self.problems.append(f"{url}: fetched {name} again ({size} bytes)")
+            elif size:
+                self.fetched.add(name)
 
     def visit(self, url: str) -> Visited | None:
         response = self.page.goto(url)
@@ -76,6 +115,7 @@ class PageChecks:
             return None
         if response.status >= 500:
             self.problems.append(f"{url}: HTTP {response.status}")
+        self._light(url)
         language = self.page.evaluate("document.documentElement.lang")
         if language != self.language:
             self.problems.append(f"{url}: in {language!r}, not {self.language!r}")
@@ -128,8 +168,9 @@ def crawl_as(site, username: str, language: str, accessibility: bool) -> PageChe
     app, base_url, browser = site
     session = Session(browser, base_url, f"crawl-{username}-{language}", viewport=WIDE, locale=LOCALES[language])
     try:
-        log_in(session, username)
+        first = log_in(session, username)
         checks = PageChecks(session, language, accessibility)
+        checks.first_page(first)
         result = crawl(app, checks.visit)
         if accessibility:
             checks.problems += [f"CSP: {v}" for v in session.csp_violations()]
@@ -146,7 +187,7 @@ def _report(username: str, language: str, result: Crawl, checks: PageChecks) -> 
     REPORTS.mkdir(parents=True, exist_ok=True)
     summary = {
         "role": username, "language": language, "pages": len(result.pages), "truncated": result.truncated,
-        "axe": checks.accessibility, "axe_nodes": checks.nodes,
+        "axe": checks.accessibility, "axe_nodes": checks.nodes, "heaviest_later_html": checks.heaviest,
         "axe_rules": {rule: len(found) for rule, found in checks.violations.items()},
         "problems": checks.problems, "urls": result.pages,
     }

@@ -78,6 +78,10 @@ _KINDS = {
 }
 
 
+def _short(label: str, limit: int = 32) -> str:
+    return label if len(label) <= limit else label[: limit - 1].rstrip() + "…"
+
+
 def render_svg(spec: ChartSpec, width: int = 640, height: int = 320) -> str:
     chart = _KINDS[spec.kind](
         width=width,
@@ -94,6 +98,9 @@ def render_svg(spec: ChartSpec, width: int = 640, height: int = 320) -> str:
         x_label_rotation=30 if spec.kind != "hbar" and (
             len(spec.rows) > 8 or max((len(r.label) for r in spec.rows), default=0) > 12) else 0,
         truncate_label=28,
+        # pygal's own choice fits the legend to the space left by long bar labels: "C…" and "D…" for "Cases" and
+        # "Determinations" in Spanish. The legend's few words are always shown whole.
+        truncate_legend=40,
         margin=16,
         no_data_text="",
         formatter=lambda v: "" if v is None else f"{v:g}{spec.value_suffix}",
@@ -107,7 +114,9 @@ def render_svg(spec: ChartSpec, width: int = 640, height: int = 320) -> str:
         chart.y_labels = list(range(0, max(counts) + step, step))
     # pygal draws horizontal bars bottom-up; reverse them so the chart reads in the table's order.
     rows = list(reversed(spec.rows)) if spec.kind == "hbar" else spec.rows
-    chart.x_labels = [row.label for row in rows]
+    # A horizontal bar's label sits beside it, where pygal does not shorten it: a 70-character recommendation squeezed
+    # the bars into a sliver. The full label is in the table under the chart.
+    chart.x_labels = [_short(row.label) if spec.kind == "hbar" else row.label for row in rows]
     for index, name in enumerate(spec.series):
         chart.add(name, [row.values[index] for row in rows])
     return chart.render(is_unicode=True)

@@ -185,6 +185,11 @@
       // After a language is chosen from a search, the search box empties for the next one.
       clearAfterSelect: true,
       maxOptions: null, // all 263 countries can be browsed with the arrow keys, not only the first 50
+      // The list is filtered at each key, not 300 ms after the last one (the library's default, meant for options
+      // fetched from a server; these are all in the page). Delayed, Enter pressed right after typing "Peru" chose
+      // whatever was highlighted before, and the late search re-opened the list and took the focus back from the
+      // field the person had tabbed on to (tests/browser/test_keyboard.py).
+      refreshThrottle: 0,
       allowEmptyOption: hasBlank,
       placeholder: text.search,
       hidePlaceholder: !multiple,

@@ -91,6 +91,13 @@ def _day(moment: datetime) -> date:
     return moment.date()
 
 
+def _may_sit(actor, c) -> bool:
+    """Whether `actor` may open the case's best interests (access.policies._in_case_scope): supervisors and mission
+    staff of the organisation, and a caseworker who opened or holds the case."""
+    return actor.role in ("supervisor", "mission_staff") or (
+        actor.role == "caseworker" and actor.id in (c.creator.id, getattr(c.assignee, "id", None)))
+
+
 class FamilyWriter:
     """Writes one case's family rows into the batch (called by the journey writer with the case it wrote)."""
 
@@ -304,12 +311,21 @@ class _CaseFamily:
 
     def _panel(self) -> list:
         """Two or three different people of the organisation: the supervisor, and staff who are not the only
-        member, so the caseworker never decides alone."""
+        member, so the caseworker never decides alone. Only people who may open the case's best interests, as the
+        form offers them (bestinterests.queries.panel_candidates): supervisors, mission staff and the case's own
+        caseworker; never the hotline operator who logged the contact, nor a caseworker not on the case."""
         c, rng = self.c, self.rng
         people = {c.org.supervisor.id: c.org.supervisor}
         for actor in (*c.org.assignees[0], *c.org.creators[0]):
-            if actor is not None:
+            if actor is not None and _may_sit(actor, c):
                 people.setdefault(actor.id, actor)
+        if len(people) < 2:
+            # A case its supervisor both opened and holds: nobody else of a one-supervisor organisation may open its
+            # best interests. Its caseworker sits with the supervisor, as a real organisation would arrange.
+            for actor in c.org.assignees[0]:
+                if actor is not None and actor.role == "caseworker":
+                    people.setdefault(actor.id, actor)
+                    break
         others = [a for a in people.values() if a.id != c.org.supervisor.id]
         rng.shuffle(others)
         size = min(len(people), rng.choice((2, 2, 3)))

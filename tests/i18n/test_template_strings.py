@@ -24,10 +24,10 @@ READ_ATTRIBUTES = {"title", "alt", "placeholder", "aria-label", "aria-descriptio
                    "data-confirm", "label"}
 # The same in every language: the product, file formats, standards, units that are symbols.
 ALLOWED = re.compile(r"^(casemgmt|CSV|XLSX|PDF|PNG|JPEG|JSON|HTCDS|ISO|UTC|TOTP|URL|IOM|[A-Z]{1,3}\d*)$")
-WORD = re.compile(r"[A-Za-zÀ-ÿ][A-Za-zÀ-ÿ'’-]+")
+WORD = re.compile(r"[A-Za-zÀ-ÿ][A-Za-zÀ-ÿ'\u2019-]+")  # apostrophes, straight and typographic
 MARK = "\x00"  # where a {{ ... }} expression was: its value is not literal text
 
-_env = Environment(extensions=["jinja2.ext.i18n"])
+_env = Environment(extensions=["jinja2.ext.i18n"], autoescape=True)  # only its lexer is used
 
 
 def _words(text: str) -> list[str]:
@@ -63,9 +63,9 @@ def _lex(source: str) -> tuple[str, list[tuple[int, str]]]:
             calls.append(previous_name)
         elif kind == "operator" and value == ")" and calls:
             calls.pop()
-        elif kind == "string" and in_variable and _reads_as_text(value):
-            if not any(call in GETTEXT_CALLS for call in calls):
-                strings.append((lineno, value))
+        elif (kind == "string" and in_variable and _reads_as_text(value)
+              and not any(call in GETTEXT_CALLS for call in calls)):
+            strings.append((lineno, value))
         previous_name = None
     return "".join(html), strings
 

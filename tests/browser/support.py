@@ -150,29 +150,30 @@ def assert_styled(page) -> None:
     assert "system-ui" in font or "Segoe UI" in font, f"body font {font}: is Bootstrap's CSS loaded?"
 
 
-def set_select(scope, name: str, value) -> None:
-    """Set the <select name=...> in `scope` (a page or a locator) to `value` (a value or a list of them). A long or
-    multiple select is searchable (forms.js enhances it with Tom Select, which hides the original): it is set through
-    Tom Select's own API, so that what the page shows and what the form posts agree. tests/browser/test_forms.py
-    picks options by keyboard, as a user does; the journeys only need the value chosen."""
-    if hasattr(scope, "main_frame"):  # a page: the form is in <main>, not the footer's language switcher
-        scope = scope.locator("main")
-    select = scope.locator(f"select[name={name}]")
+def _in_form(scope):
+    """A page's forms are in <main>, not the footer's language switcher; a locator is already a scope."""
+    return scope.locator("main") if hasattr(scope, "main_frame") else scope
+
+
+def _choose(select, value) -> None:
+    """A long or multiple select is searchable (forms.js enhances it with Tom Select, which hides the original): it
+    is set through Tom Select's own API, so that what the page shows and what the form posts agree."""
     if select.evaluate("s => Boolean(s.tomselect)"):
         select.evaluate("(s, v) => s.tomselect.setValue(v)", value)
     else:
         select.select_option(value)
+
+
+def set_select(scope, name: str, value) -> None:
+    """Set the <select name=...> in `scope` (a page or a locator) to `value` (a value or a list of them).
+    tests/browser/test_forms.py picks options by keyboard, as a user does; the journeys only need the value chosen."""
+    _choose(_in_form(scope).locator(f"select[name={name}]"), value)
 
 
 def pick(scope, label: str, value) -> None:
     """set_select for the select that `label` (its exact text) names: the label points at the select, or at its
     searchable combobox (id "<select id>-ts-control") once forms.js has enhanced it."""
-    if hasattr(scope, "main_frame"):
-        scope = scope.locator("main")
+    scope = _in_form(scope)
     target = scope.locator("label").filter(has_text=re.compile(rf"^\s*{re.escape(label)}\s*$")).first
     select_id = target.get_attribute("for").removesuffix("-ts-control")
-    select = scope.locator(f"select[id='{select_id}']")
-    if select.evaluate("s => Boolean(s.tomselect)"):
-        select.evaluate("(s, v) => s.tomselect.setValue(v)", value)
-    else:
-        select.select_option(value)
+    _choose(scope.locator(f"select[id='{select_id}']"), value)

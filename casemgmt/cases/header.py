@@ -19,7 +19,7 @@ from sqlalchemy import exists, literal, select
 
 from casemgmt.access import Action, allowed
 from casemgmt.accounts.models import User
-from casemgmt.cases import age
+from casemgmt.cases import age, identity
 from casemgmt.crypto import unseal
 from casemgmt.extensions import db
 from casemgmt.families.models import FamilyMember
@@ -58,8 +58,7 @@ def person_name(case) -> str | None:
     cached = memo.get(person.id)
     if cached is not None and cached[0] == key:
         return cached[1]
-    parts = [unseal(person, column) for column in ("given_name", "family_name")]
-    name = " ".join(p for p in parts if p) or None
+    name = identity.display_name({column: unseal(person, column) for column in ("given_name", "family_name")}) or None
     memo[person.id] = (key, name)
     return name
 
